@@ -1,0 +1,86 @@
+//! Turning two-factor authentication off.
+
+use super::{reauthenticate, Ctx, Decision, Effect};
+use crate::error::{Error, Result};
+use crate::event::EventKind;
+use crate::message::Change;
+use crate::record::Record;
+use crate::verdict::Verdict;
+
+/// Whether there is anything to disable; checked before the password is.
+pub(crate) fn check(record: &Record, _ctx: &Ctx<'_>) -> Result<()> {
+    if record.enrolment.is_none() {
+        return Err(Error::NotEnabled);
+    }
+    Ok(())
+}
+
+/// Turns two-factor authentication off and forgets the factors. The failure
+/// counters stay: disabling is no way round a lockout.
+pub(crate) fn disable(
+    mut record: Record,
+    ctx: &Ctx<'_>,
+    password_ok: bool,
+) -> Result<Decision<Verdict<()>>> {
+    check(&record, ctx)?;
+    if let Some(end) = reauthenticate(&record, ctx, password_ok) {
+        return Ok(end);
+    }
+    let method = record.enrolment.take().map(|e| e.primary);
+    record.pending = None;
+    Ok(Decision {
+        save: Some(record),
+        effects: vec![
+            Effect::Event(EventKind::Disabled, method),
+            Effect::Notice(Change::Disabled),
+        ],
+        reply: Verdict::Accepted(()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::setup::{begin, confirm};
+    use super::super::testing::{entropy, Fixture};
+    use super::*;
+    use crate::methods::totp::Totp;
+    use crate::status::Method;
+
+    #[test]
+    fn password_gates_and_failures_survive() {
+        let f = Fixture::new();
+        let t0 = 1_800_000_000;
+        let r = begin(
+            Record::default(),
+            &f.ctx(t0),
+            Method::App,
+            true,
+            &entropy(5),
+        )
+        .unwrap()
+        .save
+        .unwrap();
+        let code = Totp::new(crate::Algorithm::Sha1, 6, 30)
+            .code_at(&[5; 20], t0)
+            .to_string();
+        let r = confirm(r, &f.ctx(t0), &code).unwrap().save.unwrap();
+
+        let wrong = disable(r, &f.ctx(t0 + 1), false).unwrap();
+        assert_eq!(wrong.reply, Verdict::Rejected { attempts_left: 4 });
+        let r = wrong.save.unwrap();
+        assert!(r.enrolment.is_some());
+
+        let off = disable(r, &f.ctx(t0 + 2), true).unwrap();
+        assert!(off.reply.is_accepted());
+        let r = off.save.unwrap();
+        assert!(r.enrolment.is_none() && r.pending.is_none());
+        assert_eq!(
+            r.guard.failures, 1,
+            "disabling does not wipe the failure count"
+        );
+        assert!(matches!(
+            disable(r, &f.ctx(t0 + 3), true),
+            Err(Error::NotEnabled)
+        ));
+    }
+}

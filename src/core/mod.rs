@@ -1,0 +1,142 @@
+//! The state machine. Pure: every rule is a function of the record, the
+//! command, the time, the random bytes and the policy, and returns the new
+//! record and the effects to run after it is saved. No I/O, no clock, no
+//! randomness of its own, no async.
+
+pub(crate) mod disable;
+pub(crate) mod guard;
+pub(crate) mod login;
+pub(crate) mod setup;
+pub(crate) mod status;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::account::Account;
+use crate::clock::Timestamp;
+use crate::event::EventKind;
+use crate::message::Change;
+use crate::methods::seal::{Keys, NONCE_LEN};
+use crate::policy::Policy;
+use crate::record::Record;
+use crate::status::Method;
+use crate::verdict::Verdict;
+
+/// Bytes in a new authenticator secret (160 bits, as RFC 4226 recommends).
+pub(crate) const TOTP_SECRET_LEN: usize = 20;
+
+/// What every decision may read.
+pub(crate) struct Ctx<'a> {
+    pub(crate) now: Timestamp,
+    pub(crate) policy: &'a Policy,
+    pub(crate) keys: &'a Keys,
+    pub(crate) account: &'a Account,
+    pub(crate) issuer: &'a str,
+}
+
+/// Random bytes a decision may need, drawn by the caller.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct Entropy {
+    pub(crate) totp_secret: [u8; TOTP_SECRET_LEN],
+    pub(crate) nonce: [u8; NONCE_LEN],
+}
+
+/// Something to do once the new record is saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Report an audit event.
+    Event(EventKind, Option<Method>),
+    /// Email the account a security notice.
+    Notice(Change),
+}
+
+/// A decision: the record to save (none when nothing changed), what to do
+/// after, and the answer.
+#[derive(Debug)]
+pub(crate) struct Decision<R> {
+    pub(crate) save: Option<Record>,
+    pub(crate) effects: Vec<Effect>,
+    pub(crate) reply: R,
+}
+
+impl<R> Decision<R> {
+    /// An answer that changes nothing.
+    pub(crate) fn unchanged(reply: R) -> Self {
+        Self {
+            save: None,
+            effects: Vec::new(),
+            reply,
+        }
+    }
+}
+
+/// Counts a failed attempt and answers it.
+pub(crate) fn reject<T>(
+    mut record: Record,
+    ctx: &Ctx<'_>,
+    kind: EventKind,
+    method: Option<Method>,
+) -> Decision<Verdict<T>> {
+    let reply = record.guard.fail(ctx.now, &ctx.policy.lockout);
+    let mut effects = vec![Effect::Event(kind, method)];
+    if matches!(reply, Verdict::LockedOut { .. }) {
+        effects.push(Effect::Event(EventKind::LockedOut, method));
+    }
+    Decision {
+        save: Some(record),
+        effects,
+        reply,
+    }
+}
+
+/// The lockout, then the password, for the flows that ask for it. `Some`
+/// ends the flow with that decision; `None` lets it go on.
+pub(crate) fn reauthenticate<T>(
+    record: &Record,
+    ctx: &Ctx<'_>,
+    password_ok: bool,
+) -> Option<Decision<Verdict<T>>> {
+    if let Some(until) = record.guard.locked(ctx.now) {
+        return Some(Decision::unchanged(Verdict::LockedOut { until }));
+    }
+    (!password_ok).then(|| reject(record.clone(), ctx, EventKind::PasswordRejected, None))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A context to decide in, for the core's own tests.
+    use super::*;
+    use crate::methods::seal::MasterKey;
+
+    pub(crate) struct Fixture {
+        pub(crate) policy: Policy,
+        pub(crate) keys: Keys,
+        pub(crate) account: Account,
+    }
+
+    impl Fixture {
+        pub(crate) fn new() -> Self {
+            Self {
+                policy: Policy::default(),
+                keys: Keys::derive(&MasterKey::new([42; 32])).unwrap(),
+                account: Account::new("user-1", "alice@example.com"),
+            }
+        }
+
+        pub(crate) fn ctx(&self, now: u64) -> Ctx<'_> {
+            Ctx {
+                now: Timestamp::from_unix_seconds(now),
+                policy: &self.policy,
+                keys: &self.keys,
+                account: &self.account,
+                issuer: "Acme",
+            }
+        }
+    }
+
+    pub(crate) fn entropy(seed: u8) -> Entropy {
+        Entropy {
+            totp_secret: [seed; TOTP_SECRET_LEN],
+            nonce: [seed.wrapping_add(1); NONCE_LEN],
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The one error type of the crate.
+//!
+//! A wrong code or password is not an error: it is a
+//! [`Verdict::Rejected`](crate::Verdict::Rejected). Errors are for misuse,
+//! a call in the wrong state, a broken stored record, and infrastructure
+//! failure. No message names an account, an address, a code or a secret.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// Everything that can go wrong, apart from a wrong answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two-factor authentication is not on for this account, so there is
+    /// nothing to verify or disable.
+    #[error("two-factor authentication is not enabled for this account")]
+    NotEnabled,
+    /// Two-factor authentication is already on for this account.
+    #[error("two-factor authentication is already enabled for this account")]
+    AlreadyEnabled,
+    /// There is no setup to confirm: none was begun, or it expired.
+    #[error("no setup is pending for this account, or it has expired")]
+    NoPendingSetup,
+    /// The account's id or label, or the issuer, cannot be used.
+    #[error("invalid account or issuer: {0}")]
+    InvalidAccount(&'static str),
+    /// The stored record could not be decoded.
+    #[error("the stored two-factor record is corrupt")]
+    CorruptRecord(#[source] Box<dyn StdError + Send + Sync>),
+    /// The stored record was written by a newer, unknown schema version.
+    #[error("the stored two-factor record has unsupported schema version {0}")]
+    UnsupportedSchema(u32),
+    /// A sealed secret did not open: the master key changed, or the record
+    /// was altered or copied from another account.
+    #[error("a stored secret could not be unsealed")]
+    Unseal,
+    /// Other requests kept changing the same account; nothing was changed by
+    /// this one. Retrying later may succeed.
+    #[error("too many concurrent changes to one account")]
+    Contention,
+    /// The operating system's random number generator failed.
+    #[error("the random number generator failed")]
+    Random,
+    /// The [`UserStore`](crate::UserStore) failed.
+    #[error("the two-factor store failed")]
+    Store(#[source] PortError),
+    /// The [`PasswordVerifier`](crate::PasswordVerifier) failed (not a wrong
+    /// password: that is a rejection).
+    #[error("the password check failed")]
+    Password(#[source] PortError),
+    /// [`TwoFactor::builder`](crate::TwoFactor::builder) was not given what
+    /// it needs.
+    #[error("configuration: {0}")]
+    Config(&'static str),
+}
+
+impl Error {
+    /// Whether the same call may succeed if tried again later.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Contention => true,
+            Error::Store(e) | Error::Password(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failure of something the host plugged in: a store, a password
+/// verifier, a sender. It keeps its cause and says whether a retry may help.
+pub struct PortError {
+    transient: bool,
+    source: Box<dyn StdError + Send + Sync>,
+}
+
+impl PortError {
+    /// A failure that may pass: a timeout, a dropped connection, a busy server.
+    pub fn transient(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self {
+            transient: true,
+            source: source.into(),
+        }
+    }
+
+    /// A failure that will happen again: bad credentials, a refused request.
+    pub fn permanent(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self {
+            transient: false,
+            source: source.into(),
+        }
+    }
+
+    /// Whether a retry may help.
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
+}
+
+impl fmt::Debug for PortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PortError")
+            .field("transient", &self.transient)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for PortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.transient {
+            "transient"
+        } else {
+            "permanent"
+        };
+        write!(f, "{kind} failure")
+    }
+}
+
+impl StdError for PortError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transience_follows_the_port() {
+        let io = || std::io::Error::other("down");
+        assert!(Error::Store(PortError::transient(io())).is_transient());
+        assert!(!Error::Store(PortError::permanent(io())).is_transient());
+        assert!(Error::Contention.is_transient());
+        assert!(!Error::NotEnabled.is_transient());
+    }
+
+    #[test]
+    fn port_error_keeps_its_source() {
+        let e = Error::Store(PortError::transient(std::io::Error::other("db gone")));
+        let port = e.source().map(|s| s.to_string());
+        assert_eq!(port.as_deref(), Some("transient failure"));
+        let root = e.source().and_then(|s| s.source()).map(|s| s.to_string());
+        assert_eq!(root.as_deref(), Some("db gone"));
+    }
+}

@@ -1,0 +1,88 @@
+//! Audit events.
+
+use async_trait::async_trait;
+
+use crate::clock::Timestamp;
+use crate::ports::EventSink;
+use crate::status::Method;
+
+/// Something that happened to an account's second factor. Holds no secret,
+/// code or address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Event {
+    /// The account id.
+    pub account: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// The method concerned, where one is.
+    pub method: Option<Method>,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A setup began (the password was right).
+    SetupBegun,
+    /// A setup was confirmed: two-factor authentication is on.
+    Enabled,
+    /// A setup's confirming code was wrong.
+    SetupCodeRejected,
+    /// A login's code was accepted.
+    LoginAccepted,
+    /// A login's code was wrong, malformed or replayed.
+    LoginRejected,
+    /// A password given to re-authenticate was wrong.
+    PasswordRejected,
+    /// Failures locked the account.
+    LockedOut,
+    /// Two-factor authentication was turned off.
+    Disabled,
+}
+
+impl EventKind {
+    /// A stable snake_case name, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::SetupBegun => "setup_begun",
+            EventKind::Enabled => "enabled",
+            EventKind::SetupCodeRejected => "setup_code_rejected",
+            EventKind::LoginAccepted => "login_accepted",
+            EventKind::LoginRejected => "login_rejected",
+            EventKind::PasswordRejected => "password_rejected",
+            EventKind::LockedOut => "locked_out",
+            EventKind::Disabled => "disabled",
+        }
+    }
+
+    /// Whether it reports a failed attempt.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            EventKind::SetupCodeRejected
+                | EventKind::LoginRejected
+                | EventKind::PasswordRejected
+                | EventKind::LockedOut
+        )
+    }
+}
+
+/// The default [`EventSink`]: a `tracing` event at target `twofactor::audit`,
+/// at `WARN` for failures and `INFO` otherwise.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingEvents;
+
+#[async_trait]
+impl EventSink for TracingEvents {
+    async fn record(&self, e: &Event) {
+        let method = e.method.map(Method::display_name);
+        if e.kind.is_failure() {
+            tracing::warn!(target: "twofactor::audit", account = %e.account, kind = e.kind.as_str(), method, at = %e.at);
+        } else {
+            tracing::info!(target: "twofactor::audit", account = %e.account, kind = e.kind.as_str(), method, at = %e.at);
+        }
+    }
+}

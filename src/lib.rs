@@ -1,0 +1,116 @@
+//! Two-factor authentication for web applications.
+//!
+//! `twofactor` gives a customer portal everything behind "Two-factor
+//! authentication: Enabled": setting up an authenticator app (QR code and
+//! secret), asking for the code at login, lockout after failed attempts, and
+//! turning it off again. The host keeps its own users, passwords and
+//! database, and plugs them in through small traits ([`UserStore`],
+//! [`PasswordVerifier`], [`Clock`], [`EmailSender`], [`EventSink`]).
+//!
+//! A code is accepted at most once and every failed attempt is counted, even
+//! when requests for one account race across many app servers: every change
+//! is a compare-and-swap on the account's record.
+//!
+//! ```
+//! use twofactor::{Account, Argon2Passwords, ManualClock, MasterKey, MemoryStore,
+//!                 Method, Setup, Status, Timestamp, TwoFactor, Verdict, LoginStep};
+//! use twofactor::methods::totp::Totp;
+//! use secrecy::{ExposeSecret, SecretString};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let passwords = Argon2Passwords::new()?;
+//! let password = SecretString::from("correct horse battery staple");
+//! passwords.set("user-42", &password)?;
+//! let clock = ManualClock::new(Timestamp::from_unix_seconds(1_700_000_000));
+//!
+//! let tf = TwoFactor::builder()
+//!     .issuer("Acme Portal")
+//!     .key(MasterKey::generate()?)     // load a fixed 32-byte key in production
+//!     .store(MemoryStore::new())
+//!     .passwords(passwords)
+//!     .clock(clock.clone())
+//!     .build()?;
+//!
+//! let alice = Account::new("user-42", "alice@example.com");
+//! assert_eq!(tf.status(&alice).await?, Status::Off);
+//!
+//! // Setup: the password again, then a QR code to scan.
+//! let Verdict::Accepted(Setup::App(app)) = tf.begin_setup(&alice, Method::App, &password).await?
+//! else { panic!("wrong password or locked out") };
+//! assert!(app.uri.expose_secret().starts_with("otpauth://totp/Acme%20Portal:alice@example.com?"));
+//!
+//! // The user's app computes a code from the secret; here we play the app.
+//! let secret = data_encoding::BASE32_NOPAD.decode(app.secret.expose_secret().replace(' ', "").as_bytes())?;
+//! let app_code = |t: Timestamp| Totp::new(twofactor::Algorithm::Sha1, 6, 30)
+//!     .code_at(&secret, t.unix_seconds()).to_string();
+//! let now = Timestamp::from_unix_seconds(1_700_000_000);
+//! assert!(tf.confirm_setup(&alice, &app_code(now)).await?.is_accepted());
+//! assert!(tf.status(&alice).await?.is_on());
+//!
+//! // Login, 30 seconds later: the password was right, now the code.
+//! clock.advance(std::time::Duration::from_secs(30));
+//! assert_eq!(tf.begin_login(&alice).await?, LoginStep::Challenge { method: Method::App });
+//! let code = app_code(clock_now(&clock));
+//! assert!(tf.verify_login(&alice, &code).await?.is_accepted());
+//! // The same code again is a replay.
+//! assert_eq!(tf.verify_login(&alice, &code).await?, Verdict::Rejected { attempts_left: 4 });
+//!
+//! // Off again, with the password.
+//! assert!(tf.disable(&alice, &password).await?.is_accepted());
+//! assert_eq!(tf.begin_login(&alice).await?, LoginStep::NotRequired);
+//! # Ok(()) }
+//! # fn clock_now(c: &ManualClock) -> Timestamp { twofactor::Clock::now(c) }
+//! ```
+//!
+//! The security defaults are in [`Policy`]; the design, threat model and
+//! state diagram are in `docs/manual.md`.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod account;
+mod clock;
+mod core;
+mod error;
+mod event;
+mod message;
+pub mod methods;
+mod password;
+mod policy;
+mod ports;
+mod record;
+mod service;
+mod setup;
+mod status;
+pub mod store;
+pub mod transport;
+mod verdict;
+
+pub use account::Account;
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::{Error, PortError, Result};
+pub use event::{Event, EventKind, TracingEvents};
+pub use message::{Change, Message, Notice};
+pub use methods::seal::MasterKey;
+pub use password::{hash_password, verify_phc, Argon2Passwords};
+pub use policy::{Algorithm, LockoutPolicy, Policy, TotpPolicy};
+pub use ports::{
+    EmailSender, EventSink, Listed, PasswordVerifier, SaveOutcome, SmsSender, Stored, UserStore,
+};
+pub use record::{Record, SCHEMA_VERSION};
+/// The secret-holding types of the API come from `secrecy`, re-exported so
+/// that hosts use the same version.
+pub use secrecy;
+pub use service::{TwoFactor, TwoFactorBuilder};
+pub use setup::{AppSetup, Enabled, Setup};
+pub use status::{Method, Status};
+#[cfg(feature = "memory")]
+pub use store::MemoryStore;
+#[cfg(feature = "console")]
+pub use transport::ConsoleEmail;
+pub use verdict::{LoginStep, Verdict, Verified};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,7 @@
+//! The building blocks each second factor is made of. Pure functions: no
+//! I/O, no clock, no randomness of their own.
+
+pub(crate) mod b64;
+pub(crate) mod qr;
+pub(crate) mod seal;
+pub mod totp;

@@ -1,0 +1,389 @@
+//! Time-based one-time passwords: RFC 4226 (HOTP) and RFC 6238 (TOTP), and
+//! the `otpauth://` key URI that authenticator apps scan.
+//!
+//! Verification keys the HMAC once, then computes every time step of the
+//! window whatever matches, comparing each in constant time, so that neither
+//! whether nor which step matched shows in the time taken. It allocates
+//! nothing.
+//!
+//! ```
+//! use twofactor::methods::totp::{self, Totp};
+//! use twofactor::Algorithm;
+//!
+//! let secret = b"12345678901234567890";
+//! let totp = Totp::new(Algorithm::Sha1, 8, 30);
+//! assert_eq!(totp.code_at(secret, 59).to_string(), "94287082"); // RFC 6238
+//! assert_eq!(totp.matching_step(secret, "94287082", 59, 1, None), Some(1));
+//! ```
+
+use std::fmt;
+
+use data_encoding::BASE32_NOPAD;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
+use crate::policy::Algorithm;
+
+/// A value no parsed code can equal: codes are below 10^8.
+const NEVER: u32 = u32::MAX;
+
+/// The code parameters an authenticator app is set up with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totp {
+    algorithm: Algorithm,
+    digits: u8,
+    period: u64,
+}
+
+impl Totp {
+    /// Codes of `digits` digits (6 to 8; others are clamped into that range),
+    /// each valid for `period` seconds (at least 1) from the Unix epoch.
+    pub fn new(algorithm: Algorithm, digits: u8, period: u64) -> Self {
+        Self {
+            algorithm,
+            digits: digits.clamp(6, 8),
+            period: period.max(1),
+        }
+    }
+
+    /// The HMAC hash.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Digits per code.
+    pub fn digits(&self) -> u8 {
+        self.digits
+    }
+
+    /// Seconds per step.
+    pub fn period(&self) -> u64 {
+        self.period
+    }
+
+    /// The time step that `unix_time` falls in.
+    pub fn step_at(&self, unix_time: u64) -> u64 {
+        unix_time / self.period
+    }
+
+    /// The code an authenticator app shows at `unix_time`.
+    pub fn code_at(&self, secret: &[u8], unix_time: u64) -> OtpCode {
+        OtpCode {
+            value: hotp(self.algorithm, secret, self.step_at(unix_time), self.digits),
+            digits: self.digits,
+        }
+    }
+
+    /// The latest time step within `skew` steps of `unix_time`, and after
+    /// `after` when given, whose code is `code`; `None` when there is none or
+    /// `code` is not exactly [`digits`](Self::digits) ASCII digits.
+    ///
+    /// Every step of the window is computed and compared in constant time
+    /// whatever matches.
+    pub fn matching_step(
+        &self,
+        secret: &[u8],
+        code: &str,
+        unix_time: u64,
+        skew: u8,
+        after: Option<u64>,
+    ) -> Option<u64> {
+        let code = parse_code(code, self.digits)?;
+        let now = self.step_at(unix_time);
+        let first = now.saturating_sub(u64::from(skew));
+        let last = now.saturating_add(u64::from(skew));
+        match self.algorithm {
+            Algorithm::Sha1 => window::<Sha1Mac>(secret, first, last, self.digits, code, after),
+            Algorithm::Sha256 => window::<Sha256Mac>(secret, first, last, self.digits, code, after),
+            Algorithm::Sha512 => window::<Sha512Mac>(secret, first, last, self.digits, code, after),
+        }
+    }
+}
+
+/// A one-time code, shown with its leading zeros.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct OtpCode {
+    value: u32,
+    digits: u8,
+}
+
+impl OtpCode {
+    /// The code as a number (leading zeros lost).
+    pub fn value(&self) -> u32 {
+        self.value
+    }
+}
+
+impl fmt::Display for OtpCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:0width$}",
+            self.value,
+            width = usize::from(self.digits)
+        )
+    }
+}
+
+impl fmt::Debug for OtpCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OtpCode([REDACTED])")
+    }
+}
+
+/// RFC 4226 HOTP: the `digits`-digit code for `counter`.
+pub fn hotp(algorithm: Algorithm, secret: &[u8], counter: u64, digits: u8) -> u32 {
+    let digits = digits.clamp(6, 8);
+    match algorithm {
+        Algorithm::Sha1 => keyed::<Sha1Mac>(secret).map(|m| truncate_mac(m, counter, digits)),
+        Algorithm::Sha256 => keyed::<Sha256Mac>(secret).map(|m| truncate_mac(m, counter, digits)),
+        Algorithm::Sha512 => keyed::<Sha512Mac>(secret).map(|m| truncate_mac(m, counter, digits)),
+    }
+    .unwrap_or(NEVER)
+}
+
+/// RFC 4226 section 5.3 dynamic truncation of an HMAC, before the modulo.
+pub fn dynamic_truncation(mac: &[u8]) -> u32 {
+    let offset = mac.last().map_or(0, |b| usize::from(b & 0x0f));
+    match mac.get(offset..offset + 4) {
+        Some(&[a, b, c, d]) => u32::from_be_bytes([a & 0x7f, b, c, d]),
+        _ => NEVER,
+    }
+}
+
+/// `code` as a number when it is exactly `digits` ASCII digits.
+pub(crate) fn parse_code(code: &str, digits: u8) -> Option<u32> {
+    let bytes = code.as_bytes();
+    if bytes.len() != usize::from(digits) {
+        return None;
+    }
+    bytes.iter().try_fold(0u32, |acc, b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
+}
+
+type Sha1Mac = Hmac<sha1::Sha1>;
+type Sha256Mac = Hmac<sha2::Sha256>;
+type Sha512Mac = Hmac<sha2::Sha512>;
+
+fn keyed<M: Mac + KeyInit>(secret: &[u8]) -> Option<M> {
+    <M as Mac>::new_from_slice(secret).ok()
+}
+
+fn truncate_mac<M: Mac>(mut mac: M, counter: u64, digits: u8) -> u32 {
+    mac.update(&counter.to_be_bytes());
+    let out = mac.finalize().into_bytes();
+    let binary = dynamic_truncation(&out);
+    if binary == NEVER {
+        return NEVER;
+    }
+    binary % 10u32.pow(u32::from(digits))
+}
+
+fn window<M: Mac + KeyInit + Clone>(
+    secret: &[u8],
+    first: u64,
+    last: u64,
+    digits: u8,
+    code: u32,
+    after: Option<u64>,
+) -> Option<u64> {
+    let key = keyed::<M>(secret)?;
+    let mut found = 0u64;
+    let mut any = Choice::from(0);
+    for step in first..=last {
+        let candidate = truncate_mac(key.clone(), step, digits);
+        let fresh = Choice::from(u8::from(after.is_none_or(|a| step > a)));
+        let hit = candidate.ct_eq(&code) & fresh;
+        found = u64::conditional_select(&found, &step, hit);
+        any |= hit;
+    }
+    bool::from(any).then_some(found)
+}
+
+/// Characters left as they are in a key URI's label and issuer: RFC 3986's
+/// unreserved ones, and `@`, which may stand in a path and which apps show.
+const URI_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@');
+
+/// Why a key URI cannot be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyUriError {
+    /// The issuer is empty or contains `:`.
+    Issuer,
+    /// The account label is empty or contains `:`.
+    Label,
+}
+
+impl fmt::Display for KeyUriError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyUriError::Issuer => "the issuer must be non-empty and contain no ':'",
+            KeyUriError::Label => "the account label must be non-empty and contain no ':'",
+        })
+    }
+}
+
+impl std::error::Error for KeyUriError {}
+
+/// The `otpauth://totp/` URI that sets an authenticator app up: issuer and
+/// label percent-encoded in the label and the `issuer` parameter, the secret
+/// in unpadded base32, and every code parameter spelled out.
+///
+/// ```
+/// use twofactor::methods::totp::{key_uri, Totp};
+/// use twofactor::Algorithm;
+///
+/// let uri = key_uri("ACME Co", "john.doe@email.com", b"Hello!\xde\xad\xbe\xef",
+///                   &Totp::new(Algorithm::Sha1, 6, 30)).unwrap();
+/// assert_eq!(uri, "otpauth://totp/ACME%20Co:john.doe@email.com?secret=JBSWY3DPEHPK3PXP\
+///                  &issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30");
+/// ```
+pub fn key_uri(
+    issuer: &str,
+    label: &str,
+    secret: &[u8],
+    totp: &Totp,
+) -> Result<String, KeyUriError> {
+    if issuer.is_empty() || issuer.contains(':') {
+        return Err(KeyUriError::Issuer);
+    }
+    if label.is_empty() || label.contains(':') {
+        return Err(KeyUriError::Label);
+    }
+    let issuer = utf8_percent_encode(issuer, URI_KEEP);
+    Ok(format!(
+        "otpauth://totp/{issuer}:{label}?secret={secret}&issuer={issuer}&algorithm={alg}&digits={digits}&period={period}",
+        label = utf8_percent_encode(label, URI_KEEP),
+        secret = BASE32_NOPAD.encode(secret),
+        alg = totp.algorithm.uri_name(),
+        digits = totp.digits,
+        period = totp.period,
+    ))
+}
+
+/// The secret as a person types it: base32 in groups of four.
+pub(crate) fn grouped_base32(secret: &[u8]) -> String {
+    let plain = BASE32_NOPAD.encode(secret);
+    let mut out = String::with_capacity(plain.len() + plain.len() / 4);
+    for (i, c) in plain.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RFC: &[u8] = b"12345678901234567890";
+
+    #[test]
+    fn parses_only_exact_ascii_digits() {
+        let cases: &[(&str, Option<u32>)] = &[
+            ("287082", Some(287_082)),
+            ("000000", Some(0)),
+            ("", None),
+            ("28708", None),
+            ("2870821", None),
+            (" 287082", None),
+            ("287 082", None),
+            ("２８７０８２", None),
+            ("+287082", None),
+            ("-28708", None),
+            ("287082\n", None),
+            ("28708a", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_code(input, 6), *want, "{input:?}");
+        }
+        assert_eq!(parse_code(&"1".repeat(1 << 20), 6), None);
+    }
+
+    #[test]
+    fn window_finds_each_step_and_only_those() {
+        let t = Totp::new(Algorithm::Sha1, 6, 30);
+        let now = 1_111_111_109;
+        let step = t.step_at(now);
+        for delta in [-1i64, 0, 1] {
+            let at = (now as i64 + delta * 30) as u64;
+            let code = t.code_at(RFC, at).to_string();
+            assert_eq!(
+                t.matching_step(RFC, &code, now, 1, None),
+                Some((step as i64 + delta) as u64)
+            );
+        }
+        for far in [-2i64, 2] {
+            let code = t.code_at(RFC, (now as i64 + far * 30) as u64).to_string();
+            assert_eq!(t.matching_step(RFC, &code, now, 1, None), None);
+        }
+    }
+
+    #[test]
+    fn steps_at_or_before_after_are_refused() {
+        let t = Totp::new(Algorithm::Sha1, 6, 30);
+        let now = 1_234_567_890;
+        let step = t.step_at(now);
+        let code = t.code_at(RFC, now).to_string();
+        assert_eq!(
+            t.matching_step(RFC, &code, now, 1, Some(step - 1)),
+            Some(step)
+        );
+        assert_eq!(t.matching_step(RFC, &code, now, 1, Some(step)), None);
+        assert_eq!(t.matching_step(RFC, &code, now, 1, Some(step + 1)), None);
+    }
+
+    #[test]
+    fn skew_zero_accepts_the_current_step_only() {
+        let t = Totp::new(Algorithm::Sha1, 6, 30);
+        let prev = t.code_at(RFC, 1_000_000 - 30).to_string();
+        let cur = t.code_at(RFC, 1_000_000).to_string();
+        assert_eq!(t.matching_step(RFC, &prev, 1_000_000, 0, None), None);
+        assert!(t.matching_step(RFC, &cur, 1_000_000, 0, None).is_some());
+    }
+
+    #[test]
+    fn code_keeps_leading_zeros_and_hides_in_debug() {
+        let c = OtpCode {
+            value: 42,
+            digits: 6,
+        };
+        assert_eq!(c.to_string(), "000042");
+        assert!(!format!("{c:?}").contains("42"));
+    }
+
+    #[test]
+    fn uri_refuses_colons_and_empties() {
+        let t = Totp::new(Algorithm::Sha1, 6, 30);
+        assert_eq!(key_uri("A:B", "x", RFC, &t), Err(KeyUriError::Issuer));
+        assert_eq!(key_uri("", "x", RFC, &t), Err(KeyUriError::Issuer));
+        assert_eq!(key_uri("A", "x:y", RFC, &t), Err(KeyUriError::Label));
+        assert_eq!(key_uri("A", "", RFC, &t), Err(KeyUriError::Label));
+    }
+
+    #[test]
+    fn uri_encodes_what_must_be() {
+        let t = Totp::new(Algorithm::Sha1, 6, 30);
+        let uri = key_uri("Acme & Sons", "José Ü/?#", RFC, &t).unwrap();
+        assert!(uri.starts_with("otpauth://totp/Acme%20%26%20Sons:Jos%C3%A9%20%C3%9C%2F%3F%23?"));
+        assert!(uri.contains("&issuer=Acme%20%26%20Sons&"));
+    }
+
+    #[test]
+    fn grouped_secret_reads_in_fours() {
+        assert_eq!(
+            grouped_base32(RFC),
+            "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ"
+        );
+    }
+}

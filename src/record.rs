@@ -1,0 +1,203 @@
+//! The one document the library keeps per user.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::methods::seal::Sealed;
+use crate::methods::totp::Totp;
+use crate::policy::Algorithm;
+use crate::status::Method;
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything the library knows of one user's second factor: what is
+/// enrolled, what is being set up, and the failure counters.
+///
+/// The store keeps it as an opaque document ([`Record::encode`]); secrets in
+/// it are sealed, and `Debug` shows none of them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    schema: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) enrolment: Option<Enrolment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pending: Option<PendingSetup>,
+    #[serde(default)]
+    pub(crate) guard: Guard,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Self {
+            schema: SCHEMA_VERSION,
+            enrolment: None,
+            pending: None,
+            guard: Guard::default(),
+        }
+    }
+}
+
+impl Record {
+    /// The document a store keeps (JSON).
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| Error::CorruptRecord(Box::new(e)))
+    }
+
+    /// Reads a document written by [`encode`](Self::encode); a document of an
+    /// unknown schema version or a broken one is a typed error.
+    pub fn decode(document: &[u8]) -> Result<Self> {
+        #[derive(Deserialize)]
+        struct Probe {
+            schema: u32,
+        }
+        let probe: Probe =
+            serde_json::from_slice(document).map_err(|e| Error::CorruptRecord(Box::new(e)))?;
+        if probe.schema != SCHEMA_VERSION {
+            return Err(Error::UnsupportedSchema(probe.schema));
+        }
+        serde_json::from_slice(document).map_err(|e| Error::CorruptRecord(Box::new(e)))
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("schema", &self.schema)
+            .field("enrolment", &self.enrolment)
+            .field("pending", &self.pending)
+            .field("guard", &self.guard)
+            .finish()
+    }
+}
+
+/// Second factors in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Enrolment {
+    /// The method asked for at login.
+    pub(crate) primary: Method,
+    /// When two-factor authentication was turned on.
+    pub(crate) since: Timestamp,
+    /// Every enrolled factor, the primary among them.
+    pub(crate) factors: Vec<Factor>,
+}
+
+impl Enrolment {
+    /// The enrolled authenticator app, if there is one.
+    #[allow(
+        clippy::unnecessary_find_map,
+        reason = "each new factor kind adds an arm that is not the app"
+    )]
+    pub(crate) fn app_mut(&mut self) -> Option<&mut AppFactor> {
+        self.factors.iter_mut().find_map(|f| match f {
+            Factor::App(app) => Some(app),
+        })
+    }
+
+    /// The methods enrolled, primary first.
+    pub(crate) fn methods(&self) -> Vec<Method> {
+        let mut methods = vec![self.primary];
+        methods.extend(
+            self.factors
+                .iter()
+                .map(Factor::method)
+                .filter(|m| *m != self.primary),
+        );
+        methods
+    }
+}
+
+/// One enrolled (or pending) second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub(crate) enum Factor {
+    /// An authenticator app.
+    App(AppFactor),
+}
+
+impl Factor {
+    pub(crate) fn method(&self) -> Method {
+        match self {
+            Factor::App(_) => Method::App,
+        }
+    }
+}
+
+/// An authenticator app: its sealed secret, the code parameters it was set
+/// up with, and the last time step it was accepted for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AppFactor {
+    pub(crate) secret: Sealed,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) digits: u8,
+    pub(crate) period: u64,
+    /// Codes for this step or earlier are refused as replays.
+    pub(crate) last_step: Option<u64>,
+}
+
+impl AppFactor {
+    pub(crate) fn totp(&self) -> Totp {
+        Totp::new(self.algorithm, self.digits, self.period)
+    }
+}
+
+/// A setup begun and not yet confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PendingSetup {
+    pub(crate) factor: Factor,
+    pub(crate) expires: Timestamp,
+}
+
+/// Failure counters and lockout.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Guard {
+    /// Consecutive failures since the last success or lockout.
+    pub(crate) failures: u32,
+    /// Lockouts since the last success (each doubles the next).
+    pub(crate) lockouts: u32,
+    /// Nothing is evaluated before this moment.
+    pub(crate) locked_until: Option<Timestamp>,
+    /// Start of the current 24-hour window, and failures in it.
+    pub(crate) day_start: Option<Timestamp>,
+    pub(crate) day_failures: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let mut r = Record::default();
+        r.guard.failures = 3;
+        let back = Record::decode(&r.encode().unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn broken_and_future_documents_are_typed_errors() {
+        assert!(matches!(
+            Record::decode(b"not json"),
+            Err(Error::CorruptRecord(_))
+        ));
+        assert!(matches!(
+            Record::decode(b"{}"),
+            Err(Error::CorruptRecord(_))
+        ));
+        assert!(matches!(
+            Record::decode(br#"{"schema":2}"#),
+            Err(Error::UnsupportedSchema(2))
+        ));
+        assert!(matches!(
+            Record::decode(br#"{"schema":1,"guard":{"failures":"x"}}"#),
+            Err(Error::CorruptRecord(_))
+        ));
+        assert_eq!(
+            Record::decode(br#"{"schema":1}"#).unwrap(),
+            Record::default()
+        );
+    }
+}

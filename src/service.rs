@@ -1,0 +1,379 @@
+//! [`TwoFactor`]: the one place that does I/O. Every call loads the record,
+//! asks the core, saves with the version it loaded (compare-and-swap), and
+//! only then delivers effects; a save that lost a race is decided again on
+//! the fresh record.
+
+use std::fmt;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use crate::account::Account;
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::core::{self, Ctx, Decision, Effect, Entropy, TOTP_SECRET_LEN};
+use crate::error::{Error, Result};
+use crate::event::{Event, TracingEvents};
+use crate::message::{Message, Notice};
+use crate::methods::seal::{Keys, MasterKey, NONCE_LEN};
+use crate::policy::Policy;
+use crate::ports::EventSink;
+use crate::ports::{EmailSender, PasswordVerifier, SaveOutcome, UserStore};
+use crate::record::Record;
+use crate::setup::{Enabled, Setup};
+use crate::status::{Method, Status};
+use crate::verdict::{LoginStep, Verdict, Verified};
+
+/// Two-factor authentication for a web application. Cheap to clone; clones
+/// share everything. Build one with [`TwoFactor::builder`].
+#[derive(Clone)]
+pub struct TwoFactor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: String,
+    keys: Keys,
+    policy: Policy,
+    store: Arc<dyn UserStore>,
+    passwords: Arc<dyn PasswordVerifier>,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn EventSink>,
+    email: Option<Arc<dyn EmailSender>>,
+}
+
+impl fmt::Debug for TwoFactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwoFactor")
+            .field("issuer", &self.inner.issuer)
+            .field("key", &"[REDACTED]")
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TwoFactor {
+    /// Starts a [`TwoFactorBuilder`].
+    pub fn builder() -> TwoFactorBuilder {
+        TwoFactorBuilder::default()
+    }
+
+    /// The rules in force.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// Whether, and how, the account is protected.
+    pub async fn status(&self, account: &Account) -> Result<Status> {
+        account.validate()?;
+        let (record, _) = self.load(account).await?;
+        Ok(core::status::status(&record, self.inner.clock.now()))
+    }
+
+    /// Begins setting up `method`, once `password` is the account's.
+    ///
+    /// For [`Method::App`] the answer holds the secret, the key URI and its
+    /// QR code; show them, then ask for a code for
+    /// [`confirm_setup`](Self::confirm_setup). A second call replaces the
+    /// first setup. Until confirmed, nothing changes at login.
+    ///
+    /// A wrong password is a [`Verdict::Rejected`] and counts towards the
+    /// lockout. Errors: [`Error::AlreadyEnabled`], [`Error::InvalidAccount`].
+    pub async fn begin_setup(
+        &self,
+        account: &Account,
+        method: Method,
+        password: &SecretString,
+    ) -> Result<Verdict<Setup>> {
+        let ok = match self
+            .check_password(account, password, core::setup::check_begin)
+            .await?
+        {
+            Ok(ok) => ok,
+            Err(until) => return Ok(Verdict::LockedOut { until }),
+        };
+        let entropy = draw_entropy()?;
+        self.transact(account, |record, ctx| {
+            core::setup::begin(record, ctx, method, ok, &entropy)
+        })
+        .await
+    }
+
+    /// Confirms the pending setup with a code from the new factor; on
+    /// acceptance two-factor authentication is on and, when an email sender
+    /// is set, the user is told.
+    ///
+    /// The confirming code cannot be used again at login. Errors:
+    /// [`Error::NoPendingSetup`] (none begun, or it expired),
+    /// [`Error::AlreadyEnabled`].
+    pub async fn confirm_setup(&self, account: &Account, code: &str) -> Result<Verdict<Enabled>> {
+        self.transact(account, |record, ctx| {
+            core::setup::confirm(record, ctx, code)
+        })
+        .await
+    }
+
+    /// What to ask for after the password was right at login. Changes
+    /// nothing.
+    pub async fn begin_login(&self, account: &Account) -> Result<LoginStep> {
+        account.validate()?;
+        let (record, _) = self.load(account).await?;
+        Ok(core::login::begin(&record, self.inner.clock.now()))
+    }
+
+    /// Checks the second factor at login.
+    ///
+    /// A code must be exactly the policy's number of ASCII digits; anything
+    /// else (spaces, signs, other scripts' digits, any length) is a
+    /// rejection, counted like a wrong code. A code is accepted at most once,
+    /// however many requests race. While locked out nothing is evaluated.
+    /// Errors: [`Error::NotEnabled`].
+    pub async fn verify_login(&self, account: &Account, code: &str) -> Result<Verdict<Verified>> {
+        self.transact(account, |record, ctx| {
+            core::login::verify(record, ctx, code)
+        })
+        .await
+    }
+
+    /// Turns two-factor authentication off once `password` is the account's,
+    /// forgetting the authenticator secret; when an email sender is set, the
+    /// user is told. Failure counters and any lockout stay.
+    /// Errors: [`Error::NotEnabled`].
+    pub async fn disable(&self, account: &Account, password: &SecretString) -> Result<Verdict<()>> {
+        let ok = match self
+            .check_password(account, password, core::disable::check)
+            .await?
+        {
+            Ok(ok) => ok,
+            Err(until) => return Ok(Verdict::LockedOut { until }),
+        };
+        self.transact(account, |record, ctx| {
+            core::disable::disable(record, ctx, ok)
+        })
+        .await
+    }
+
+    fn ctx<'a>(&'a self, account: &'a Account) -> Ctx<'a> {
+        Ctx {
+            now: self.inner.clock.now(),
+            policy: &self.inner.policy,
+            keys: &self.inner.keys,
+            account,
+            issuer: &self.inner.issuer,
+        }
+    }
+
+    async fn load(&self, account: &Account) -> Result<(Record, u64)> {
+        match self
+            .inner
+            .store
+            .load(account.id())
+            .await
+            .map_err(Error::Store)?
+        {
+            None => Ok((Record::default(), 0)),
+            Some(stored) => Ok((Record::decode(&stored.document)?, stored.version)),
+        }
+    }
+
+    /// Checks `precheck` and the lockout on the current record, then the
+    /// password: `Ok(Err(until))` when locked, so no password is tried.
+    async fn check_password(
+        &self,
+        account: &Account,
+        password: &SecretString,
+        precheck: fn(&Record, &Ctx<'_>) -> Result<()>,
+    ) -> Result<Result<bool, Timestamp>> {
+        account.validate()?;
+        let (record, _) = self.load(account).await?;
+        let ctx = self.ctx(account);
+        precheck(&record, &ctx)?;
+        if let Some(until) = record.guard.locked(ctx.now) {
+            return Ok(Err(until));
+        }
+        let ok = self
+            .inner
+            .passwords
+            .verify(account, password)
+            .await
+            .map_err(Error::Password)?;
+        Ok(Ok(ok))
+    }
+
+    /// Load → decide → compare-and-swap save → effects, deciding again on a
+    /// lost race, at most `policy.max_retries` times.
+    async fn transact<R>(
+        &self,
+        account: &Account,
+        mut decide: impl FnMut(Record, &Ctx<'_>) -> Result<Decision<R>>,
+    ) -> Result<R> {
+        account.validate()?;
+        for _ in 0..=self.inner.policy.max_retries {
+            let (record, version) = self.load(account).await?;
+            let ctx = self.ctx(account);
+            let decision = decide(record, &ctx)?;
+            if let Some(record) = &decision.save {
+                let saved = self
+                    .inner
+                    .store
+                    .save(account.id(), &record.encode()?, version)
+                    .await
+                    .map_err(Error::Store)?;
+                if saved == SaveOutcome::Conflict {
+                    continue;
+                }
+            }
+            self.deliver(account, ctx.now, decision.effects).await;
+            return Ok(decision.reply);
+        }
+        Err(Error::Contention)
+    }
+
+    /// Runs a saved decision's effects. The change has happened, so a failed
+    /// notice is logged (without the address), not returned.
+    async fn deliver(&self, account: &Account, now: Timestamp, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Event(kind, method) => {
+                    let event = Event {
+                        account: account.id().to_owned(),
+                        kind,
+                        method,
+                        at: now,
+                    };
+                    self.inner.events.record(&event).await;
+                }
+                Effect::Notice(change) => {
+                    let Some(email) = &self.inner.email else {
+                        continue;
+                    };
+                    let message = Message::Notice(Notice {
+                        change,
+                        at: now,
+                        issuer: self.inner.issuer.clone(),
+                    });
+                    if let Err(e) = email.send_email(account.email(), &message).await {
+                        tracing::warn!(
+                            target: "twofactor",
+                            account = account.id(),
+                            transient = e.is_transient(),
+                            "security notice not delivered"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn draw_entropy() -> Result<Entropy> {
+    let mut entropy = Entropy {
+        totp_secret: [0; TOTP_SECRET_LEN],
+        nonce: [0; NONCE_LEN],
+    };
+    getrandom::fill(&mut entropy.totp_secret).map_err(|_| Error::Random)?;
+    getrandom::fill(&mut entropy.nonce).map_err(|_| Error::Random)?;
+    Ok(entropy)
+}
+
+/// Configures a [`TwoFactor`]. `issuer`, `key`, `store` and `passwords` are
+/// required; the clock defaults to [`SystemClock`], events to
+/// [`TracingEvents`], the policy to [`Policy::default`]; without `email`,
+/// no security notices are sent.
+#[derive(Default)]
+pub struct TwoFactorBuilder {
+    issuer: Option<String>,
+    key: Option<MasterKey>,
+    store: Option<Arc<dyn UserStore>>,
+    passwords: Option<Arc<dyn PasswordVerifier>>,
+    clock: Option<Arc<dyn Clock>>,
+    events: Option<Arc<dyn EventSink>>,
+    email: Option<Arc<dyn EmailSender>>,
+    policy: Policy,
+}
+
+impl fmt::Debug for TwoFactorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwoFactorBuilder")
+            .field("issuer", &self.issuer)
+            .field("key", &self.key)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TwoFactorBuilder {
+    /// The service's name, shown in authenticator apps and notices. No `:`.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The master key every stored secret is sealed under.
+    pub fn key(mut self, key: MasterKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Where records are kept.
+    pub fn store(mut self, store: impl UserStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// How account passwords are checked before security changes.
+    pub fn passwords(mut self, passwords: impl PasswordVerifier + 'static) -> Self {
+        self.passwords = Some(Arc::new(passwords));
+        self
+    }
+
+    /// Where the time is read.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Where audit events go.
+    pub fn events(mut self, events: impl EventSink + 'static) -> Self {
+        self.events = Some(Arc::new(events));
+        self
+    }
+
+    /// How security notices are emailed.
+    pub fn email(mut self, email: impl EmailSender + 'static) -> Self {
+        self.email = Some(Arc::new(email));
+        self
+    }
+
+    /// The rules, instead of the defaults.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The configured [`TwoFactor`], or [`Error::Config`] saying what is
+    /// missing or wrong.
+    pub fn build(self) -> Result<TwoFactor> {
+        let issuer = self.issuer.ok_or(Error::Config("an issuer is required"))?;
+        if issuer.is_empty() || issuer.contains(':') || issuer.chars().any(char::is_control) {
+            return Err(Error::Config(
+                "the issuer must be non-empty, with no ':' or control characters",
+            ));
+        }
+        self.policy.validate().map_err(Error::Config)?;
+        let key = self.key.ok_or(Error::Config("a master key is required"))?;
+        Ok(TwoFactor {
+            inner: Arc::new(Inner {
+                issuer,
+                keys: Keys::derive(&key)?,
+                policy: self.policy,
+                store: self.store.ok_or(Error::Config("a store is required"))?,
+                passwords: self
+                    .passwords
+                    .ok_or(Error::Config("a password verifier is required"))?,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                events: self.events.unwrap_or_else(|| Arc::new(TracingEvents)),
+                email: self.email,
+            }),
+        })
+    }
+}

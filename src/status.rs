@@ -1,0 +1,55 @@
+//! What an account's security page shows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+
+/// A kind of second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Method {
+    /// An authenticator app (TOTP), set up by scanning a QR code.
+    App,
+}
+
+impl Method {
+    /// A name to show a person.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Method::App => "authenticator app",
+        }
+    }
+}
+
+/// Whether, and how, an account is protected by a second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// No second factor: the password alone logs in.
+    Off,
+    /// A setup was begun and waits for its confirming code; until then the
+    /// password alone logs in.
+    Pending {
+        /// What is being set up.
+        method: Method,
+        /// When the setup lapses unconfirmed.
+        expires: Timestamp,
+    },
+    /// A second factor is asked for at every login.
+    On {
+        /// Every enrolled method, the primary first.
+        methods: Vec<Method>,
+        /// The method asked for at login.
+        primary: Method,
+        /// When it was turned on.
+        since: Timestamp,
+    },
+}
+
+impl Status {
+    /// Whether a second factor is asked for at login.
+    pub fn is_on(&self) -> bool {
+        matches!(self, Status::On { .. })
+    }
+}
