@@ -1,0 +1,616 @@
+//! The authenticator-app flows through the public API.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use secrecy::{ExposeSecret, SecretString};
+use twofactor::{
+    Change, Error, EventKind, LoginStep, Message, Method, Policy, Record, Setup, Status, Timestamp,
+    TwoFactor, UserStore, Verdict, Verified,
+};
+
+fn at(secs: u64) -> Timestamp {
+    Timestamp::from_unix_seconds(secs)
+}
+
+#[tokio::test]
+async fn setup_login_disable() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    assert_eq!(tf.status(&alice).await.unwrap(), Status::Off);
+    assert_eq!(
+        tf.begin_login(&alice).await.unwrap(),
+        LoginStep::NotRequired
+    );
+
+    let app = h.begin(&tf, &alice).await;
+    assert_eq!(
+        tf.status(&alice).await.unwrap(),
+        Status::Pending {
+            method: Method::App,
+            expires: at(T0 + 900)
+        }
+    );
+    // a pending setup changes nothing at login
+    assert_eq!(
+        tf.begin_login(&alice).await.unwrap(),
+        LoginStep::NotRequired
+    );
+    assert!(matches!(
+        tf.verify_login(&alice, &app.code(h.now())).await,
+        Err(Error::NotEnabled)
+    ));
+
+    h.advance(10);
+    let enabled = tf.confirm_setup(&alice, &app.code(h.now())).await.unwrap();
+    assert!(enabled.is_accepted());
+    assert_eq!(
+        tf.status(&alice).await.unwrap(),
+        Status::On {
+            methods: vec![Method::App],
+            primary: Method::App,
+            since: at(T0 + 10)
+        }
+    );
+
+    h.advance(30);
+    assert_eq!(
+        tf.begin_login(&alice).await.unwrap(),
+        LoginStep::Challenge {
+            method: Method::App
+        }
+    );
+    let code = app.code(h.now());
+    let verified: Verified = tf
+        .verify_login(&alice, &code)
+        .await
+        .unwrap()
+        .accepted()
+        .unwrap();
+    assert_eq!(verified.method, Method::App);
+
+    assert_eq!(
+        tf.disable(&alice, &SecretString::from("wrong"))
+            .await
+            .unwrap(),
+        Verdict::Rejected { attempts_left: 4 }
+    );
+    assert!(tf.status(&alice).await.unwrap().is_on());
+    assert!(tf.disable(&alice, &password()).await.unwrap().is_accepted());
+    assert_eq!(tf.status(&alice).await.unwrap(), Status::Off);
+    assert_eq!(
+        tf.begin_login(&alice).await.unwrap(),
+        LoginStep::NotRequired
+    );
+    assert!(matches!(
+        tf.disable(&alice, &password()).await,
+        Err(Error::NotEnabled)
+    ));
+
+    assert_eq!(
+        h.events.kinds(),
+        [
+            EventKind::SetupBegun,
+            EventKind::Enabled,
+            EventKind::LoginAccepted,
+            EventKind::PasswordRejected,
+            EventKind::Disabled
+        ]
+    );
+    let mail = h.outbox.0.lock().unwrap().clone();
+    assert_eq!(mail.len(), 2);
+    assert!(mail.iter().all(|(to, _)| to == "alice@example.com"));
+    assert!(matches!(&mail[0].1, Message::Notice(n) if n.change == Change::Enabled(Method::App)));
+    assert!(matches!(&mail[1].1, Message::Notice(n) if n.change == Change::Disabled));
+}
+
+#[tokio::test]
+async fn setup_material_is_consistent() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let Verdict::Accepted(Setup::App(setup)) = tf
+        .begin_setup(&alice, Method::App, &password())
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let grouped = setup.secret.expose_secret();
+    assert_eq!(
+        grouped.len(),
+        39,
+        "32 base32 characters in 8 groups: {grouped}"
+    );
+    assert!(grouped.split(' ').all(|g| g.len() == 4));
+    let plain: String = grouped.split(' ').collect();
+    assert_eq!(
+        setup.uri.expose_secret(),
+        &format!(
+            "otpauth://totp/Acme%20Portal:alice@example.com?secret={plain}&issuer=Acme%20Portal&algorithm=SHA1&digits=6&period=30"
+        )
+    );
+    assert!(setup.qr_svg.expose_secret().contains("<svg"));
+    assert!(setup
+        .qr_png
+        .expose_secret()
+        .starts_with("data:image/png;base64,iVBORw0KGgo"));
+    assert!(setup.qr_text.expose_secret().contains('█'));
+    assert_eq!(setup.expires, at(T0 + 900));
+}
+
+#[tokio::test]
+async fn a_lapsed_setup_cannot_be_confirmed() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.begin(&tf, &alice).await;
+    h.advance(900);
+    assert!(matches!(
+        tf.confirm_setup(&alice, &app.code(h.now())).await,
+        Err(Error::NoPendingSetup)
+    ));
+    assert_eq!(tf.status(&alice).await.unwrap(), Status::Off);
+    // it can be begun again
+    let again = h.begin(&tf, &alice).await;
+    assert!(tf
+        .confirm_setup(&alice, &again.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+#[tokio::test]
+async fn the_setup_ttl_is_a_policy() {
+    let h = Harness::new();
+    let mut policy = Policy::default();
+    policy.setup_ttl = std::time::Duration::from_secs(60);
+    let tf = h.instance_with(policy);
+    let alice = h.account("alice");
+    let app = h.begin(&tf, &alice).await;
+    h.advance(61);
+    assert!(matches!(
+        tf.confirm_setup(&alice, &app.code(h.now())).await,
+        Err(Error::NoPendingSetup)
+    ));
+}
+
+#[tokio::test]
+async fn a_second_begin_replaces_the_first() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let first = h.begin(&tf, &alice).await;
+    let second = h.begin(&tf, &alice).await;
+    assert_ne!(first.secret, second.secret);
+    assert!(!tf
+        .confirm_setup(&alice, &first.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf
+        .confirm_setup(&alice, &second.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+#[tokio::test]
+async fn replays_are_refused_including_the_confirming_code() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.begin(&tf, &alice).await;
+    let confirming = app.code(h.now());
+    assert!(tf
+        .confirm_setup(&alice, &confirming)
+        .await
+        .unwrap()
+        .is_accepted());
+    // still inside the window, but used
+    h.advance(5);
+    assert!(!tf
+        .verify_login(&alice, &confirming)
+        .await
+        .unwrap()
+        .is_accepted());
+    // the next step's code is fine, once
+    h.advance(30);
+    let next = app.code(h.now());
+    assert!(tf.verify_login(&alice, &next).await.unwrap().is_accepted());
+    assert!(!tf.verify_login(&alice, &next).await.unwrap().is_accepted());
+    // the previous step's code, though inside ±1 step, is before the last accepted
+    h.advance(30);
+    assert!(!tf.verify_login(&alice, &next).await.unwrap().is_accepted());
+    // a code one step ahead (a fast phone) is accepted, and then the current is a replay
+    let ahead = app.code(h.now() + 30);
+    assert!(tf.verify_login(&alice, &ahead).await.unwrap().is_accepted());
+    assert!(!tf
+        .verify_login(&alice, &app.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+#[tokio::test]
+async fn drift_of_one_step_is_allowed_and_no_more() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.enrol(&tf, &alice).await;
+    h.advance(300);
+    let now = h.now();
+    assert!(!tf
+        .verify_login(&alice, &app.code(now - 60))
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(!tf
+        .verify_login(&alice, &app.code(now + 60))
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf
+        .verify_login(&alice, &app.code(now - 30))
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+#[tokio::test]
+async fn lockout_after_five_failures_of_any_kind() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.enrol(&tf, &alice).await;
+    h.advance(30);
+    let wrong_pw = SecretString::from("guess");
+    assert_eq!(
+        tf.verify_login(&alice, "000000").await.unwrap(),
+        Verdict::Rejected { attempts_left: 4 }
+    );
+    assert_eq!(
+        tf.disable(&alice, &wrong_pw).await.unwrap(),
+        Verdict::Rejected { attempts_left: 3 }
+    );
+    assert_eq!(
+        tf.verify_login(&alice, "111111").await.unwrap(),
+        Verdict::Rejected { attempts_left: 2 }
+    );
+    assert_eq!(
+        tf.verify_login(&alice, "12345").await.unwrap(),
+        Verdict::Rejected { attempts_left: 1 }
+    );
+    let until = at(h.now() + 60);
+    assert_eq!(
+        tf.verify_login(&alice, "222222").await.unwrap(),
+        Verdict::LockedOut { until }
+    );
+    assert_eq!(h.events.count(EventKind::LockedOut), 1);
+
+    // while locked, nothing is evaluated: the right code and password are refused
+    assert_eq!(
+        tf.begin_login(&alice).await.unwrap(),
+        LoginStep::LockedOut { until }
+    );
+    assert_eq!(
+        tf.verify_login(&alice, &app.code(h.now())).await.unwrap(),
+        Verdict::LockedOut { until }
+    );
+    assert_eq!(
+        tf.disable(&alice, &password()).await.unwrap(),
+        Verdict::LockedOut { until }
+    );
+    assert!(tf.status(&alice).await.unwrap().is_on());
+
+    // after it, the right code works and resets the count
+    h.advance(60);
+    assert!(tf
+        .verify_login(&alice, &app.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    assert_eq!(
+        tf.verify_login(&alice, "000000").await.unwrap(),
+        Verdict::Rejected { attempts_left: 4 }
+    );
+}
+
+#[tokio::test]
+async fn lockouts_double() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    h.enrol(&tf, &alice).await;
+    for expected in [60, 120, 240] {
+        let mut last = None;
+        for _ in 0..5 {
+            last = Some(tf.verify_login(&alice, "000000").await.unwrap());
+        }
+        assert_eq!(
+            last,
+            Some(Verdict::LockedOut {
+                until: at(h.now() + expected)
+            })
+        );
+        h.advance(expected);
+    }
+}
+
+#[tokio::test]
+async fn confirming_codes_count_towards_lockout() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.begin(&tf, &alice).await;
+    for left in [4, 3, 2, 1] {
+        assert_eq!(
+            tf.confirm_setup(&alice, "999999").await.unwrap(),
+            Verdict::Rejected {
+                attempts_left: left
+            }
+        );
+    }
+    assert!(matches!(
+        tf.confirm_setup(&alice, "999999").await.unwrap(),
+        Verdict::LockedOut { .. }
+    ));
+    assert!(matches!(
+        tf.confirm_setup(&alice, &app.code(h.now())).await.unwrap(),
+        Verdict::LockedOut { .. }
+    ));
+    // a locked account cannot begin a setup either, and the password is not tried
+    assert!(matches!(
+        tf.begin_setup(&alice, Method::App, &password())
+            .await
+            .unwrap(),
+        Verdict::LockedOut { .. }
+    ));
+}
+
+#[tokio::test]
+async fn wrong_state_is_an_error_and_counts_nothing() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    assert!(matches!(
+        tf.confirm_setup(&alice, "123456").await,
+        Err(Error::NoPendingSetup)
+    ));
+    assert!(matches!(
+        tf.verify_login(&alice, "123456").await,
+        Err(Error::NotEnabled)
+    ));
+    assert!(matches!(
+        tf.disable(&alice, &password()).await,
+        Err(Error::NotEnabled)
+    ));
+    h.enrol(&tf, &alice).await;
+    assert!(matches!(
+        tf.begin_setup(&alice, Method::App, &password()).await,
+        Err(Error::AlreadyEnabled)
+    ));
+    assert!(matches!(
+        tf.confirm_setup(&alice, "123456").await,
+        Err(Error::AlreadyEnabled)
+    ));
+    assert!(!h.events.kinds().iter().any(|k| k.is_failure()));
+}
+
+#[tokio::test]
+async fn accounts_do_not_share_anything() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let bob = h.account("bob");
+    let a = h.enrol(&tf, &alice).await;
+    let b = h.enrol(&tf, &bob).await;
+    assert_ne!(a.secret, b.secret);
+    h.advance(30);
+    assert!(!tf
+        .verify_login(&bob, &a.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf
+        .verify_login(&alice, &a.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    for _ in 0..5 {
+        let _ = tf.verify_login(&bob, "000000").await.unwrap();
+    }
+    assert!(matches!(
+        tf.begin_login(&bob).await.unwrap(),
+        LoginStep::LockedOut { .. }
+    ));
+    assert!(matches!(
+        tf.begin_login(&alice).await.unwrap(),
+        LoginStep::Challenge { .. }
+    ));
+}
+
+/// A record copied into another user's place does not unseal there.
+#[tokio::test]
+async fn a_copied_record_does_not_unseal() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let mallory = h.account("mallory");
+    let app = h.enrol(&tf, &alice).await;
+    let stolen = h.store.load("alice").await.unwrap().unwrap();
+    assert!(matches!(
+        h.store.save("mallory", &stolen.document, 0).await.unwrap(),
+        twofactor::SaveOutcome::Saved { .. }
+    ));
+    h.advance(30);
+    assert!(matches!(
+        tf.verify_login(&mallory, &app.code(h.now())).await,
+        Err(Error::Unseal)
+    ));
+    // and a different master key opens nothing either
+    let other_key = TwoFactor::builder()
+        .issuer("Acme Portal")
+        .key(twofactor::MasterKey::new([8; 32]))
+        .store(h.store.clone())
+        .passwords(ArcPasswords(h.passwords.clone()))
+        .clock(h.clock.clone())
+        .build()
+        .unwrap();
+    assert!(matches!(
+        other_key.verify_login(&alice, &app.code(h.now())).await,
+        Err(Error::Unseal)
+    ));
+}
+
+#[tokio::test]
+async fn the_store_holds_no_secret_in_the_clear() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.enrol(&tf, &alice).await;
+    let doc = h.store.load("alice").await.unwrap().unwrap().document;
+    let text = String::from_utf8(doc.clone()).unwrap();
+    let b32 = data_encoding::BASE32_NOPAD.encode(&app.secret);
+    let b64 = data_encoding::BASE64URL_NOPAD.encode(&app.secret);
+    let hex = data_encoding::HEXLOWER.encode(&app.secret);
+    for form in [&b32, &b64, &hex] {
+        assert!(!text.contains(form.as_str()), "{form} in {text}");
+    }
+    assert!(!doc.windows(app.secret.len()).any(|w| w == app.secret));
+    assert!(!text.contains("alice@example.com"));
+}
+
+#[tokio::test]
+async fn debug_output_shows_no_secret() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let setup = tf
+        .begin_setup(&alice, Method::App, &password())
+        .await
+        .unwrap();
+    let Verdict::Accepted(Setup::App(app)) = &setup else {
+        panic!()
+    };
+    let grouped = app.secret.expose_secret().to_owned();
+    let plain: String = grouped.split(' ').collect();
+    let record = Record::decode(&h.store.load("alice").await.unwrap().unwrap().document).unwrap();
+    let key = twofactor::MasterKey::new([7; 32]);
+    for shown in [
+        format!("{tf:?}"),
+        format!("{setup:?}"),
+        format!("{app:?}"),
+        format!("{record:?}"),
+        format!("{key:?}"),
+        format!("{:?}", password()),
+        format!("{alice:?}"),
+    ] {
+        assert!(!shown.contains(&plain), "{shown}");
+        assert!(!shown.contains(&grouped[..9]), "{shown}");
+        assert!(!shown.contains("otpauth"), "{shown}");
+        assert!(!shown.contains(PASSWORD), "{shown}");
+        assert!(!shown.contains("[7, 7"), "{shown}");
+        assert!(!shown.contains("alice@example.com"), "{shown}");
+    }
+    assert!(format!("{app:?}").contains("[REDACTED]"));
+    assert!(format!("{tf:?}").contains("[REDACTED]"));
+}
+
+#[tokio::test]
+async fn errors_and_events_name_no_secret() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.enrol(&tf, &alice).await;
+    let _ = tf.verify_login(&alice, "000000").await.unwrap();
+    let err = tf
+        .begin_setup(&alice, Method::App, &password())
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("alice"), "{shown}");
+    for e in h.events.0.lock().unwrap().iter() {
+        let shown = format!("{e:?}");
+        assert!(
+            !shown.contains("example.com") && !shown.contains(&app.code(h.now())),
+            "{shown}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_builder_refuses_what_it_cannot_use() {
+    let h = Harness::new();
+    let base = || {
+        TwoFactor::builder()
+            .key(twofactor::MasterKey::new([1; 32]))
+            .store(h.store.clone())
+            .passwords(ArcPasswords(h.passwords.clone()))
+    };
+    assert!(matches!(base().build(), Err(Error::Config(_))));
+    assert!(matches!(
+        base().issuer("A:B").build(),
+        Err(Error::Config(_))
+    ));
+    assert!(matches!(base().issuer("").build(), Err(Error::Config(_))));
+    let mut policy = Policy::default();
+    policy.totp.digits = 4;
+    assert!(matches!(
+        base().issuer("A").policy(policy).build(),
+        Err(Error::Config(_))
+    ));
+    assert!(matches!(
+        TwoFactor::builder()
+            .issuer("A")
+            .store(h.store.clone())
+            .build(),
+        Err(Error::Config(_))
+    ));
+    assert!(base().issuer("A").build().is_ok());
+}
+
+#[tokio::test]
+async fn a_corrupt_record_is_a_typed_error() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let _ = h.store.save("alice", b"{not json", 0).await.unwrap();
+    assert!(matches!(
+        tf.status(&alice).await,
+        Err(Error::CorruptRecord(_))
+    ));
+    let bob = h.account("bob");
+    let _ = h.store.save("bob", br#"{"schema":99}"#, 0).await.unwrap();
+    assert!(matches!(
+        tf.verify_login(&bob, "123456").await,
+        Err(Error::UnsupportedSchema(99))
+    ));
+}
+
+#[tokio::test]
+async fn eight_digit_codes_by_policy() {
+    let h = Harness::new();
+    let mut policy = Policy::default();
+    policy.totp.digits = 8;
+    let tf = h.instance_with(policy);
+    let alice = h.account("alice");
+    let app = h.begin(&tf, &alice).await;
+    let totp8 = twofactor::methods::totp::Totp::new(twofactor::Algorithm::Sha1, 8, 30);
+    let code = totp8.code_at(&app.secret, h.now()).to_string();
+    assert_eq!(code.len(), 8);
+    assert!(!tf
+        .confirm_setup(&alice, &code[..6])
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf.confirm_setup(&alice, &code).await.unwrap().is_accepted());
+}

@@ -1,0 +1,175 @@
+//! What the flow tests share: a clock, a store, recording ports, and a
+//! player for the user's authenticator app.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use twofactor::methods::totp::Totp;
+use twofactor::{
+    Account, Algorithm, Argon2Passwords, Clock, EmailSender, Event, EventKind, EventSink,
+    ManualClock, MasterKey, MemoryStore, Message, Method, Policy, PortError, Setup, Timestamp,
+    TwoFactor, Verdict,
+};
+
+pub const T0: u64 = 1_700_000_000;
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn password() -> SecretString {
+    SecretString::from(PASSWORD)
+}
+
+/// Keeps every audit event.
+#[derive(Clone, Default)]
+pub struct Events(pub Arc<Mutex<Vec<Event>>>);
+
+impl Events {
+    pub fn kinds(&self) -> Vec<EventKind> {
+        self.0.lock().unwrap().iter().map(|e| e.kind).collect()
+    }
+    pub fn count(&self, kind: EventKind) -> usize {
+        self.kinds().into_iter().filter(|k| *k == kind).count()
+    }
+}
+
+#[async_trait]
+impl EventSink for Events {
+    async fn record(&self, event: &Event) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+/// Keeps every email.
+#[derive(Clone, Default)]
+pub struct Outbox(pub Arc<Mutex<Vec<(String, Message)>>>);
+
+#[async_trait]
+impl EmailSender for Outbox {
+    async fn send_email(&self, to: &str, message: &Message) -> Result<(), PortError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((to.to_owned(), message.clone()));
+        Ok(())
+    }
+}
+
+pub struct Harness {
+    pub store: MemoryStore,
+    pub clock: ManualClock,
+    pub events: Events,
+    pub outbox: Outbox,
+    pub passwords: Arc<Argon2Passwords>,
+    key: [u8; 32],
+}
+
+#[async_trait]
+impl twofactor::PasswordVerifier for ArcPasswords {
+    async fn verify(&self, a: &Account, p: &SecretString) -> Result<bool, PortError> {
+        self.0.verify(a, p).await
+    }
+}
+
+pub struct ArcPasswords(pub Arc<Argon2Passwords>);
+
+impl Harness {
+    pub fn new() -> Self {
+        // Real argon2id, at a low cost so that tests run quickly.
+        let passwords = Arc::new(Argon2Passwords::with_params(64, 1, 1).unwrap());
+        Self {
+            store: MemoryStore::new(),
+            clock: ManualClock::new(Timestamp::from_unix_seconds(T0)),
+            events: Events::default(),
+            outbox: Outbox::default(),
+            passwords,
+            key: [7; 32],
+        }
+    }
+
+    /// An account whose password is [`PASSWORD`].
+    pub fn account(&self, id: &str) -> Account {
+        self.passwords.set(id, &password()).unwrap();
+        Account::new(id, format!("{id}@example.com"))
+    }
+
+    /// Another app server: its own `TwoFactor`, the same store and key.
+    pub fn instance(&self) -> TwoFactor {
+        self.instance_with(Policy::default())
+    }
+
+    pub fn instance_with(&self, policy: Policy) -> TwoFactor {
+        TwoFactor::builder()
+            .issuer("Acme Portal")
+            .key(MasterKey::new(self.key))
+            .store(self.store.clone())
+            .passwords(ArcPasswords(self.passwords.clone()))
+            .clock(self.clock.clone())
+            .events(self.events.clone())
+            .email(self.outbox.clone())
+            .policy(policy)
+            .build()
+            .unwrap()
+    }
+
+    pub fn now(&self) -> u64 {
+        self.clock.now().unix_seconds()
+    }
+
+    pub fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
+    }
+
+    /// Sets the app up and confirms it; returns the user's authenticator.
+    pub async fn enrol(&self, tf: &TwoFactor, account: &Account) -> App {
+        let app = self.begin(tf, account).await;
+        let code = app.code(self.now());
+        assert!(tf
+            .confirm_setup(account, &code)
+            .await
+            .unwrap()
+            .is_accepted());
+        app
+    }
+
+    pub async fn begin(&self, tf: &TwoFactor, account: &Account) -> App {
+        match tf
+            .begin_setup(account, Method::App, &password())
+            .await
+            .unwrap()
+        {
+            Verdict::Accepted(Setup::App(setup)) => App::from_grouped(setup.secret.expose_secret()),
+            other => panic!("setup refused: {other:?}"),
+        }
+    }
+}
+
+/// The user's authenticator app.
+pub struct App {
+    pub secret: Vec<u8>,
+}
+
+impl App {
+    pub fn from_grouped(grouped: &str) -> Self {
+        let plain: String = grouped.chars().filter(|c| *c != ' ').collect();
+        Self {
+            secret: data_encoding::BASE32_NOPAD
+                .decode(plain.as_bytes())
+                .unwrap(),
+        }
+    }
+
+    pub fn code(&self, unix: u64) -> String {
+        Totp::new(Algorithm::Sha1, 6, 30)
+            .code_at(&self.secret, unix)
+            .to_string()
+    }
+}
