@@ -1,0 +1,196 @@
+//! Authenticator-app two-factor authentication, end to end, in a terminal:
+//! set up (QR code and secret), confirm, log in, a replayed code refused, a
+//! lockout, and disabling it again.
+//!
+//! ```text
+//! cargo run --example authenticator_app           # scan the QR with your phone
+//! cargo run --example authenticator_app -- --demo # plays the phone itself
+//! ```
+
+use std::error::Error;
+use std::io::{self, BufRead, Write};
+use std::time::Duration;
+
+use twofactor::methods::totp::Totp;
+use twofactor::secrecy::{ExposeSecret, SecretString};
+use twofactor::{
+    Account, Algorithm, Argon2Passwords, Clock, ConsoleEmail, LoginStep, ManualClock, MasterKey,
+    MemoryStore, Method, Setup, Status, SystemClock, TwoFactor, Verdict,
+};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Where codes come from: the person at the keyboard, or the demo's own
+/// authenticator.
+enum Phone {
+    Person,
+    Demo { secret: Vec<u8> },
+}
+
+impl Phone {
+    fn code(&self, prompt: &str, clock: &ManualClock) -> Result<String, Box<dyn Error>> {
+        match self {
+            Phone::Person => ask(prompt),
+            Phone::Demo { secret } => {
+                let code = Totp::new(Algorithm::Sha1, 6, 30)
+                    .code_at(secret, clock.now().unix_seconds())
+                    .to_string();
+                println!("{prompt} {code}   (computed by the demo's authenticator)");
+                Ok(code)
+            }
+        }
+    }
+}
+
+fn ask(prompt: &str) -> Result<String, Box<dyn Error>> {
+    print!("{prompt} ");
+    io::stdout().flush()?;
+    let mut line = String::new();
+    if io::stdin().lock().read_line(&mut line)? == 0 {
+        return Err("standard input closed; use --demo to run unattended".into());
+    }
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let demo = std::env::args().any(|a| a == "--demo");
+
+    // A clock the demo can move: lockouts pass without waiting. It starts at
+    // the real time, so a real phone's codes match.
+    let clock = ManualClock::new(SystemClock.now());
+    let passwords = Argon2Passwords::new()?;
+    let password = SecretString::from(PASSWORD);
+    passwords.set("user-42", &password)?;
+
+    let tf = TwoFactor::builder()
+        .issuer("Acme Portal")
+        .key(MasterKey::generate()?)
+        .store(MemoryStore::new())
+        .passwords(passwords)
+        .clock(clock.clone())
+        .email(ConsoleEmail::new())
+        .build()?;
+    let alice = Account::new("user-42", "alice@example.com");
+
+    step("Account Security page");
+    println!("Two-factor authentication: {:?}", tf.status(&alice).await?);
+
+    step("Set up: re-enter the password");
+    let Verdict::Accepted(Setup::App(setup)) =
+        tf.begin_setup(&alice, Method::App, &password).await?
+    else {
+        return Err("setup refused".into());
+    };
+    println!("{}", setup.qr_text.expose_secret());
+    println!(
+        "Scan the QR code, or type this key: {}",
+        setup.secret.expose_secret()
+    );
+    println!("(valid until {})", setup.expires);
+    let phone = if demo {
+        let plain: String = setup.secret.expose_secret().split(' ').collect();
+        Phone::Demo {
+            secret: data_encoding::BASE32_NOPAD.decode(plain.as_bytes())?,
+        }
+    } else {
+        Phone::Person
+    };
+
+    loop {
+        let code = phone.code("Code from the app to confirm:", &clock)?;
+        clock.set(SystemClock.now().max(clock.now()));
+        match tf.confirm_setup(&alice, &code).await? {
+            Verdict::Accepted(on) => {
+                println!(
+                    "Enabled with the {} at {}",
+                    on.method.display_name(),
+                    on.since
+                );
+                break;
+            }
+            Verdict::Rejected { attempts_left } => {
+                println!("Wrong code ({attempts_left} attempts left); try again.")
+            }
+            Verdict::LockedOut { until } => return Err(format!("locked until {until}").into()),
+        }
+    }
+    println!("Two-factor authentication: {:?}", tf.status(&alice).await?);
+
+    step("Log in, a little later: the password was right, now the code");
+    if demo {
+        clock.advance(Duration::from_secs(30));
+    } else {
+        println!("Wait for the app to show a new code.");
+    }
+    let LoginStep::Challenge { method } = tf.begin_login(&alice).await? else {
+        return Err("a code should be asked for".into());
+    };
+    let login_code = loop {
+        let code = phone.code(
+            &format!("Code from your {}:", method.display_name()),
+            &clock,
+        )?;
+        clock.set(SystemClock.now().max(clock.now()));
+        match tf.verify_login(&alice, &code).await? {
+            Verdict::Accepted(_) => {
+                println!("Logged in.");
+                break code;
+            }
+            Verdict::Rejected { attempts_left } => {
+                println!("Refused ({attempts_left} attempts left): a new code, please.")
+            }
+            Verdict::LockedOut { until } => return Err(format!("locked until {until}").into()),
+        }
+    };
+
+    step("Someone replays the same code");
+    match tf.verify_login(&alice, &login_code).await? {
+        Verdict::Rejected { attempts_left } => {
+            println!("Refused as a replay ({attempts_left} attempts left).")
+        }
+        other => return Err(format!("a replay must be refused, got {other:?}").into()),
+    }
+
+    step("Someone guesses codes");
+    let until = loop {
+        match tf.verify_login(&alice, "000000").await? {
+            Verdict::Rejected { attempts_left } => {
+                println!("000000 refused, {attempts_left} attempts left")
+            }
+            Verdict::LockedOut { until } => break until,
+            Verdict::Accepted(_) => return Err("a guess was accepted".into()),
+        }
+    };
+    println!("Locked out until {until}.");
+    if demo {
+        clock.advance(Duration::from_secs(30)); // a fresh code, not a replay
+    }
+    let code = phone.code("Even the right code is not looked at now:", &clock)?;
+    println!("-> {:?}", tf.verify_login(&alice, &code).await?);
+
+    step("The lockout passes (the demo moves its clock on)");
+    clock.set(until);
+    println!("Now {}: {:?}", clock.now(), tf.begin_login(&alice).await?);
+
+    step("Disable: the password again");
+    let wrong = SecretString::from("password123");
+    println!(
+        "A wrong password -> {:?}",
+        tf.disable(&alice, &wrong).await?
+    );
+    if !tf.disable(&alice, &password).await?.is_accepted() {
+        return Err("disable refused".into());
+    }
+    let status = tf.status(&alice).await?;
+    println!("Two-factor authentication: {status:?}");
+    if status != Status::Off {
+        return Err("2FA should be off".into());
+    }
+    println!("\nDone.");
+    Ok(())
+}
