@@ -65,13 +65,9 @@ fn flaky(h: &Harness) -> Flaky {
 }
 
 fn service(h: &Harness, store: Flaky, policy: Policy) -> TwoFactor {
-    TwoFactor::builder()
-        .issuer("Acme Portal")
-        .key(twofactor::MasterKey::new([7; 32]))
+    h.builder()
         .store(store)
         .passwords(ArcPasswords(h.passwords.clone()))
-        .clock(h.clock.clone())
-        .events(h.events.clone())
         .policy(policy)
         .build()
         .unwrap()
@@ -151,13 +147,10 @@ impl PasswordVerifier for BrokenPasswords {
 #[tokio::test]
 async fn a_failing_password_check_is_an_error_not_a_rejection() {
     let h = Harness::new();
-    let tf = TwoFactor::builder()
-        .issuer("Acme Portal")
-        .key(twofactor::MasterKey::new([7; 32]))
+    let tf = h
+        .builder()
         .store(h.store.clone())
         .passwords(BrokenPasswords)
-        .clock(h.clock.clone())
-        .events(h.events.clone())
         .build()
         .unwrap();
     let alice = Account::new("alice", "alice@example.com");
@@ -183,13 +176,10 @@ impl EmailSender for DownMail {
 #[tokio::test]
 async fn a_failed_notice_does_not_undo_or_fail_the_change() {
     let h = Harness::new();
-    let tf = TwoFactor::builder()
-        .issuer("Acme Portal")
-        .key(twofactor::MasterKey::new([7; 32]))
+    let tf = h
+        .builder()
         .store(h.store.clone())
         .passwords(ArcPasswords(h.passwords.clone()))
-        .clock(h.clock.clone())
-        .events(h.events.clone())
         .email(DownMail)
         .build()
         .unwrap();

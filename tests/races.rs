@@ -73,13 +73,9 @@ impl Farm {
         };
         let servers = (0..INSTANCES)
             .map(|_| {
-                TwoFactor::builder()
-                    .issuer("Acme Portal")
-                    .key(twofactor::MasterKey::new([7; 32]))
+                h.builder()
                     .store(store.clone())
                     .passwords(ArcPasswords(h.passwords.clone()))
-                    .clock(h.clock.clone())
-                    .events(h.events.clone())
                     .policy(policy.clone())
                     .build()
                     .unwrap()

@@ -40,30 +40,14 @@ pub(crate) fn disable(
 
 #[cfg(test)]
 mod tests {
-    use super::super::setup::{begin, confirm};
-    use super::super::testing::{entropy, Fixture};
+    use super::super::testing::{enrolled, Fixture};
     use super::*;
-    use crate::methods::totp::Totp;
-    use crate::status::Method;
 
     #[test]
     fn password_gates_and_failures_survive() {
         let f = Fixture::new();
         let t0 = 1_800_000_000;
-        let r = begin(
-            Record::default(),
-            &f.ctx(t0),
-            Method::App,
-            true,
-            &entropy(5),
-        )
-        .unwrap()
-        .save
-        .unwrap();
-        let code = Totp::new(crate::Algorithm::Sha1, 6, 30)
-            .code_at(&[5; 20], t0)
-            .to_string();
-        let r = confirm(r, &f.ctx(t0), &code).unwrap().save.unwrap();
+        let r = enrolled(&f, t0, 5);
 
         let wrong = disable(r, &f.ctx(t0 + 1), false).unwrap();
         assert_eq!(wrong.reply, Verdict::Rejected { attempts_left: 4 });

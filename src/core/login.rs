@@ -60,32 +60,14 @@ pub(crate) fn verify(
 
 #[cfg(test)]
 mod tests {
-    use super::super::setup::{begin as begin_setup, confirm};
-    use super::super::testing::{entropy, Fixture};
+    use super::super::testing::{app_code, enrolled, pending, Fixture};
     use super::*;
-    use crate::methods::totp::Totp;
     use crate::status::Method;
 
     const T0: u64 = 1_700_000_010;
 
     fn code(at: u64) -> String {
-        Totp::new(crate::Algorithm::Sha1, 6, 30)
-            .code_at(&[3; 20], at)
-            .to_string()
-    }
-
-    fn enrolled(f: &Fixture) -> Record {
-        let r = begin_setup(
-            Record::default(),
-            &f.ctx(T0),
-            Method::App,
-            true,
-            &entropy(3),
-        )
-        .unwrap()
-        .save
-        .unwrap();
-        confirm(r, &f.ctx(T0), &code(T0)).unwrap().save.unwrap()
+        app_code(3, at)
     }
 
     #[test]
@@ -93,19 +75,10 @@ mod tests {
         let f = Fixture::new();
         let now = Timestamp::from_unix_seconds(T0);
         assert_eq!(begin(&Record::default(), now), LoginStep::NotRequired);
-        let pending = begin_setup(
-            Record::default(),
-            &f.ctx(T0),
-            Method::App,
-            true,
-            &entropy(3),
-        )
-        .unwrap()
-        .save
-        .unwrap();
+        let pending = pending(&f, T0, 3);
         assert_eq!(begin(&pending, now), LoginStep::NotRequired);
         assert_eq!(
-            begin(&enrolled(&f), now),
+            begin(&enrolled(&f, T0, 3), now),
             LoginStep::Challenge {
                 method: Method::App
             }
@@ -115,14 +88,14 @@ mod tests {
     #[test]
     fn the_confirming_code_cannot_log_in() {
         let f = Fixture::new();
-        let d = verify(enrolled(&f), &f.ctx(T0 + 1), &code(T0)).unwrap();
+        let d = verify(enrolled(&f, T0, 3), &f.ctx(T0 + 1), &code(T0)).unwrap();
         assert_eq!(d.reply, Verdict::Rejected { attempts_left: 4 });
     }
 
     #[test]
     fn each_step_is_accepted_once() {
         let f = Fixture::new();
-        let r = enrolled(&f);
+        let r = enrolled(&f, T0, 3);
         let at = T0 + 30;
         let d = verify(r, &f.ctx(at), &code(at)).unwrap();
         assert!(d.reply.is_accepted());
@@ -141,7 +114,7 @@ mod tests {
     #[test]
     fn while_locked_nothing_is_evaluated() {
         let f = Fixture::new();
-        let mut r = enrolled(&f);
+        let mut r = enrolled(&f, T0, 3);
         for _ in 0..5 {
             r = verify(r, &f.ctx(T0 + 60), "000000").unwrap().save.unwrap();
         }
@@ -173,7 +146,7 @@ mod tests {
     #[test]
     fn a_record_moved_to_another_account_does_not_open() {
         let mut f = Fixture::new();
-        let r = enrolled(&f);
+        let r = enrolled(&f, T0, 3);
         f.account = crate::Account::new("user-2", "mallory@example.com");
         assert!(matches!(
             verify(r, &f.ctx(T0 + 30), &code(T0 + 30)),

@@ -139,4 +139,30 @@ pub(crate) mod testing {
             nonce: [seed.wrapping_add(1); NONCE_LEN],
         }
     }
+
+    /// The code an app set up from `entropy(seed)` shows at `at`.
+    pub(crate) fn app_code(seed: u8, at: u64) -> String {
+        crate::methods::totp::Totp::new(crate::Algorithm::Sha1, 6, 30)
+            .code_at(&[seed; TOTP_SECRET_LEN], at)
+            .to_string()
+    }
+
+    /// A record with an app setup begun at `at` from `entropy(seed)`.
+    pub(crate) fn pending(f: &Fixture, at: u64, seed: u8) -> Record {
+        let d = super::setup::begin(
+            Record::default(),
+            &f.ctx(at),
+            Method::App,
+            true,
+            &entropy(seed),
+        );
+        d.unwrap().save.unwrap()
+    }
+
+    /// A record with the app from `entropy(seed)` enrolled at `at`.
+    pub(crate) fn enrolled(f: &Fixture, at: u64, seed: u8) -> Record {
+        let r = pending(f, at, seed);
+        let d = super::setup::confirm(r, &f.ctx(at), &app_code(seed, at));
+        d.unwrap().save.unwrap()
+    }
 }

@@ -146,7 +146,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::super::status::status;
-    use super::super::testing::{entropy, Fixture};
+    use super::super::testing::{app_code, entropy, Fixture};
     use super::*;
     use crate::status::Status;
 
@@ -168,9 +168,7 @@ mod tests {
     }
 
     fn code(at: u64) -> String {
-        Totp::new(crate::Algorithm::Sha1, 6, 30)
-            .code_at(&[1; 20], at)
-            .to_string()
+        app_code(1, at)
     }
 
     #[test]
@@ -276,9 +274,7 @@ mod tests {
             !old.reply.is_accepted(),
             "the first secret no longer confirms"
         );
-        let new = Totp::new(crate::Algorithm::Sha1, 6, 30)
-            .code_at(&[9; 20], T0 + 5)
-            .to_string();
+        let new = app_code(9, T0 + 5);
         assert!(confirm(record, &f.ctx(T0 + 5), &new)
             .unwrap()
             .reply

@@ -18,7 +18,7 @@ use twofactor::methods::totp::Totp;
 use twofactor::{
     Account, Algorithm, Argon2Passwords, Clock, EmailSender, Event, EventKind, EventSink,
     ManualClock, MasterKey, MemoryStore, Message, Method, Policy, PortError, Setup, Timestamp,
-    TwoFactor, Verdict,
+    TwoFactor, TwoFactorBuilder, Verdict,
 };
 
 pub const T0: u64 = 1_700_000_000;
@@ -107,17 +107,23 @@ impl Harness {
     }
 
     pub fn instance_with(&self, policy: Policy) -> TwoFactor {
-        TwoFactor::builder()
-            .issuer("Acme Portal")
-            .key(MasterKey::new(self.key))
+        self.builder()
             .store(self.store.clone())
             .passwords(ArcPasswords(self.passwords.clone()))
-            .clock(self.clock.clone())
-            .events(self.events.clone())
             .email(self.outbox.clone())
             .policy(policy)
             .build()
             .unwrap()
+    }
+
+    /// A builder with this harness's issuer, key, clock and events; the
+    /// caller adds the store, the passwords and what else it tests.
+    pub fn builder(&self) -> TwoFactorBuilder {
+        TwoFactor::builder()
+            .issuer("Acme Portal")
+            .key(MasterKey::new(self.key))
+            .clock(self.clock.clone())
+            .events(self.events.clone())
     }
 
     pub fn now(&self) -> u64 {
