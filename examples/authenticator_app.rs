@@ -15,7 +15,7 @@ use twofactor::methods::totp::Totp;
 use twofactor::secrecy::{ExposeSecret, SecretString};
 use twofactor::{
     Account, Algorithm, Argon2Passwords, Clock, ConsoleEmail, LoginStep, ManualClock, MasterKey,
-    MemoryStore, Method, Setup, Status, SystemClock, TwoFactor, Verdict,
+    MemoryStore, NewMethod, Setup, Status, SystemClock, TwoFactor, Verdict,
 };
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -82,7 +82,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     step("Set up: re-enter the password");
     let Verdict::Accepted(Setup::App(setup)) =
-        tf.begin_setup(&alice, Method::App, &password).await?
+        tf.begin_setup(&alice, NewMethod::App, &password).await?
     else {
         return Err("setup refused".into());
     };
@@ -127,7 +127,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     } else {
         println!("Wait for the app to show a new code.");
     }
-    let LoginStep::Challenge { method } = tf.begin_login(&alice).await? else {
+    let LoginStep::Challenge { method, .. } = tf.begin_login(&alice).await? else {
         return Err("a code should be asked for".into());
     };
     let login_code = loop {

@@ -22,6 +22,36 @@ pub enum Error {
     /// There is no setup to confirm: none was begun, or it expired.
     #[error("no setup is pending for this account, or it has expired")]
     NoPendingSetup,
+    /// The method is not enrolled for this account.
+    #[error("that method is not enrolled for this account")]
+    MethodNotEnrolled,
+    /// The method is already enrolled for this account.
+    #[error("that method is already enrolled for this account")]
+    MethodAlreadyEnrolled,
+    /// The call does not apply to that method: an authenticator app's codes
+    /// are not sent, and the primary method cannot be removed.
+    #[error("that cannot be done with that method")]
+    WrongMethod,
+    /// A number that is not a mobile number in E.164 form (`+` and 7 to 15
+    /// digits).
+    #[error("not a phone number in international form (+ country code and number)")]
+    InvalidPhoneNumber,
+    /// Too many codes were asked for: none was sent. Try after `retry_after`.
+    #[error("too many codes requested; try again in {} s", retry_after.as_secs())]
+    RateLimited {
+        /// How long until a code can be sent.
+        retry_after: std::time::Duration,
+    },
+    /// The account is locked out: nothing is sent or evaluated until `until`.
+    #[error("too many failed attempts; try again after {until}")]
+    LockedOut {
+        /// When attempts are taken again.
+        until: crate::clock::Timestamp,
+    },
+    /// A code could not be delivered. The code was saved first and stays
+    /// valid (it may yet arrive); asking again is subject to the send limits.
+    #[error("the code could not be delivered")]
+    Delivery(#[source] PortError),
     /// The account's id or label, or the issuer, cannot be used.
     #[error("invalid account or issuer: {0}")]
     InvalidAccount(&'static str),
@@ -59,8 +89,8 @@ impl Error {
     /// Whether the same call may succeed if tried again later.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Contention => true,
-            Error::Store(e) | Error::Password(e) => e.is_transient(),
+            Error::Contention | Error::RateLimited { .. } | Error::LockedOut { .. } => true,
+            Error::Store(e) | Error::Password(e) | Error::Delivery(e) => e.is_transient(),
             _ => false,
         }
     }

@@ -41,6 +41,16 @@ pub enum EventKind {
     LockedOut,
     /// Two-factor authentication was turned off.
     Disabled,
+    /// A one-time code was sent (or handed to the sender).
+    CodeSent,
+    /// A fallback method was added.
+    FallbackAdded,
+    /// A fallback method was removed.
+    FallbackRemoved,
+    /// The primary method changed.
+    PrimaryChanged,
+    /// The SMS number changed.
+    PhoneChanged,
 }
 
 impl EventKind {
@@ -55,6 +65,11 @@ impl EventKind {
             EventKind::PasswordRejected => "password_rejected",
             EventKind::LockedOut => "locked_out",
             EventKind::Disabled => "disabled",
+            EventKind::CodeSent => "code_sent",
+            EventKind::FallbackAdded => "fallback_added",
+            EventKind::FallbackRemoved => "fallback_removed",
+            EventKind::PrimaryChanged => "primary_changed",
+            EventKind::PhoneChanged => "phone_changed",
         }
     }
 

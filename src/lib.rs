@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use twofactor::{Account, Argon2Passwords, ManualClock, MasterKey, MemoryStore,
-//!                 Method, Setup, Status, Timestamp, TwoFactor, Verdict, LoginStep};
+//!                 Method, NewMethod, Setup, Status, Timestamp, TwoFactor, Verdict, LoginStep};
 //! use twofactor::methods::totp::Totp;
 //! use secrecy::{ExposeSecret, SecretString};
 //!
@@ -36,7 +36,7 @@
 //! assert_eq!(tf.status(&alice).await?, Status::Off);
 //!
 //! // Setup: the password again, then a QR code to scan.
-//! let Verdict::Accepted(Setup::App(app)) = tf.begin_setup(&alice, Method::App, &password).await?
+//! let Verdict::Accepted(Setup::App(app)) = tf.begin_setup(&alice, NewMethod::App, &password).await?
 //! else { panic!("wrong password or locked out") };
 //! assert!(app.uri.expose_secret().starts_with("otpauth://totp/Acme%20Portal:alice@example.com?"));
 //!
@@ -50,7 +50,7 @@
 //!
 //! // Login, 30 seconds later: the password was right, now the code.
 //! clock.advance(std::time::Duration::from_secs(30));
-//! assert_eq!(tf.begin_login(&alice).await?, LoginStep::Challenge { method: Method::App });
+//! assert!(matches!(tf.begin_login(&alice).await?, LoginStep::Challenge { method: Method::App, .. }));
 //! let code = app_code(clock_now(&clock));
 //! assert!(tf.verify_login(&alice, &code).await?.is_accepted());
 //! // The same code again is a replay.
@@ -91,7 +91,8 @@ pub use account::Account;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, PortError, Result};
 pub use event::{Event, EventKind, TracingEvents};
-pub use message::{Change, Message, Notice};
+pub use message::{Change, CodeMessage, Message, Notice, Purpose};
+pub use methods::phone::PhoneNumber;
 pub use methods::seal::MasterKey;
 pub use password::{hash_password, verify_phc, Argon2Passwords};
 pub use policy::{Algorithm, LockoutPolicy, Policy, TotpPolicy};
@@ -103,13 +104,13 @@ pub use record::{Record, SCHEMA_VERSION};
 /// that hosts use the same version.
 pub use secrecy;
 pub use service::{TwoFactor, TwoFactorBuilder};
-pub use setup::{AppSetup, Enabled, Setup};
+pub use setup::{AppSetup, CodeSetup, Enabled, NewMethod, Setup};
 pub use status::{Method, Status};
 #[cfg(feature = "memory")]
 pub use store::MemoryStore;
 #[cfg(feature = "console")]
-pub use transport::ConsoleEmail;
-pub use verdict::{LoginStep, Verdict, Verified};
+pub use transport::{ConsoleEmail, ConsoleSms};
+pub use verdict::{LoginStep, Sent, Verdict, Verified};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,14 +1,57 @@
 //! What the library sends people, as data a host may render its own way.
 
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::clock::Timestamp;
 use crate::status::Method;
 
+/// What a one-time code is for. A code is good for its purpose only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Purpose {
+    /// Proving a new email address or number during setup.
+    Setup,
+    /// The second step of a login.
+    Login,
+}
+
+impl Purpose {
+    /// A stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Setup => "setup",
+            Purpose::Login => "login",
+        }
+    }
+}
+
 /// Something to tell a user by email or text message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Message {
+    /// A one-time code. `Debug` does not show it.
+    Code(CodeMessage),
     /// The account's security settings changed. Carries no code or secret.
     Notice(Notice),
+}
+
+/// A one-time code to deliver.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CodeMessage {
+    /// The code.
+    pub code: SecretString,
+    /// What it is for.
+    pub purpose: Purpose,
+    /// How it is sent.
+    pub method: Method,
+    /// How long it is valid.
+    pub valid_for: Duration,
+    /// The service's name (the issuer).
+    pub issuer: String,
 }
 
 /// A security notice: what changed, when, and for which service.
@@ -31,22 +74,55 @@ pub enum Change {
     Enabled(Method),
     /// Two-factor authentication was turned off.
     Disabled,
+    /// Logins now ask for this method first.
+    PrimaryChanged(Method),
+    /// This method was added as a fallback.
+    FallbackAdded(Method),
+    /// This fallback method was removed.
+    FallbackRemoved(Method),
+    /// Codes are now texted to a new number.
+    PhoneChanged,
 }
 
 impl Message {
-    /// A default subject line.
+    /// A default subject line (for email).
     pub fn subject(&self) -> String {
         match self {
-            Message::Notice(n) => match n.change {
-                Change::Enabled(_) => format!("{}: two-factor authentication turned on", n.issuer),
-                Change::Disabled => format!("{}: two-factor authentication turned off", n.issuer),
-            },
+            Message::Code(c) => format!("{}: your verification code", c.issuer),
+            Message::Notice(n) => {
+                let what = match n.change {
+                    Change::Enabled(_) => "two-factor authentication turned on",
+                    Change::Disabled => "two-factor authentication turned off",
+                    Change::PrimaryChanged(_) => "two-factor login method changed",
+                    Change::FallbackAdded(_) => "backup login method added",
+                    Change::FallbackRemoved(_) => "backup login method removed",
+                    Change::PhoneChanged => "two-factor phone number changed",
+                };
+                format!("{}: {what}", n.issuer)
+            }
         }
     }
 
-    /// A default plain-text body.
+    /// A default plain-text body; for a code sent by text message, short
+    /// enough for one SMS.
     pub fn text(&self) -> String {
         match self {
+            Message::Code(c) => {
+                let minutes = c.valid_for.as_secs().div_ceil(60);
+                let code = c.code.expose_secret();
+                match c.method {
+                    Method::Sms => format!(
+                        "{code} is your {} code. Valid {minutes} min. Never share it.",
+                        c.issuer
+                    ),
+                    _ => format!(
+                        "Your {} verification code is {code}.\n\nIt is valid for {minutes} \
+                         minutes. Nobody from {} will ever ask you for it.\n\nIf you did not \
+                         ask for this code, someone may have your password: change it now.\n",
+                        c.issuer, c.issuer
+                    ),
+                }
+            }
             Message::Notice(n) => {
                 let what = match n.change {
                     Change::Enabled(m) => format!(
@@ -59,6 +135,29 @@ impl Message {
                     Change::Disabled => format!(
                         "Two-factor authentication was turned off for your {} account at {}. \
                          Your password alone now logs you in.",
+                        n.issuer, n.at
+                    ),
+                    Change::PrimaryChanged(m) => format!(
+                        "Your {} account asks for a code from your {} at login, from {} on.",
+                        n.issuer,
+                        m.display_name(),
+                        n.at
+                    ),
+                    Change::FallbackAdded(m) => format!(
+                        "Your {} was added as a backup way to log in to your {} account at {}.",
+                        m.display_name(),
+                        n.issuer,
+                        n.at
+                    ),
+                    Change::FallbackRemoved(m) => format!(
+                        "Your {} was removed as a backup way to log in to your {} account at {}.",
+                        m.display_name(),
+                        n.issuer,
+                        n.at
+                    ),
+                    Change::PhoneChanged => format!(
+                        "The phone number that login codes for your {} account are texted to \
+                         was changed at {}.",
                         n.issuer, n.at
                     ),
                 };
@@ -74,22 +173,54 @@ impl Message {
 mod tests {
     use super::*;
 
-    #[test]
-    fn notices_name_the_change_and_the_service() {
-        let on = Message::Notice(Notice {
-            change: Change::Enabled(Method::App),
+    fn notice(change: Change) -> Message {
+        Message::Notice(Notice {
+            change,
             at: Timestamp::from_unix_seconds(0),
             issuer: "Acme".into(),
-        });
+        })
+    }
+
+    #[test]
+    fn notices_name_the_change_and_the_service() {
+        let on = notice(Change::Enabled(Method::App));
         assert_eq!(on.subject(), "Acme: two-factor authentication turned on");
         assert!(on.text().contains("authenticator app"));
         assert!(on.text().contains("1970-01-01T00:00:00Z"));
-        let off = Message::Notice(Notice {
-            change: Change::Disabled,
-            at: Timestamp::from_unix_seconds(0),
-            issuer: "Acme".into(),
-        });
+        let off = notice(Change::Disabled);
         assert!(off.subject().ends_with("turned off"));
         assert!(off.text().contains("If this was not you"));
+        for (change, word) in [
+            (Change::PrimaryChanged(Method::Sms), "text message"),
+            (Change::FallbackAdded(Method::Email), "email"),
+            (Change::FallbackRemoved(Method::Sms), "removed"),
+            (Change::PhoneChanged, "phone number"),
+        ] {
+            let m = notice(change);
+            assert!(m.text().contains(word), "{}", m.text());
+            assert!(m.subject().starts_with("Acme: "));
+        }
+    }
+
+    #[test]
+    fn code_messages_carry_the_code_and_hide_it_in_debug() {
+        let sms = Message::Code(CodeMessage {
+            code: SecretString::from("042917"),
+            purpose: Purpose::Login,
+            method: Method::Sms,
+            valid_for: Duration::from_secs(300),
+            issuer: "Acme".into(),
+        });
+        let text = sms.text();
+        assert!(text.starts_with("042917 is your Acme code. Valid 5 min."));
+        assert!(text.len() <= 160, "one SMS: {text}");
+        assert!(!format!("{sms:?}").contains("042917"));
+        let Message::Code(mut c) = sms else { panic!() };
+        c.method = Method::Email;
+        c.valid_for = Duration::from_secs(600);
+        let email = Message::Code(c);
+        assert!(email.text().contains("verification code is 042917"));
+        assert!(email.text().contains("valid for 10 minutes"));
+        assert_eq!(email.subject(), "Acme: your verification code");
     }
 }

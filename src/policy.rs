@@ -84,6 +84,38 @@ impl Default for LockoutPolicy {
     }
 }
 
+/// How emailed and texted one-time codes are made, checked and sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CodePolicy {
+    /// Digits per code, 6 to 10. Default 6.
+    pub digits: u8,
+    /// How long an emailed code is valid. Default 10 minutes.
+    pub email_ttl: Duration,
+    /// How long a texted code is valid. Default 5 minutes.
+    pub sms_ttl: Duration,
+    /// Wrong tries before a code is void. Default 5.
+    pub tries: u8,
+    /// The least time between two codes sent to one account. Default 30 s.
+    pub resend_after: Duration,
+    /// The most codes sent to one account in any hour (SMS pumping).
+    /// Default 5.
+    pub sends_per_hour: u8,
+}
+
+impl Default for CodePolicy {
+    fn default() -> Self {
+        Self {
+            digits: 6,
+            email_ttl: Duration::from_secs(10 * 60),
+            sms_ttl: Duration::from_secs(5 * 60),
+            tries: 5,
+            resend_after: Duration::from_secs(30),
+            sends_per_hour: 5,
+        }
+    }
+}
+
 /// All the rules, with safe defaults. Change a field only for a reason.
 ///
 /// ```
@@ -96,6 +128,8 @@ impl Default for LockoutPolicy {
 pub struct Policy {
     /// Authenticator-app codes.
     pub totp: TotpPolicy,
+    /// Emailed and texted codes.
+    pub codes: CodePolicy,
     /// Lockout after failed attempts.
     pub lockout: LockoutPolicy,
     /// How long a begun setup waits for its confirming code. Default 15
@@ -112,6 +146,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             totp: TotpPolicy::default(),
+            codes: CodePolicy::default(),
             lockout: LockoutPolicy::default(),
             setup_ttl: Duration::from_secs(15 * 60),
             max_retries: 64,
@@ -130,6 +165,16 @@ impl Policy {
         }
         if self.totp.skew > 2 {
             return Err("totp.skew above 2 steps accepts too many codes");
+        }
+        let c = &self.codes;
+        if !(6..=10).contains(&c.digits) {
+            return Err("codes.digits must be 6 to 10");
+        }
+        if c.tries == 0 || c.sends_per_hour == 0 {
+            return Err("codes.tries and codes.sends_per_hour must be at least 1");
+        }
+        if c.email_ttl.is_zero() || c.sms_ttl.is_zero() {
+            return Err("codes.email_ttl and codes.sms_ttl must be positive");
         }
         if self.lockout.threshold == 0 || self.lockout.daily_limit == 0 {
             return Err("lockout.threshold and lockout.daily_limit must be at least 1");
@@ -158,12 +203,21 @@ mod tests {
         assert_eq!(p.lockout.longest, Duration::from_secs(3600));
         assert_eq!(p.lockout.daily_limit, 100);
         assert_eq!(p.setup_ttl, Duration::from_secs(900));
+        assert_eq!(p.codes.digits, 6);
+        assert_eq!(p.codes.email_ttl, Duration::from_secs(600));
+        assert_eq!(p.codes.sms_ttl, Duration::from_secs(300));
+        assert_eq!((p.codes.tries, p.codes.sends_per_hour), (5, 5));
+        assert_eq!(p.codes.resend_after, Duration::from_secs(30));
         assert_eq!(p.validate(), Ok(()));
     }
 
     #[test]
     fn nonsense_is_refused() {
-        let cases: [fn(&mut Policy); 6] = [
+        let cases: [fn(&mut Policy); 10] = [
+            |p| p.codes.digits = 5,
+            |p| p.codes.digits = 11,
+            |p| p.codes.tries = 0,
+            |p| p.codes.sends_per_hour = 0,
             |p| p.totp.digits = 5,
             |p| p.totp.digits = 9,
             |p| p.totp.period = 0,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::message::Purpose;
 use crate::methods::seal::Sealed;
 use crate::methods::totp::Totp;
 use crate::policy::Algorithm;
@@ -26,6 +27,11 @@ pub struct Record {
     pub(crate) enrolment: Option<Enrolment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) pending: Option<PendingSetup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) code: Option<OutstandingCode>,
+    /// When codes were sent in the last hour, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) sends: Vec<Timestamp>,
     #[serde(default)]
     pub(crate) guard: Guard,
 }
@@ -36,6 +42,8 @@ impl Default for Record {
             schema: SCHEMA_VERSION,
             enrolment: None,
             pending: None,
+            code: None,
+            sends: Vec::new(),
             guard: Guard::default(),
         }
     }
@@ -69,6 +77,8 @@ impl fmt::Debug for Record {
             .field("schema", &self.schema)
             .field("enrolment", &self.enrolment)
             .field("pending", &self.pending)
+            .field("code", &self.code)
+            .field("sends", &self.sends)
             .field("guard", &self.guard)
             .finish()
     }
@@ -87,14 +97,21 @@ pub(crate) struct Enrolment {
 
 impl Enrolment {
     /// The enrolled authenticator app, if there is one.
-    #[allow(
-        clippy::unnecessary_find_map,
-        reason = "each new factor kind adds an arm that is not the app"
-    )]
     pub(crate) fn app_mut(&mut self) -> Option<&mut AppFactor> {
         self.factors.iter_mut().find_map(|f| match f {
             Factor::App(app) => Some(app),
+            _ => None,
         })
+    }
+
+    /// The enrolled factor of `method`, if there is one.
+    pub(crate) fn factor(&self, method: Method) -> Option<&Factor> {
+        self.factors.iter().find(|f| f.method() == method)
+    }
+
+    /// Whether `method` is enrolled.
+    pub(crate) fn has(&self, method: Method) -> bool {
+        self.factor(method).is_some()
     }
 
     /// The methods enrolled, primary first.
@@ -116,14 +133,30 @@ impl Enrolment {
 pub(crate) enum Factor {
     /// An authenticator app.
     App(AppFactor),
+    /// Codes emailed to the account's address (which the host keeps).
+    Email(EmailFactor),
+    /// Codes texted to a number.
+    Sms(SmsFactor),
 }
 
 impl Factor {
     pub(crate) fn method(&self) -> Method {
         match self {
             Factor::App(_) => Method::App,
+            Factor::Email(_) => Method::Email,
+            Factor::Sms(_) => Method::Sms,
         }
     }
+}
+
+/// Codes go to the account's current email address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EmailFactor {}
+
+/// Codes go to this number, sealed at rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SmsFactor {
+    pub(crate) number: Sealed,
 }
 
 /// An authenticator app: its sealed secret, the code parameters it was set
@@ -149,6 +182,49 @@ impl AppFactor {
 pub(crate) struct PendingSetup {
     pub(crate) factor: Factor,
     pub(crate) expires: Timestamp,
+    pub(crate) goal: Goal,
+}
+
+/// What a confirmed setup does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Goal {
+    /// Turns two-factor authentication on with the factor as primary.
+    TurnOn,
+    /// Adds the factor as a fallback.
+    AddFallback,
+    /// Replaces the enrolled SMS number with the factor's.
+    ReplaceNumber,
+}
+
+/// The one code sent and not yet used: its keyed hash and what bounds it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OutstandingCode {
+    pub(crate) purpose: Purpose,
+    pub(crate) method: Method,
+    #[serde(with = "crate::methods::b64")]
+    pub(crate) mac: Vec<u8>,
+    pub(crate) expires: Timestamp,
+    pub(crate) tries_left: u8,
+}
+
+impl OutstandingCode {
+    /// Whether it can still be used for `purpose` at `now`.
+    pub(crate) fn live_for(&self, purpose: Purpose, now: Timestamp) -> bool {
+        self.purpose == purpose && self.expires > now && self.tries_left > 0
+    }
+}
+
+impl fmt::Debug for OutstandingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutstandingCode")
+            .field("purpose", &self.purpose)
+            .field("method", &self.method)
+            .field("mac", &"[REDACTED]")
+            .field("expires", &self.expires)
+            .field("tries_left", &self.tries_left)
+            .finish()
+    }
 }
 
 /// Failure counters and lockout.

@@ -14,14 +14,14 @@ use crate::core::{self, Ctx, Decision, Effect, Entropy, TOTP_SECRET_LEN};
 use crate::error::{Error, Result};
 use crate::event::{Event, TracingEvents};
 use crate::message::{Message, Notice};
+use crate::methods::phone::PhoneNumber;
 use crate::methods::seal::{Keys, MasterKey, NONCE_LEN};
 use crate::policy::Policy;
-use crate::ports::EventSink;
-use crate::ports::{EmailSender, PasswordVerifier, SaveOutcome, UserStore};
-use crate::record::Record;
-use crate::setup::{Enabled, Setup};
+use crate::ports::{EmailSender, EventSink, PasswordVerifier, SaveOutcome, SmsSender, UserStore};
+use crate::record::{Goal, Record};
+use crate::setup::{Enabled, NewMethod, Setup};
 use crate::status::{Method, Status};
-use crate::verdict::{LoginStep, Verdict, Verified};
+use crate::verdict::{LoginStep, Sent, Verdict, Verified};
 
 /// Two-factor authentication for a web application. Cheap to clone; clones
 /// share everything. Build one with [`TwoFactor::builder`].
@@ -39,6 +39,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
     email: Option<Arc<dyn EmailSender>>,
+    sms: Option<Arc<dyn SmsSender>>,
 }
 
 impl fmt::Debug for TwoFactor {
@@ -66,41 +67,101 @@ impl TwoFactor {
     pub async fn status(&self, account: &Account) -> Result<Status> {
         account.validate()?;
         let (record, _) = self.load(account).await?;
-        Ok(core::status::status(&record, self.inner.clock.now()))
+        core::status::status(&record, &self.ctx(account))
     }
 
-    /// Begins setting up `method`, once `password` is the account's.
+    /// Begins turning two-factor authentication on with `method`, once
+    /// `password` is the account's.
     ///
-    /// For [`Method::App`] the answer holds the secret, the key URI and its
-    /// QR code; show them, then ask for a code for
-    /// [`confirm_setup`](Self::confirm_setup). A second call replaces the
-    /// first setup. Until confirmed, nothing changes at login.
+    /// - [`NewMethod::App`]: the answer holds the secret, the key URI and its
+    ///   QR code; show them, then ask for a code from the app.
+    /// - [`NewMethod::Email`] / [`NewMethod::Sms`]: a code is sent to the
+    ///   account's address or the number; the answer says where (masked).
+    ///   [`resend_setup_code`](Self::resend_setup_code) sends another.
     ///
+    /// Then call [`confirm_setup`](Self::confirm_setup). A second call
+    /// replaces the first setup. Until confirmed, nothing changes at login.
     /// A wrong password is a [`Verdict::Rejected`] and counts towards the
-    /// lockout. Errors: [`Error::AlreadyEnabled`], [`Error::InvalidAccount`].
+    /// lockout. Errors: [`Error::AlreadyEnabled`], [`Error::InvalidAccount`],
+    /// [`Error::RateLimited`], [`Error::Delivery`], [`Error::Config`] when
+    /// no sender is configured for the method.
     pub async fn begin_setup(
         &self,
         account: &Account,
-        method: Method,
+        method: NewMethod,
         password: &SecretString,
     ) -> Result<Verdict<Setup>> {
-        let ok = match self
-            .check_password(account, password, core::setup::check_begin)
-            .await?
-        {
+        self.begin_goal(account, method, Goal::TurnOn, password)
+            .await
+    }
+
+    /// Begins adding `method` as a fallback while two-factor authentication
+    /// is on: the password, then the same ceremony as
+    /// [`begin_setup`](Self::begin_setup), confirmed with
+    /// [`confirm_setup`](Self::confirm_setup). The methods already enrolled
+    /// keep working meanwhile. Errors: [`Error::NotEnabled`],
+    /// [`Error::MethodAlreadyEnrolled`], and those of `begin_setup`.
+    pub async fn add_fallback(
+        &self,
+        account: &Account,
+        method: NewMethod,
+        password: &SecretString,
+    ) -> Result<Verdict<Setup>> {
+        self.begin_goal(account, method, Goal::AddFallback, password)
+            .await
+    }
+
+    /// Begins replacing the SMS number: a code goes to `number`, and only
+    /// when it is confirmed with [`confirm_setup`](Self::confirm_setup) does
+    /// the new number replace the old, which works until then. Codes sent to
+    /// the old number stop working. Errors: [`Error::MethodNotEnrolled`] when
+    /// SMS is not enrolled, and those of `begin_setup`.
+    pub async fn change_phone(
+        &self,
+        account: &Account,
+        number: PhoneNumber,
+        password: &SecretString,
+    ) -> Result<Verdict<Setup>> {
+        let new = NewMethod::Sms(number);
+        self.begin_goal(account, new, Goal::ReplaceNumber, password)
+            .await
+    }
+
+    async fn begin_goal(
+        &self,
+        account: &Account,
+        new: NewMethod,
+        goal: Goal,
+        password: &SecretString,
+    ) -> Result<Verdict<Setup>> {
+        let precheck = |r: &Record, c: &Ctx<'_>| core::setup::check_begin(r, c, &new, goal);
+        let ok = match self.check_password(account, password, precheck).await? {
             Ok(ok) => ok,
             Err(until) => return Ok(Verdict::LockedOut { until }),
         };
         let entropy = draw_entropy()?;
         self.transact(account, |record, ctx| {
-            core::setup::begin(record, ctx, method, ok, &entropy)
+            core::setup::begin(record, ctx, &new, goal, ok, &entropy)
         })
         .await
     }
 
-    /// Confirms the pending setup with a code from the new factor; on
-    /// acceptance two-factor authentication is on and, when an email sender
-    /// is set, the user is told.
+    /// Sends a new code for the pending email or SMS setup; the previous
+    /// one stops working. At most one code every 30 s and five an hour
+    /// ([`Error::RateLimited`]); asking never resets a failure count.
+    /// Errors: [`Error::NoPendingSetup`], [`Error::WrongMethod`] for an app
+    /// setup, [`Error::LockedOut`], [`Error::Delivery`].
+    pub async fn resend_setup_code(&self, account: &Account) -> Result<Sent> {
+        let entropy = draw_entropy()?;
+        self.transact(account, |record, ctx| {
+            core::setup::resend(record, ctx, &entropy)
+        })
+        .await
+    }
+
+    /// Confirms the pending setup with a code from the new method. On
+    /// acceptance the method is on (or added, or the number replaced) and,
+    /// when an email sender is set, the user is told.
     ///
     /// The confirming code cannot be used again at login. Errors:
     /// [`Error::NoPendingSetup`] (none begun, or it expired),
@@ -112,20 +173,42 @@ impl TwoFactor {
         .await
     }
 
-    /// What to ask for after the password was right at login. Changes
-    /// nothing.
+    /// What to ask for after the password was right at login. When the
+    /// primary method is email or SMS, a code is sent, unless one sent
+    /// earlier still works; the answer says where. Errors:
+    /// [`Error::RateLimited`], [`Error::Delivery`].
     pub async fn begin_login(&self, account: &Account) -> Result<LoginStep> {
-        account.validate()?;
-        let (record, _) = self.load(account).await?;
-        Ok(core::login::begin(&record, self.inner.clock.now()))
+        let entropy = draw_entropy()?;
+        self.transact(account, |record, ctx| {
+            core::login::begin(record, ctx, &entropy)
+        })
+        .await
     }
 
-    /// Checks the second factor at login.
+    /// Sends a login code by `method`, an enrolled email or SMS method: the
+    /// "Send SMS code instead" link, and the "send again" one. The previous
+    /// code stops working. Under the same limits as
+    /// [`resend_setup_code`](Self::resend_setup_code). Errors:
+    /// [`Error::NotEnabled`], [`Error::MethodNotEnrolled`],
+    /// [`Error::WrongMethod`] for the app, [`Error::LockedOut`],
+    /// [`Error::RateLimited`], [`Error::Delivery`].
+    pub async fn send_code(&self, account: &Account, method: Method) -> Result<Sent> {
+        let entropy = draw_entropy()?;
+        self.transact(account, |record, ctx| {
+            core::login::send(record, ctx, method, &entropy)
+        })
+        .await
+    }
+
+    /// Checks the second factor at login: a code from the authenticator
+    /// app, if one is enrolled, or the emailed or texted login code last
+    /// sent, whichever the user typed.
     ///
     /// A code must be exactly the policy's number of ASCII digits; anything
     /// else (spaces, signs, other scripts' digits, any length) is a
     /// rejection, counted like a wrong code. A code is accepted at most once,
-    /// however many requests race. While locked out nothing is evaluated.
+    /// however many requests race; a sent code is void after five wrong
+    /// tries. While locked out nothing is evaluated.
     /// Errors: [`Error::NotEnabled`].
     pub async fn verify_login(&self, account: &Account, code: &str) -> Result<Verdict<Verified>> {
         self.transact(account, |record, ctx| {
@@ -134,15 +217,53 @@ impl TwoFactor {
         .await
     }
 
+    /// Removes the fallback `method`, once `password` is the account's.
+    /// Errors: [`Error::NotEnabled`], [`Error::MethodNotEnrolled`],
+    /// [`Error::WrongMethod`] for the primary method.
+    pub async fn remove_fallback(
+        &self,
+        account: &Account,
+        method: Method,
+        password: &SecretString,
+    ) -> Result<Verdict<()>> {
+        let precheck = |r: &Record, _: &Ctx<'_>| core::fallback::check_fallback(r, method);
+        let ok = match self.check_password(account, password, precheck).await? {
+            Ok(ok) => ok,
+            Err(until) => return Ok(Verdict::LockedOut { until }),
+        };
+        self.transact(account, |record, ctx| {
+            core::fallback::remove(record, ctx, method, ok)
+        })
+        .await
+    }
+
+    /// Makes the enrolled fallback `method` the one asked for first at
+    /// login, once `password` is the account's. Errors as
+    /// [`remove_fallback`](Self::remove_fallback).
+    pub async fn set_primary(
+        &self,
+        account: &Account,
+        method: Method,
+        password: &SecretString,
+    ) -> Result<Verdict<()>> {
+        let precheck = |r: &Record, _: &Ctx<'_>| core::fallback::check_fallback(r, method);
+        let ok = match self.check_password(account, password, precheck).await? {
+            Ok(ok) => ok,
+            Err(until) => return Ok(Verdict::LockedOut { until }),
+        };
+        self.transact(account, |record, ctx| {
+            core::fallback::set_primary(record, ctx, method, ok)
+        })
+        .await
+    }
+
     /// Turns two-factor authentication off once `password` is the account's,
-    /// forgetting the authenticator secret; when an email sender is set, the
-    /// user is told. Failure counters and any lockout stay.
-    /// Errors: [`Error::NotEnabled`].
+    /// forgetting every method, secret and number; when an email sender is
+    /// set, the user is told. Failure counters, any lockout and the send
+    /// limits stay. Errors: [`Error::NotEnabled`].
     pub async fn disable(&self, account: &Account, password: &SecretString) -> Result<Verdict<()>> {
-        let ok = match self
-            .check_password(account, password, core::disable::check)
-            .await?
-        {
+        let precheck = |r: &Record, _: &Ctx<'_>| core::disable::check(r);
+        let ok = match self.check_password(account, password, precheck).await? {
             Ok(ok) => ok,
             Err(until) => return Ok(Verdict::LockedOut { until }),
         };
@@ -159,6 +280,8 @@ impl TwoFactor {
             keys: &self.inner.keys,
             account,
             issuer: &self.inner.issuer,
+            can_email: self.inner.email.is_some(),
+            can_text: self.inner.sms.is_some(),
         }
     }
 
@@ -181,7 +304,7 @@ impl TwoFactor {
         &self,
         account: &Account,
         password: &SecretString,
-        precheck: fn(&Record, &Ctx<'_>) -> Result<()>,
+        precheck: impl Fn(&Record, &Ctx<'_>) -> Result<()>,
     ) -> Result<Result<bool, Timestamp>> {
         account.validate()?;
         let (record, _) = self.load(account).await?;
@@ -222,15 +345,18 @@ impl TwoFactor {
                     continue;
                 }
             }
-            self.deliver(account, ctx.now, decision.effects).await;
+            self.deliver(account, ctx.now, decision.effects).await?;
             return Ok(decision.reply);
         }
         Err(Error::Contention)
     }
 
     /// Runs a saved decision's effects. The change has happened, so a failed
-    /// notice is logged (without the address), not returned.
-    async fn deliver(&self, account: &Account, now: Timestamp, effects: Vec<Effect>) {
+    /// notice is logged (without the address), not returned; a code that
+    /// could not be delivered is [`Error::Delivery`], after the other
+    /// effects ran.
+    async fn deliver(&self, account: &Account, now: Timestamp, effects: Vec<Effect>) -> Result<()> {
+        let mut undelivered = None;
         for effect in effects {
             match effect {
                 Effect::Event(kind, method) => {
@@ -260,8 +386,31 @@ impl TwoFactor {
                         );
                     }
                 }
+                Effect::SendCode(d) => {
+                    let sent = match d.method {
+                        Method::Sms => match &self.inner.sms {
+                            Some(sms) => sms.send_sms(&d.to, &d.message).await,
+                            None => continue,
+                        },
+                        _ => match &self.inner.email {
+                            Some(email) => email.send_email(&d.to, &d.message).await,
+                            None => continue,
+                        },
+                    };
+                    if let Err(e) = sent {
+                        tracing::warn!(
+                            target: "twofactor",
+                            account = account.id(),
+                            method = d.method.display_name(),
+                            transient = e.is_transient(),
+                            "one-time code not delivered"
+                        );
+                        undelivered = Some(Error::Delivery(e));
+                    }
+                }
             }
         }
+        undelivered.map_or(Ok(()), Err)
     }
 }
 
@@ -269,16 +418,19 @@ fn draw_entropy() -> Result<Entropy> {
     let mut entropy = Entropy {
         totp_secret: [0; TOTP_SECRET_LEN],
         nonce: [0; NONCE_LEN],
+        code: [0; 8],
     };
     getrandom::fill(&mut entropy.totp_secret).map_err(|_| Error::Random)?;
     getrandom::fill(&mut entropy.nonce).map_err(|_| Error::Random)?;
+    getrandom::fill(&mut entropy.code).map_err(|_| Error::Random)?;
     Ok(entropy)
 }
 
 /// Configures a [`TwoFactor`]. `issuer`, `key`, `store` and `passwords` are
 /// required; the clock defaults to [`SystemClock`], events to
-/// [`TracingEvents`], the policy to [`Policy::default`]; without `email`,
-/// no security notices are sent.
+/// [`TracingEvents`], the policy to [`Policy::default`]. Without `email`,
+/// no security notices are sent and the email method cannot be set up;
+/// without `sms`, the SMS method cannot.
 #[derive(Default)]
 pub struct TwoFactorBuilder {
     issuer: Option<String>,
@@ -288,6 +440,7 @@ pub struct TwoFactorBuilder {
     clock: Option<Arc<dyn Clock>>,
     events: Option<Arc<dyn EventSink>>,
     email: Option<Arc<dyn EmailSender>>,
+    sms: Option<Arc<dyn SmsSender>>,
     policy: Policy,
 }
 
@@ -344,6 +497,12 @@ impl TwoFactorBuilder {
         self
     }
 
+    /// How codes are texted.
+    pub fn sms(mut self, sms: impl SmsSender + 'static) -> Self {
+        self.sms = Some(Arc::new(sms));
+        self
+    }
+
     /// The rules, instead of the defaults.
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
@@ -373,6 +532,7 @@ impl TwoFactorBuilder {
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 events: self.events.unwrap_or_else(|| Arc::new(TracingEvents)),
                 email: self.email,
+                sms: self.sms,
             }),
         })
     }

@@ -5,7 +5,32 @@ use std::fmt;
 use secrecy::SecretString;
 
 use crate::clock::Timestamp;
+use crate::methods::phone::PhoneNumber;
 use crate::status::Method;
+use crate::verdict::Sent;
+
+/// A method to set up, with what it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NewMethod {
+    /// An authenticator app: a new secret to scan.
+    App,
+    /// Codes to the account's email address.
+    Email,
+    /// Codes texted to this number.
+    Sms(PhoneNumber),
+}
+
+impl NewMethod {
+    /// The method it sets up.
+    pub fn method(&self) -> Method {
+        match self {
+            NewMethod::App => Method::App,
+            NewMethod::Email => Method::Email,
+            NewMethod::Sms(_) => Method::Sms,
+        }
+    }
+}
 
 /// A setup has begun: show this to the user and ask for the first code.
 #[derive(Debug)]
@@ -13,6 +38,8 @@ use crate::status::Method;
 pub enum Setup {
     /// Scan or type the secret into an authenticator app.
     App(AppSetup),
+    /// A code was sent: type it in.
+    Code(CodeSetup),
 }
 
 impl Setup {
@@ -20,8 +47,19 @@ impl Setup {
     pub fn expires(&self) -> Timestamp {
         match self {
             Setup::App(app) => app.expires,
+            Setup::Code(code) => code.expires,
         }
     }
+}
+
+/// A code was sent to the new address or number; confirm the setup with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CodeSetup {
+    /// Where the code went, and until when it is valid.
+    pub sent: Sent,
+    /// When the setup lapses if not confirmed.
+    pub expires: Timestamp,
 }
 
 /// The authenticator app's secret, in every form a page needs. Each form

@@ -11,6 +11,13 @@ use crate::clock::Timestamp;
 pub enum Method {
     /// An authenticator app (TOTP), set up by scanning a QR code.
     App,
+    /// A code emailed to the account's address. Convenient, but anyone who
+    /// can read the mailbox has it: NIST SP 800-63B does not count it as a
+    /// second factor.
+    Email,
+    /// A code texted to a mobile number. Open to SIM swaps and interception:
+    /// NIST SP 800-63B calls it a restricted authenticator.
+    Sms,
 }
 
 impl Method {
@@ -18,6 +25,8 @@ impl Method {
     pub fn display_name(self) -> &'static str {
         match self {
             Method::App => "authenticator app",
+            Method::Email => "email",
+            Method::Sms => "text message",
         }
     }
 }
@@ -44,6 +53,11 @@ pub enum Status {
         primary: Method,
         /// When it was turned on.
         since: Timestamp,
+        /// The number codes are texted to, masked, when SMS is enrolled.
+        phone: Option<String>,
+        /// A method being added or a number being changed, not yet
+        /// confirmed.
+        pending: Option<Method>,
     },
 }
 

@@ -44,11 +44,16 @@ impl<T> Verdict<T> {
 pub enum LoginStep {
     /// No second factor is set up: the user is in.
     NotRequired,
-    /// Ask for a code of this method, then call
+    /// Ask for a code, then call
     /// [`verify_login`](crate::TwoFactor::verify_login).
     Challenge {
-        /// The method whose code to ask for.
+        /// The method whose code to ask for (the primary).
         method: Method,
+        /// For an emailed or texted code: where it went.
+        sent: Option<Sent>,
+        /// Other enrolled methods the user may ask for instead, with
+        /// [`send_code`](crate::TwoFactor::send_code) ("Send SMS code").
+        alternatives: Vec<Method>,
     },
     /// Too many failures: tell the user to wait until `until`.
     LockedOut {
@@ -63,4 +68,16 @@ pub enum LoginStep {
 pub struct Verified {
     /// The method whose code was accepted.
     pub method: Method,
+}
+
+/// A code was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sent {
+    /// How.
+    pub method: Method,
+    /// Where, masked: `j•••@example.com`, `+60 ••• ••• 1688`.
+    pub to: String,
+    /// When the code stops working.
+    pub expires: Timestamp,
 }

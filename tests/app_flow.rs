@@ -11,6 +11,7 @@ mod common;
 
 use common::*;
 use secrecy::{ExposeSecret, SecretString};
+use twofactor::NewMethod;
 use twofactor::{
     Change, Error, EventKind, LoginStep, Message, Method, Policy, Record, Setup, Status, Timestamp,
     TwoFactor, UserStore, Verdict, Verified,
@@ -57,7 +58,9 @@ async fn setup_login_disable() {
         Status::On {
             methods: vec![Method::App],
             primary: Method::App,
-            since: at(T0 + 10)
+            since: at(T0 + 10),
+            phone: None,
+            pending: None,
         }
     );
 
@@ -65,7 +68,9 @@ async fn setup_login_disable() {
     assert_eq!(
         tf.begin_login(&alice).await.unwrap(),
         LoginStep::Challenge {
-            method: Method::App
+            method: Method::App,
+            sent: None,
+            alternatives: vec![],
         }
     );
     let code = app.code(h.now());
@@ -105,11 +110,13 @@ async fn setup_login_disable() {
             EventKind::Disabled
         ]
     );
-    let mail = h.outbox.0.lock().unwrap().clone();
+    let mail = h.outbox.messages();
     assert_eq!(mail.len(), 2);
-    assert!(mail.iter().all(|(to, _)| to == "alice@example.com"));
-    assert!(matches!(&mail[0].1, Message::Notice(n) if n.change == Change::Enabled(Method::App)));
-    assert!(matches!(&mail[1].1, Message::Notice(n) if n.change == Change::Disabled));
+    assert!(mail.iter().all(|r| r.to == "alice@example.com"));
+    assert!(
+        matches!(&mail[0].message, Message::Notice(n) if n.change == Change::Enabled(Method::App))
+    );
+    assert!(matches!(&mail[1].message, Message::Notice(n) if n.change == Change::Disabled));
 }
 
 #[tokio::test]
@@ -118,7 +125,7 @@ async fn setup_material_is_consistent() {
     let tf = h.instance();
     let alice = h.account("alice");
     let Verdict::Accepted(Setup::App(setup)) = tf
-        .begin_setup(&alice, Method::App, &password())
+        .begin_setup(&alice, NewMethod::App, &password())
         .await
         .unwrap()
     else {
@@ -369,7 +376,7 @@ async fn confirming_codes_count_towards_lockout() {
     ));
     // a locked account cannot begin a setup either, and the password is not tried
     assert!(matches!(
-        tf.begin_setup(&alice, Method::App, &password())
+        tf.begin_setup(&alice, NewMethod::App, &password())
             .await
             .unwrap(),
         Verdict::LockedOut { .. }
@@ -395,7 +402,7 @@ async fn wrong_state_is_an_error_and_counts_nothing() {
     ));
     h.enrol(&tf, &alice).await;
     assert!(matches!(
-        tf.begin_setup(&alice, Method::App, &password()).await,
+        tf.begin_setup(&alice, NewMethod::App, &password()).await,
         Err(Error::AlreadyEnabled)
     ));
     assert!(matches!(
@@ -495,7 +502,7 @@ async fn debug_output_shows_no_secret() {
     let tf = h.instance();
     let alice = h.account("alice");
     let setup = tf
-        .begin_setup(&alice, Method::App, &password())
+        .begin_setup(&alice, NewMethod::App, &password())
         .await
         .unwrap();
     let Verdict::Accepted(Setup::App(app)) = &setup else {
@@ -533,7 +540,7 @@ async fn errors_and_events_name_no_secret() {
     let app = h.enrol(&tf, &alice).await;
     let _ = tf.verify_login(&alice, "000000").await.unwrap();
     let err = tf
-        .begin_setup(&alice, Method::App, &password())
+        .begin_setup(&alice, NewMethod::App, &password())
         .await
         .unwrap_err();
     let shown = format!("{err} {err:?}");

@@ -16,9 +16,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use common::*;
 use secrecy::SecretString;
+use twofactor::NewMethod;
 use twofactor::{
-    Account, EmailSender, Error, EventKind, Listed, MemoryStore, Message, Method, PasswordVerifier,
-    Policy, PortError, SaveOutcome, Status, Stored, TwoFactor, UserStore,
+    Account, EmailSender, Error, EventKind, Listed, MemoryStore, Message, PasswordVerifier, Policy,
+    PortError, SaveOutcome, Status, Stored, TwoFactor, UserStore,
 };
 
 /// A store that can be told to lose every race, or to be down.
@@ -128,7 +129,7 @@ async fn a_store_outage_is_a_transient_error_with_its_cause() {
         Some("connection reset")
     );
     assert!(tf
-        .begin_setup(&alice, Method::App, &password())
+        .begin_setup(&alice, NewMethod::App, &password())
         .await
         .is_err());
 }
@@ -155,7 +156,7 @@ async fn a_failing_password_check_is_an_error_not_a_rejection() {
         .unwrap();
     let alice = Account::new("alice", "alice@example.com");
     let err = tf
-        .begin_setup(&alice, Method::App, &password())
+        .begin_setup(&alice, NewMethod::App, &password())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Password(_)) && !err.is_transient());

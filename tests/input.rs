@@ -12,7 +12,8 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use twofactor::{Account, Error, Method, Policy, UserStore, Verdict};
+use twofactor::NewMethod;
+use twofactor::{Account, Error, Policy, UserStore, Verdict};
 
 /// The record as JSON, without the failure counters.
 async fn record_without_guard(h: &Harness, user: &str) -> Value {
@@ -138,14 +139,14 @@ async fn bad_account_ids_are_typed_errors() {
             Err(Error::InvalidAccount(_))
         ));
         assert!(matches!(
-            tf.begin_setup(&acct, Method::App, &password()).await,
+            tf.begin_setup(&acct, NewMethod::App, &password()).await,
             Err(Error::InvalidAccount(_))
         ));
     }
     let colon = h.account("carol");
     let colon = Account::new(colon.id(), "carol:x@example.com");
     assert!(matches!(
-        tf.begin_setup(&colon, Method::App, &password()).await,
+        tf.begin_setup(&colon, NewMethod::App, &password()).await,
         Err(Error::InvalidAccount(_))
     ));
     assert!(
@@ -161,7 +162,7 @@ async fn a_huge_password_is_just_wrong() {
     let alice = h.account("alice");
     let huge = secrecy::SecretString::from("p".repeat(1 << 20));
     assert_eq!(
-        tf.begin_setup(&alice, Method::App, &huge)
+        tf.begin_setup(&alice, NewMethod::App, &huge)
             .await
             .unwrap()
             .accepted()

@@ -224,7 +224,7 @@ async fn racing_setups_leave_one_consistent_secret() {
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
-                tf.begin_setup(&account, twofactor::Method::App, &password())
+                tf.begin_setup(&account, twofactor::NewMethod::App, &password())
                     .await
                     .unwrap()
             })

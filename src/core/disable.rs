@@ -8,26 +8,28 @@ use crate::record::Record;
 use crate::verdict::Verdict;
 
 /// Whether there is anything to disable; checked before the password is.
-pub(crate) fn check(record: &Record, _ctx: &Ctx<'_>) -> Result<()> {
+pub(crate) fn check(record: &Record) -> Result<()> {
     if record.enrolment.is_none() {
         return Err(Error::NotEnabled);
     }
     Ok(())
 }
 
-/// Turns two-factor authentication off and forgets the factors. The failure
-/// counters stay: disabling is no way round a lockout.
+/// Turns two-factor authentication off and forgets the factors, numbers and
+/// any code sent. The failure counters and the send log stay: disabling is
+/// no way round a lockout or a send limit.
 pub(crate) fn disable(
     mut record: Record,
     ctx: &Ctx<'_>,
     password_ok: bool,
 ) -> Result<Decision<Verdict<()>>> {
-    check(&record, ctx)?;
+    check(&record)?;
     if let Some(end) = reauthenticate(&record, ctx, password_ok) {
         return Ok(end);
     }
     let method = record.enrolment.take().map(|e| e.primary);
     record.pending = None;
+    record.code = None;
     Ok(Decision {
         save: Some(record),
         effects: vec![

@@ -3,7 +3,9 @@
 //! record and the effects to run after it is saved. No I/O, no clock, no
 //! randomness of its own, no async.
 
+pub(crate) mod code;
 pub(crate) mod disable;
+pub(crate) mod fallback;
 pub(crate) mod guard;
 pub(crate) mod login;
 pub(crate) mod setup;
@@ -31,6 +33,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) keys: &'a Keys,
     pub(crate) account: &'a Account,
     pub(crate) issuer: &'a str,
+    /// Which senders the host configured.
+    pub(crate) can_email: bool,
+    pub(crate) can_text: bool,
 }
 
 /// Random bytes a decision may need, drawn by the caller.
@@ -38,15 +43,45 @@ pub(crate) struct Ctx<'a> {
 pub(crate) struct Entropy {
     pub(crate) totp_secret: [u8; TOTP_SECRET_LEN],
     pub(crate) nonce: [u8; NONCE_LEN],
+    pub(crate) code: [u8; 8],
 }
 
 /// Something to do once the new record is saved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Effect {
     /// Report an audit event.
     Event(EventKind, Option<Method>),
     /// Email the account a security notice.
     Notice(Change),
+    /// Deliver a one-time code.
+    SendCode(Delivery),
+}
+
+impl PartialEq for Effect {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Effect::Event(a, b), Effect::Event(c, d)) => a == c && b == d,
+            (Effect::Notice(a), Effect::Notice(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A code to deliver: how, where, and the message.
+#[derive(Clone)]
+pub(crate) struct Delivery {
+    pub(crate) method: Method,
+    pub(crate) to: String,
+    pub(crate) message: crate::message::Message,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("method", &self.method)
+            .field("to", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
 }
 
 /// A decision: the record to save (none when nothing changed), what to do
@@ -129,6 +164,8 @@ pub(crate) mod testing {
                 keys: &self.keys,
                 account: &self.account,
                 issuer: "Acme",
+                can_email: true,
+                can_text: true,
             }
         }
     }
@@ -137,6 +174,7 @@ pub(crate) mod testing {
         Entropy {
             totp_secret: [seed; TOTP_SECRET_LEN],
             nonce: [seed.wrapping_add(1); NONCE_LEN],
+            code: [seed.wrapping_add(2); 8],
         }
     }
 
@@ -149,10 +187,13 @@ pub(crate) mod testing {
 
     /// A record with an app setup begun at `at` from `entropy(seed)`.
     pub(crate) fn pending(f: &Fixture, at: u64, seed: u8) -> Record {
+        let new = crate::setup::NewMethod::App;
+        let goal = crate::record::Goal::TurnOn;
         let d = super::setup::begin(
             Record::default(),
             &f.ctx(at),
-            Method::App,
+            &new,
+            goal,
             true,
             &entropy(seed),
         );

@@ -1,84 +1,162 @@
-//! Turning two-factor authentication on: begin (password → secret), then
-//! confirm (a first code from the new factor).
+//! Setting a method up: begin (password → secret, or a code sent), then
+//! confirm (a first code from the new factor). The same ceremony turns
+//! two-factor authentication on, adds a fallback, or replaces the number.
 
 use secrecy::SecretString;
 
-use super::{reauthenticate, reject, Ctx, Decision, Effect, Entropy};
+use super::{code, reauthenticate, reject, Ctx, Decision, Effect, Entropy};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::message::Change;
+use crate::message::{Change, Purpose};
 use crate::methods::qr;
-use crate::methods::seal::Purpose;
+use crate::methods::seal::SecretKind;
 use crate::methods::totp::{grouped_base32, key_uri, KeyUriError, Totp};
-use crate::record::{AppFactor, Enrolment, Factor, PendingSetup, Record};
-use crate::setup::{AppSetup, Enabled, Setup};
+use crate::record::{
+    AppFactor, EmailFactor, Enrolment, Factor, Goal, PendingSetup, Record, SmsFactor,
+};
+use crate::setup::{AppSetup, CodeSetup, Enabled, NewMethod, Setup};
 use crate::status::Method;
 use crate::verdict::Verdict;
 
-/// Whether a setup may begin at all; checked before the password is.
-pub(crate) fn check_begin(record: &Record, ctx: &Ctx<'_>) -> Result<()> {
-    if record.enrolment.is_some() {
-        return Err(Error::AlreadyEnabled);
+/// Whether this setup may begin at all; checked before the password is.
+pub(crate) fn check_begin(
+    record: &Record,
+    ctx: &Ctx<'_>,
+    new: &NewMethod,
+    goal: Goal,
+) -> Result<()> {
+    let method = new.method();
+    match (goal, &record.enrolment) {
+        (Goal::TurnOn, Some(_)) => return Err(Error::AlreadyEnabled),
+        (Goal::AddFallback | Goal::ReplaceNumber, None) => return Err(Error::NotEnabled),
+        (Goal::AddFallback, Some(e)) if e.has(method) => return Err(Error::MethodAlreadyEnrolled),
+        (Goal::ReplaceNumber, Some(e)) if !e.has(Method::Sms) => {
+            return Err(Error::MethodNotEnrolled)
+        }
+        _ => {}
     }
-    let label = ctx.account.label();
-    if label.is_empty() || label.contains(':') {
-        return Err(Error::InvalidAccount(
-            "the account label must be non-empty and contain no ':'",
-        ));
+    code::check_sender(method, ctx)?;
+    if method == Method::App {
+        let label = ctx.account.label();
+        if label.is_empty() || label.contains(':') {
+            return Err(Error::InvalidAccount(
+                "the account label must be non-empty and contain no ':'",
+            ));
+        }
     }
     Ok(())
 }
 
-/// Begins a setup of `method`, replacing any setup already pending.
+/// Begins setting `new` up for `goal`, replacing any setup already pending.
 pub(crate) fn begin(
     mut record: Record,
     ctx: &Ctx<'_>,
-    method: Method,
+    new: &NewMethod,
+    goal: Goal,
     password_ok: bool,
     entropy: &Entropy,
 ) -> Result<Decision<Verdict<Setup>>> {
-    check_begin(&record, ctx)?;
+    check_begin(&record, ctx, new, goal)?;
     if let Some(end) = reauthenticate(&record, ctx, password_ok) {
         return Ok(end);
     }
-    let setup = match method {
-        Method::App => {
-            let p = &ctx.policy.totp;
-            let totp = Totp::new(p.algorithm, p.digits, p.period);
-            let secret = &entropy.totp_secret;
-            let uri =
-                key_uri(ctx.issuer, ctx.account.label(), secret, &totp).map_err(|e| match e {
-                    KeyUriError::Issuer => Error::Config("the issuer must contain no ':'"),
-                    _ => Error::InvalidAccount("the account label cannot be put in a key URI"),
-                })?;
-            let sealed =
-                ctx.keys
-                    .seal(ctx.account.id(), Purpose::TotpSecret, entropy.nonce, secret)?;
-            let expires = ctx.now.saturating_add(ctx.policy.setup_ttl);
-            record.pending = Some(PendingSetup {
-                factor: Factor::App(AppFactor {
-                    secret: sealed,
-                    algorithm: totp.algorithm(),
-                    digits: totp.digits(),
-                    period: totp.period(),
-                    last_step: None,
-                }),
-                expires,
-            });
-            Setup::App(AppSetup {
-                secret: SecretString::from(grouped_base32(secret)),
-                qr_svg: SecretString::from(qr::svg(&uri)?),
-                qr_png: SecretString::from(qr::png_data_uri(&uri)?),
-                qr_text: SecretString::from(qr::text(&uri)?),
-                uri: SecretString::from(uri),
-                expires,
-            })
+    let method = new.method();
+    let expires = ctx.now.saturating_add(ctx.policy.setup_ttl);
+    let mut effects = vec![Effect::Event(EventKind::SetupBegun, Some(method))];
+    let (factor, setup) = match new {
+        NewMethod::App => begin_app(ctx, entropy, expires)?,
+        NewMethod::Email => {
+            let to = ctx.account.email().to_owned();
+            let (sends, sent) =
+                code::issue(&mut record, ctx, Purpose::Setup, method, &to, entropy)?;
+            effects.extend(sends);
+            let setup = Setup::Code(CodeSetup { sent, expires });
+            (Factor::Email(EmailFactor {}), setup)
+        }
+        NewMethod::Sms(number) => {
+            let to = number.as_str();
+            let sealed = ctx.keys.seal(
+                ctx.account.id(),
+                SecretKind::PhoneNumber,
+                entropy.nonce,
+                to.as_bytes(),
+            )?;
+            let (sends, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, to, entropy)?;
+            effects.extend(sends);
+            let setup = Setup::Code(CodeSetup { sent, expires });
+            (Factor::Sms(SmsFactor { number: sealed }), setup)
         }
     };
+    record.pending = Some(PendingSetup {
+        factor,
+        expires,
+        goal,
+    });
     Ok(Decision {
         save: Some(record),
-        effects: vec![Effect::Event(EventKind::SetupBegun, Some(method))],
+        effects,
         reply: Verdict::Accepted(setup),
+    })
+}
+
+fn begin_app(
+    ctx: &Ctx<'_>,
+    entropy: &Entropy,
+    expires: crate::clock::Timestamp,
+) -> Result<(Factor, Setup)> {
+    let p = &ctx.policy.totp;
+    let totp = Totp::new(p.algorithm, p.digits, p.period);
+    let secret = &entropy.totp_secret;
+    let uri = key_uri(ctx.issuer, ctx.account.label(), secret, &totp).map_err(|e| match e {
+        KeyUriError::Issuer => Error::Config("the issuer must contain no ':'"),
+        _ => Error::InvalidAccount("the account label cannot be put in a key URI"),
+    })?;
+    let sealed = ctx.keys.seal(
+        ctx.account.id(),
+        SecretKind::TotpSecret,
+        entropy.nonce,
+        secret,
+    )?;
+    let factor = Factor::App(AppFactor {
+        secret: sealed,
+        algorithm: totp.algorithm(),
+        digits: totp.digits(),
+        period: totp.period(),
+        last_step: None,
+    });
+    let setup = Setup::App(AppSetup {
+        secret: SecretString::from(grouped_base32(secret)),
+        qr_svg: SecretString::from(qr::svg(&uri)?),
+        qr_png: SecretString::from(qr::png_data_uri(&uri)?),
+        qr_text: SecretString::from(qr::text(&uri)?),
+        uri: SecretString::from(uri),
+        expires,
+    });
+    Ok((factor, setup))
+}
+
+/// The pending setup, if it is still live at `ctx.now`.
+pub(crate) fn live_pending<'r>(record: &'r Record, ctx: &Ctx<'_>) -> Option<&'r PendingSetup> {
+    record.pending.as_ref().filter(|p| p.expires > ctx.now)
+}
+
+/// Sends a new code for the pending email or SMS setup; the old one is void.
+pub(crate) fn resend(
+    mut record: Record,
+    ctx: &Ctx<'_>,
+    entropy: &Entropy,
+) -> Result<Decision<crate::verdict::Sent>> {
+    if let Some(until) = record.guard.locked(ctx.now) {
+        return Err(Error::LockedOut { until });
+    }
+    let pending = live_pending(&record, ctx).ok_or(Error::NoPendingSetup)?;
+    let method = pending.factor.method();
+    let to = code::destination(&pending.factor, ctx)?.ok_or(Error::WrongMethod)?;
+    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, &to, entropy)?;
+    Ok(Decision {
+        save: Some(record),
+        effects,
+        reply: sent,
     })
 }
 
@@ -86,34 +164,49 @@ pub(crate) fn begin(
 pub(crate) fn confirm(
     mut record: Record,
     ctx: &Ctx<'_>,
-    code: &str,
+    typed: &str,
 ) -> Result<Decision<Verdict<Enabled>>> {
-    if record.enrolment.is_some() {
-        return Err(Error::AlreadyEnabled);
-    }
-    let Some(pending) = record.pending.as_ref().filter(|p| p.expires > ctx.now) else {
-        return Err(Error::NoPendingSetup);
+    let Some(pending) = live_pending(&record, ctx).cloned() else {
+        return Err(match (&record.enrolment, &record.pending) {
+            (Some(_), None) => Error::AlreadyEnabled,
+            _ => Error::NoPendingSetup,
+        });
     };
+    match (pending.goal, &record.enrolment) {
+        (Goal::TurnOn, Some(_)) => return Err(Error::AlreadyEnabled),
+        (Goal::AddFallback | Goal::ReplaceNumber, None) => return Err(Error::NoPendingSetup),
+        _ => {}
+    }
     if let Some(until) = record.guard.locked(ctx.now) {
         return Ok(Decision::unchanged(Verdict::LockedOut { until }));
     }
     let method = pending.factor.method();
-    let matched = match &pending.factor {
+    let confirmed = match &pending.factor {
         Factor::App(app) => {
             let secret = ctx
                 .keys
-                .open(ctx.account.id(), Purpose::TotpSecret, &app.secret)?;
+                .open(ctx.account.id(), SecretKind::TotpSecret, &app.secret)?;
             let skew = ctx.policy.totp.skew;
             app.totp()
-                .matching_step(&secret, code, ctx.now.unix_seconds(), skew, None)
+                .matching_step(&secret, typed, ctx.now.unix_seconds(), skew, None)
                 .map(|step| {
                     let mut app = app.clone();
                     app.last_step = Some(step);
                     Factor::App(app)
                 })
         }
+        Factor::Email(_) | Factor::Sms(_) => {
+            let to = code::destination(&pending.factor, ctx)?.unwrap_or_default();
+            if code::matches(&record, ctx, Purpose::Setup, method, &to, typed) {
+                code::spend(&mut record);
+                Some(pending.factor.clone())
+            } else {
+                code::miss(&mut record, Purpose::Setup);
+                None
+            }
+        }
     };
-    let Some(factor) = matched else {
+    let Some(factor) = confirmed else {
         return Ok(reject(
             record,
             ctx,
@@ -122,22 +215,31 @@ pub(crate) fn confirm(
         ));
     };
     record.pending = None;
-    record.enrolment = Some(Enrolment {
-        primary: method,
-        since: ctx.now,
-        factors: vec![factor],
-    });
     record.guard.succeed();
+    let (kind, change) = match (pending.goal, record.enrolment.as_mut()) {
+        (Goal::AddFallback, Some(e)) => {
+            e.factors.push(factor);
+            (EventKind::FallbackAdded, Change::FallbackAdded(method))
+        }
+        (Goal::ReplaceNumber, Some(e)) => {
+            e.factors.retain(|f| f.method() != Method::Sms);
+            e.factors.push(factor);
+            (EventKind::PhoneChanged, Change::PhoneChanged)
+        }
+        _ => {
+            record.enrolment = Some(Enrolment {
+                primary: method,
+                since: ctx.now,
+                factors: vec![factor],
+            });
+            (EventKind::Enabled, Change::Enabled(method))
+        }
+    };
+    let since = record.enrolment.as_ref().map_or(ctx.now, |e| e.since);
     Ok(Decision {
         save: Some(record),
-        effects: vec![
-            Effect::Event(EventKind::Enabled, Some(method)),
-            Effect::Notice(Change::Enabled(method)),
-        ],
-        reply: Verdict::Accepted(Enabled {
-            method,
-            since: ctx.now,
-        }),
+        effects: vec![Effect::Event(kind, Some(method)), Effect::Notice(change)],
+        reply: Verdict::Accepted(Enabled { method, since }),
     })
 }
 
@@ -146,21 +248,27 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::super::status::status;
-    use super::super::testing::{app_code, entropy, Fixture};
+    use super::super::testing::{app_code, enrolled, entropy, Fixture};
     use super::*;
+    use crate::methods::code::code_from;
+    use crate::methods::phone::PhoneNumber;
     use crate::status::Status;
 
     const T0: u64 = 1_700_000_000;
 
+    fn begin_new(
+        record: Record,
+        f: &Fixture,
+        at: u64,
+        new: NewMethod,
+        goal: Goal,
+        seed: u8,
+    ) -> Result<Decision<Verdict<Setup>>> {
+        begin(record, &f.ctx(at), &new, goal, true, &entropy(seed))
+    }
+
     fn begun(f: &Fixture) -> (Record, AppSetup) {
-        let d = begin(
-            Record::default(),
-            &f.ctx(T0),
-            Method::App,
-            true,
-            &entropy(1),
-        )
-        .unwrap();
+        let d = begin_new(Record::default(), f, T0, NewMethod::App, Goal::TurnOn, 1).unwrap();
         let Verdict::Accepted(Setup::App(app)) = d.reply else {
             panic!()
         };
@@ -169,6 +277,11 @@ mod tests {
 
     fn code(at: u64) -> String {
         app_code(1, at)
+    }
+
+    /// The code `entropy(seed)` sends.
+    fn sent(seed: u8) -> String {
+        code_from(entropy(seed).code, 6)
     }
 
     #[test]
@@ -187,7 +300,7 @@ mod tests {
         let doc = String::from_utf8(record.encode().unwrap()).unwrap();
         assert!(!doc.contains(&data_encoding::BASE32_NOPAD.encode(&[1; 20])));
         assert_eq!(
-            status(&record, f.ctx(T0).now),
+            status(&record, &f.ctx(T0)).unwrap(),
             Status::Pending {
                 method: Method::App,
                 expires: app.expires
@@ -201,7 +314,8 @@ mod tests {
         let d = begin(
             Record::default(),
             &f.ctx(T0),
-            Method::App,
+            &NewMethod::App,
+            Goal::TurnOn,
             false,
             &entropy(1),
         )
@@ -258,7 +372,7 @@ mod tests {
             Err(Error::AlreadyEnabled)
         ));
         assert!(matches!(
-            begin(on, &f.ctx(T0), Method::App, true, &entropy(2)),
+            begin_new(on, &f, T0, NewMethod::App, Goal::TurnOn, 2),
             Err(Error::AlreadyEnabled)
         ));
     }
@@ -267,8 +381,10 @@ mod tests {
     fn a_second_begin_replaces_the_first() {
         let f = Fixture::new();
         let (first, _) = begun(&f);
-        let d = begin(first, &f.ctx(T0 + 5), Method::App, true, &entropy(9)).unwrap();
-        let record = d.save.unwrap();
+        let record = begin_new(first, &f, T0 + 5, NewMethod::App, Goal::TurnOn, 9)
+            .unwrap()
+            .save
+            .unwrap();
         let old = confirm(record.clone(), &f.ctx(T0 + 5), &code(T0 + 5)).unwrap();
         assert!(
             !old.reply.is_accepted(),
@@ -289,11 +405,99 @@ mod tests {
             begin(
                 Record::default(),
                 &f.ctx(T0),
-                Method::App,
+                &NewMethod::App,
+                Goal::TurnOn,
                 false,
                 &entropy(1)
             ),
             Err(Error::InvalidAccount(_))
         ));
+    }
+
+    #[test]
+    fn email_setup_sends_a_setup_code_that_confirms() {
+        let f = Fixture::new();
+        let d = begin_new(Record::default(), &f, T0, NewMethod::Email, Goal::TurnOn, 4).unwrap();
+        let Verdict::Accepted(Setup::Code(setup)) = &d.reply else {
+            panic!()
+        };
+        assert_eq!(setup.sent.to, "a•••@example.com");
+        assert!(matches!(d.effects.get(1), Some(Effect::SendCode(_))));
+        let r = d.save.unwrap();
+        let d = confirm(r, &f.ctx(T0 + 5), &sent(4)).unwrap();
+        assert!(d.reply.is_accepted());
+        let r = d.save.unwrap();
+        assert_eq!(r.enrolment.unwrap().primary, Method::Email);
+        assert!(r.code.is_none(), "the code is spent");
+    }
+
+    #[test]
+    fn sms_setup_seals_the_number() {
+        let f = Fixture::new();
+        let n = PhoneNumber::parse("+60123451688").unwrap();
+        let d = begin_new(
+            Record::default(),
+            &f,
+            T0,
+            NewMethod::Sms(n),
+            Goal::TurnOn,
+            4,
+        )
+        .unwrap();
+        let r = d.save.unwrap();
+        let doc = String::from_utf8(r.encode().unwrap()).unwrap();
+        assert!(!doc.contains("60123451688"), "{doc}");
+        assert!(!doc.contains("1688"), "{doc}");
+        assert!(confirm(r, &f.ctx(T0 + 5), &sent(4))
+            .unwrap()
+            .reply
+            .is_accepted());
+    }
+
+    #[test]
+    fn fallbacks_and_number_changes_need_an_enrolment() {
+        let f = Fixture::new();
+        let n = || NewMethod::Sms(PhoneNumber::parse("+60123451688").unwrap());
+        assert!(matches!(
+            begin_new(Record::default(), &f, T0, n(), Goal::AddFallback, 1),
+            Err(Error::NotEnabled)
+        ));
+        let on = enrolled(&f, T0, 1);
+        assert!(matches!(
+            begin_new(on.clone(), &f, T0, NewMethod::App, Goal::AddFallback, 1),
+            Err(Error::MethodAlreadyEnrolled)
+        ));
+        assert!(matches!(
+            begin_new(on.clone(), &f, T0, n(), Goal::ReplaceNumber, 1),
+            Err(Error::MethodNotEnrolled)
+        ));
+        let d = begin_new(on, &f, T0, n(), Goal::AddFallback, 6).unwrap();
+        let r = confirm(d.save.unwrap(), &f.ctx(T0 + 1), &sent(6))
+            .unwrap()
+            .save
+            .unwrap();
+        let e = r.enrolment.unwrap();
+        assert_eq!(e.primary, Method::App);
+        assert_eq!(e.methods(), [Method::App, Method::Sms]);
+    }
+
+    #[test]
+    fn a_setup_code_with_no_tries_left_is_void() {
+        let f = Fixture::new();
+        let mut r = begin_new(Record::default(), &f, T0, NewMethod::Email, Goal::TurnOn, 4)
+            .unwrap()
+            .save
+            .unwrap();
+        let mut policy_tries = f.policy.codes.tries;
+        while policy_tries > 0 {
+            r = confirm(r, &f.ctx(T0 + 1), "000000").unwrap().save.unwrap();
+            r.guard.succeed(); // keep the account lockout out of this test
+            policy_tries -= 1;
+        }
+        assert!(r.code.is_none());
+        assert!(!confirm(r, &f.ctx(T0 + 1), &sent(4))
+            .unwrap()
+            .reply
+            .is_accepted());
     }
 }

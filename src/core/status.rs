@@ -1,22 +1,31 @@
 //! What the security page shows.
 
-use crate::clock::Timestamp;
+use super::code::{destination, masked};
+use super::Ctx;
+use crate::error::Result;
 use crate::record::Record;
-use crate::status::Status;
+use crate::status::{Method, Status};
 
-pub(crate) fn status(record: &Record, now: Timestamp) -> Status {
+pub(crate) fn status(record: &Record, ctx: &Ctx<'_>) -> Result<Status> {
+    let pending = record.pending.as_ref().filter(|p| p.expires > ctx.now);
     if let Some(e) = &record.enrolment {
-        return Status::On {
+        let phone = match e.factor(Method::Sms) {
+            Some(f) => destination(f, ctx)?.map(|to| masked(Method::Sms, &to)),
+            None => None,
+        };
+        return Ok(Status::On {
             methods: e.methods(),
             primary: e.primary,
             since: e.since,
-        };
+            phone,
+            pending: pending.map(|p| p.factor.method()),
+        });
     }
-    match &record.pending {
-        Some(p) if p.expires > now => Status::Pending {
+    Ok(match pending {
+        Some(p) => Status::Pending {
             method: p.factor.method(),
             expires: p.expires,
         },
-        _ => Status::Off,
-    }
+        None => Status::Off,
+    })
 }

@@ -2,6 +2,8 @@
 //! I/O, no clock, no randomness of their own.
 
 pub(crate) mod b64;
+pub(crate) mod code;
+pub(crate) mod phone;
 pub(crate) mod qr;
 pub(crate) mod seal;
 pub mod totp;

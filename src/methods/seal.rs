@@ -1,5 +1,5 @@
 //! Secrets at rest: XChaCha20-Poly1305 under a key derived from the host's
-//! master key, bound to the account and the secret's purpose.
+//! master key, bound to the account and the kind of secret.
 
 use std::fmt;
 
@@ -13,6 +13,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::methods::code::CodeKey;
 
 /// Bytes in a sealing nonce.
 pub(crate) const NONCE_LEN: usize = 24;
@@ -72,15 +73,18 @@ impl fmt::Debug for MasterKey {
 
 /// What a sealed secret is for; part of what binds it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Purpose {
+pub(crate) enum SecretKind {
     /// An authenticator app's TOTP secret.
     TotpSecret,
+    /// A phone number codes are texted to.
+    PhoneNumber,
 }
 
-impl Purpose {
+impl SecretKind {
     fn label(self) -> &'static [u8] {
         match self {
-            Purpose::TotpSecret => b"totp-secret",
+            SecretKind::TotpSecret => b"totp-secret",
+            SecretKind::PhoneNumber => b"phone-number",
         }
     }
 }
@@ -88,25 +92,34 @@ impl Purpose {
 /// The keys derived from the master key.
 pub(crate) struct Keys {
     seal: XChaCha20Poly1305,
+    code: CodeKey,
 }
 
 impl Keys {
     pub(crate) fn derive(master: &MasterKey) -> Result<Self> {
         let seal = master.derive(b"twofactor/v1/seal")?;
+        let code = master.derive(b"twofactor/v1/code-mac")?;
         Ok(Self {
             seal: XChaCha20Poly1305::new(seal.expose_secret().into()),
+            code: <CodeKey as Mac>::new_from_slice(code.expose_secret())
+                .map_err(|_| Error::Config("the code key cannot key HMAC"))?,
         })
     }
 
-    /// Seals `plaintext` for `user` and `purpose` under a fresh random nonce.
+    /// The key one-time codes are hashed under.
+    pub(crate) fn code(&self) -> &CodeKey {
+        &self.code
+    }
+
+    /// Seals `plaintext` for `user` and `kind` under a fresh random nonce.
     pub(crate) fn seal(
         &self,
         user: &str,
-        purpose: Purpose,
+        kind: SecretKind,
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
     ) -> Result<Sealed> {
-        let aad = associated_data(user, purpose);
+        let aad = associated_data(user, kind);
         let ciphertext = self
             .seal
             .encrypt(
@@ -123,17 +136,17 @@ impl Keys {
         })
     }
 
-    /// Opens what [`seal`](Self::seal) sealed for the same user and purpose.
+    /// Opens what [`seal`](Self::seal) sealed for the same user and kind.
     pub(crate) fn open(
         &self,
         user: &str,
-        purpose: Purpose,
+        kind: SecretKind,
         sealed: &Sealed,
     ) -> Result<Zeroizing<Vec<u8>>> {
         if sealed.nonce.len() != NONCE_LEN {
             return Err(Error::Unseal);
         }
-        let aad = associated_data(user, purpose);
+        let aad = associated_data(user, kind);
         self.seal
             .decrypt(
                 XNonce::from_slice(&sealed.nonce),
@@ -153,10 +166,10 @@ impl fmt::Debug for Keys {
     }
 }
 
-/// `twofactor/v1/<purpose>` NUL `<user id>`; ids hold no control characters.
-fn associated_data(user: &str, purpose: Purpose) -> Vec<u8> {
+/// `twofactor/v1/<kind>` NUL `<user id>`; ids hold no control characters.
+fn associated_data(user: &str, kind: SecretKind) -> Vec<u8> {
     let mut aad = b"twofactor/v1/".to_vec();
-    aad.extend_from_slice(purpose.label());
+    aad.extend_from_slice(kind.label());
     aad.push(0);
     aad.extend_from_slice(user.as_bytes());
     aad
@@ -189,20 +202,20 @@ mod tests {
     fn round_trip_and_bindings() {
         let k = keys(7);
         let sealed = k
-            .seal("alice", Purpose::TotpSecret, [1; 24], b"secret!")
+            .seal("alice", SecretKind::TotpSecret, [1; 24], b"secret!")
             .unwrap();
         assert_eq!(
-            k.open("alice", Purpose::TotpSecret, &sealed)
+            k.open("alice", SecretKind::TotpSecret, &sealed)
                 .unwrap()
                 .as_slice(),
             b"secret!"
         );
         assert!(matches!(
-            k.open("bob", Purpose::TotpSecret, &sealed),
+            k.open("bob", SecretKind::TotpSecret, &sealed),
             Err(Error::Unseal)
         ));
         assert!(matches!(
-            keys(8).open("alice", Purpose::TotpSecret, &sealed),
+            keys(8).open("alice", SecretKind::TotpSecret, &sealed),
             Err(Error::Unseal)
         ));
         let mut tampered = sealed.clone();
@@ -210,7 +223,7 @@ mod tests {
             *b ^= 1;
         }
         assert!(matches!(
-            k.open("alice", Purpose::TotpSecret, &tampered),
+            k.open("alice", SecretKind::TotpSecret, &tampered),
             Err(Error::Unseal)
         ));
         let short = Sealed {
@@ -218,7 +231,7 @@ mod tests {
             ciphertext: sealed.ciphertext.clone(),
         };
         assert!(matches!(
-            k.open("alice", Purpose::TotpSecret, &short),
+            k.open("alice", SecretKind::TotpSecret, &short),
             Err(Error::Unseal)
         ));
     }
@@ -226,7 +239,7 @@ mod tests {
     #[test]
     fn ciphertext_hides_the_plaintext() {
         let sealed = keys(1)
-            .seal("u", Purpose::TotpSecret, [9; 24], b"AAAAAAAAAAAAAAAA")
+            .seal("u", SecretKind::TotpSecret, [9; 24], b"AAAAAAAAAAAAAAAA")
             .unwrap();
         let json = serde_json::to_string(&sealed).unwrap();
         assert!(!json.contains("AAAAAAAA"));

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use crate::error::PortError;
 use crate::message::Message;
-use crate::ports::EmailSender;
+use crate::ports::{EmailSender, SmsSender};
 
 /// An [`EmailSender`] that prints each message to standard output, for
 /// development and demos.
@@ -24,6 +24,26 @@ impl EmailSender for ConsoleEmail {
             message.subject(),
             message.text()
         );
+        Ok(())
+    }
+}
+
+/// An [`SmsSender`] that prints each message to standard output, for
+/// development and demos.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConsoleSms;
+
+impl ConsoleSms {
+    /// A console SMS sender.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+#[async_trait]
+impl SmsSender for ConsoleSms {
+    async fn send_sms(&self, to: &str, message: &Message) -> Result<(), PortError> {
+        println!("--- SMS to {to}: {}", message.text());
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "console")]
 mod console;
+pub mod testing;
 
 #[cfg(feature = "console")]
-pub use console::ConsoleEmail;
+pub use console::{ConsoleEmail, ConsoleSms};

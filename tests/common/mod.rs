@@ -15,10 +15,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use twofactor::methods::totp::Totp;
+use twofactor::transport::testing::Recorder;
+use twofactor::NewMethod;
 use twofactor::{
-    Account, Algorithm, Argon2Passwords, Clock, EmailSender, Event, EventKind, EventSink,
-    ManualClock, MasterKey, MemoryStore, Message, Method, Policy, PortError, Setup, Timestamp,
-    TwoFactor, TwoFactorBuilder, Verdict,
+    Account, Algorithm, Argon2Passwords, Clock, Event, EventKind, EventSink, ManualClock,
+    MasterKey, MemoryStore, Policy, PortError, Setup, Timestamp, TwoFactor, TwoFactorBuilder,
+    Verdict,
 };
 
 pub const T0: u64 = 1_700_000_000;
@@ -48,26 +50,11 @@ impl EventSink for Events {
     }
 }
 
-/// Keeps every email.
-#[derive(Clone, Default)]
-pub struct Outbox(pub Arc<Mutex<Vec<(String, Message)>>>);
-
-#[async_trait]
-impl EmailSender for Outbox {
-    async fn send_email(&self, to: &str, message: &Message) -> Result<(), PortError> {
-        self.0
-            .lock()
-            .unwrap()
-            .push((to.to_owned(), message.clone()));
-        Ok(())
-    }
-}
-
 pub struct Harness {
     pub store: MemoryStore,
     pub clock: ManualClock,
     pub events: Events,
-    pub outbox: Outbox,
+    pub outbox: Recorder,
     pub passwords: Arc<Argon2Passwords>,
     key: [u8; 32],
 }
@@ -89,7 +76,7 @@ impl Harness {
             store: MemoryStore::new(),
             clock: ManualClock::new(Timestamp::from_unix_seconds(T0)),
             events: Events::default(),
-            outbox: Outbox::default(),
+            outbox: Recorder::new(),
             passwords,
             key: [7; 32],
         }
@@ -111,6 +98,7 @@ impl Harness {
             .store(self.store.clone())
             .passwords(ArcPasswords(self.passwords.clone()))
             .email(self.outbox.clone())
+            .sms(self.outbox.clone())
             .policy(policy)
             .build()
             .unwrap()
@@ -148,7 +136,7 @@ impl Harness {
 
     pub async fn begin(&self, tf: &TwoFactor, account: &Account) -> App {
         match tf
-            .begin_setup(account, Method::App, &password())
+            .begin_setup(account, NewMethod::App, &password())
             .await
             .unwrap()
         {
@@ -177,5 +165,20 @@ impl App {
         Totp::new(Algorithm::Sha1, 6, 30)
             .code_at(&self.secret, unix)
             .to_string()
+    }
+}
+
+impl Harness {
+    /// The last code sent, as the user reads it.
+    pub fn last_code(&self) -> String {
+        self.outbox
+            .last_code()
+            .map(|c| c.expose_secret().to_owned())
+            .expect("a code was sent")
+    }
+
+    /// How many messages were sent so far.
+    pub fn sent(&self) -> usize {
+        self.outbox.messages().len()
     }
 }

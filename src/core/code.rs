@@ -1,0 +1,354 @@
+//! Sending and checking emailed and texted codes: the send limits, the one
+//! outstanding code, and its tries.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::{Ctx, Delivery, Effect, Entropy};
+use crate::error::{Error, Result};
+use crate::event::EventKind;
+use crate::message::{CodeMessage, Message, Purpose};
+use crate::methods::code::{code_from, code_mac, code_matches, Binding};
+use crate::methods::phone::{mask_email, PhoneNumber};
+use crate::methods::seal::SecretKind;
+use crate::record::{Factor, OutstandingCode, Record};
+use crate::status::Method;
+use crate::verdict::Sent;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Where `factor`'s codes go: the account's address, or the unsealed number.
+/// `None` for the app, whose codes are not sent.
+pub(crate) fn destination(factor: &Factor, ctx: &Ctx<'_>) -> Result<Option<String>> {
+    match factor {
+        Factor::App(_) => Ok(None),
+        Factor::Email(_) => Ok(Some(ctx.account.email().to_owned())),
+        Factor::Sms(sms) => {
+            let bytes = ctx
+                .keys
+                .open(ctx.account.id(), SecretKind::PhoneNumber, &sms.number)?;
+            String::from_utf8(bytes.to_vec())
+                .map(Some)
+                .map_err(|_| Error::Unseal)
+        }
+    }
+}
+
+/// `destination` as a person may see it.
+pub(crate) fn masked(method: Method, destination: &str) -> String {
+    match method {
+        Method::Sms => PhoneNumber::parse(destination)
+            .map(|n| n.masked())
+            .unwrap_or_else(|_| "•••".to_owned()),
+        _ => mask_email(destination),
+    }
+}
+
+/// Whether the host configured a sender for `method`; checked before
+/// anything else so that a setup cannot begin that could never finish.
+pub(crate) fn check_sender(method: Method, ctx: &Ctx<'_>) -> Result<()> {
+    match method {
+        Method::Email if !ctx.can_email => Err(Error::Config("no email sender is configured")),
+        Method::Sms if !ctx.can_text => Err(Error::Config("no SMS sender is configured")),
+        _ => Ok(()),
+    }
+}
+
+/// How long until the account may be sent another code; `None` if now.
+pub(crate) fn wait_before_send(record: &Record, ctx: &Ctx<'_>) -> Option<Duration> {
+    let p = &ctx.policy.codes;
+    let recent: Vec<_> = record
+        .sends
+        .iter()
+        .filter(|t| t.saturating_add(HOUR) > ctx.now)
+        .collect();
+    let spacing = recent
+        .last()
+        .map(|last| last.saturating_add(p.resend_after).since(ctx.now))
+        .filter(|d| !d.is_zero());
+    let hourly = (recent.len() >= usize::from(p.sends_per_hour))
+        .then(|| {
+            recent
+                .first()
+                .map(|t| t.saturating_add(HOUR).since(ctx.now))
+        })
+        .flatten();
+    spacing.max(hourly)
+}
+
+/// Makes a new code for `purpose`, sent by `method` to `to`: it replaces
+/// any outstanding code, is recorded against the send limits, and is
+/// delivered after the save. `RateLimited` when a limit forbids it.
+pub(crate) fn issue(
+    record: &mut Record,
+    ctx: &Ctx<'_>,
+    purpose: Purpose,
+    method: Method,
+    to: &str,
+    entropy: &Entropy,
+) -> Result<(Vec<Effect>, Sent)> {
+    check_sender(method, ctx)?;
+    if let Some(retry_after) = wait_before_send(record, ctx) {
+        return Err(Error::RateLimited { retry_after });
+    }
+    let p = &ctx.policy.codes;
+    let valid_for = if method == Method::Sms {
+        p.sms_ttl
+    } else {
+        p.email_ttl
+    };
+    let code = code_from(entropy.code, p.digits);
+    let binding = Binding {
+        user: ctx.account.id(),
+        purpose,
+        method,
+        destination: to,
+    };
+    let expires = ctx.now.saturating_add(valid_for);
+    record.code = Some(OutstandingCode {
+        purpose,
+        method,
+        mac: code_mac(ctx.keys.code(), &binding, &code).to_vec(),
+        expires,
+        tries_left: p.tries,
+    });
+    record.sends.retain(|t| t.saturating_add(HOUR) > ctx.now);
+    record.sends.push(ctx.now);
+    let message = Message::Code(CodeMessage {
+        code: SecretString::from(code),
+        purpose,
+        method,
+        valid_for,
+        issuer: ctx.issuer.to_owned(),
+    });
+    let effects = vec![
+        Effect::SendCode(Delivery {
+            method,
+            to: to.to_owned(),
+            message,
+        }),
+        Effect::Event(EventKind::CodeSent, Some(method)),
+    ];
+    let sent = Sent {
+        method,
+        to: masked(method, to),
+        expires,
+    };
+    Ok((effects, sent))
+}
+
+/// The outstanding code, if it is live for `purpose`, as [`Sent`].
+pub(crate) fn live(record: &Record, ctx: &Ctx<'_>, purpose: Purpose, to: &str) -> Option<Sent> {
+    let code = record.code.as_ref()?;
+    code.live_for(purpose, ctx.now).then(|| Sent {
+        method: code.method,
+        to: masked(code.method, to),
+        expires: code.expires,
+    })
+}
+
+/// Whether `typed` is the outstanding code for `purpose`, sent by `method`
+/// to `to`. Does not change the record: see [`spend`] and [`miss`].
+pub(crate) fn matches(
+    record: &Record,
+    ctx: &Ctx<'_>,
+    purpose: Purpose,
+    method: Method,
+    to: &str,
+    typed: &str,
+) -> bool {
+    let Some(code) = record.code.as_ref() else {
+        return false;
+    };
+    if !code.live_for(purpose, ctx.now) || code.method != method {
+        return false;
+    }
+    let binding = Binding {
+        user: ctx.account.id(),
+        purpose,
+        method,
+        destination: to,
+    };
+    code_matches(
+        ctx.keys.code(),
+        &binding,
+        ctx.policy.codes.digits,
+        typed,
+        &code.mac,
+    )
+}
+
+/// A code was used: no code is outstanding any more.
+pub(crate) fn spend(record: &mut Record) {
+    record.code = None;
+}
+
+/// A wrong try at the outstanding code for `purpose`: one try fewer, and
+/// void when none are left.
+pub(crate) fn miss(record: &mut Record, purpose: Purpose) {
+    if let Some(code) = record.code.as_mut().filter(|c| c.purpose == purpose) {
+        code.tries_left = code.tries_left.saturating_sub(1);
+        if code.tries_left == 0 {
+            record.code = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{entropy, Fixture};
+    use super::*;
+    use crate::clock::Timestamp;
+
+    const T0: u64 = 1_700_000_000;
+    const TO: &str = "alice@example.com";
+
+    /// The code `entropy(1)` makes.
+    fn sent_code() -> String {
+        code_from(entropy(1).code, 6)
+    }
+
+    #[test]
+    fn sends_are_spaced_and_capped_per_hour() {
+        let f = Fixture::new();
+        let mut r = Record::default();
+        let e = entropy(1);
+        let send = |r: &mut Record, at: u64| {
+            issue(r, &f.ctx(at), Purpose::Login, Method::Email, TO, &e).map(|_| ())
+        };
+        send(&mut r, T0).unwrap();
+        assert!(matches!(
+            send(&mut r, T0 + 10),
+            Err(Error::RateLimited { retry_after }) if retry_after == Duration::from_secs(20)
+        ));
+        for i in 1..5 {
+            send(&mut r, T0 + 30 * i).unwrap();
+        }
+        // five sent within the hour: the sixth waits for the first to age out
+        assert!(matches!(
+            send(&mut r, T0 + 600),
+            Err(Error::RateLimited { retry_after }) if retry_after == Duration::from_secs(3000)
+        ));
+        send(&mut r, T0 + 3600).unwrap();
+        assert_eq!(r.sends.len(), 5, "only the last hour is kept");
+    }
+
+    #[test]
+    fn a_code_is_bound_and_spent_once() {
+        let f = Fixture::new();
+        let mut r = Record::default();
+        let ctx = f.ctx(T0);
+        let (effects, sent) =
+            issue(&mut r, &ctx, Purpose::Login, Method::Email, TO, &entropy(1)).unwrap();
+        assert_eq!(sent.to, "a•••@example.com");
+        assert_eq!(sent.expires, Timestamp::from_unix_seconds(T0 + 600));
+        let Some(Effect::SendCode(d)) = effects.first() else {
+            panic!()
+        };
+        assert_eq!(d.to, TO);
+        assert!(!format!("{d:?}").contains(TO));
+        let code = sent_code();
+        assert!(matches(&r, &ctx, Purpose::Login, Method::Email, TO, &code));
+        assert!(!matches(&r, &ctx, Purpose::Setup, Method::Email, TO, &code));
+        assert!(!matches(&r, &ctx, Purpose::Login, Method::Sms, TO, &code));
+        assert!(!matches(
+            &r,
+            &ctx,
+            Purpose::Login,
+            Method::Email,
+            "b@example.com",
+            &code
+        ));
+        assert!(!matches(
+            &r,
+            &f.ctx(T0 + 600),
+            Purpose::Login,
+            Method::Email,
+            TO,
+            &code
+        ));
+        spend(&mut r);
+        assert!(!matches(&r, &ctx, Purpose::Login, Method::Email, TO, &code));
+    }
+
+    #[test]
+    fn five_misses_void_the_code() {
+        let f = Fixture::new();
+        let mut r = Record::default();
+        let ctx = f.ctx(T0);
+        issue(
+            &mut r,
+            &ctx,
+            Purpose::Login,
+            Method::Sms,
+            "+60123451688",
+            &entropy(1),
+        )
+        .unwrap();
+        let code = sent_code();
+        for _ in 0..4 {
+            miss(&mut r, Purpose::Login);
+        }
+        assert!(matches(
+            &r,
+            &ctx,
+            Purpose::Login,
+            Method::Sms,
+            "+60123451688",
+            &code
+        ));
+        miss(&mut r, Purpose::Setup);
+        assert!(
+            r.code.is_some(),
+            "a miss for another purpose does not count"
+        );
+        miss(&mut r, Purpose::Login);
+        assert!(r.code.is_none());
+        assert!(!matches(
+            &r,
+            &ctx,
+            Purpose::Login,
+            Method::Sms,
+            "+60123451688",
+            &code
+        ));
+    }
+
+    #[test]
+    fn sms_codes_live_five_minutes() {
+        let f = Fixture::new();
+        let mut r = Record::default();
+        let (_, sent) = issue(
+            &mut r,
+            &f.ctx(T0),
+            Purpose::Login,
+            Method::Sms,
+            "+14155550100",
+            &entropy(1),
+        )
+        .unwrap();
+        assert_eq!(sent.expires.unix_seconds(), T0 + 300);
+        assert_eq!(sent.to, "+1 ••• ••• 0100");
+    }
+
+    #[test]
+    fn no_sender_no_code() {
+        let f = Fixture::new();
+        let mut ctx = f.ctx(T0);
+        ctx.can_text = false;
+        let mut r = Record::default();
+        assert!(matches!(
+            issue(
+                &mut r,
+                &ctx,
+                Purpose::Login,
+                Method::Sms,
+                "+14155550100",
+                &entropy(1)
+            ),
+            Err(Error::Config(_))
+        ));
+        assert_eq!(r, Record::default());
+    }
+}
