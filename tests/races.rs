@@ -76,6 +76,7 @@ impl Farm {
                 h.builder()
                     .store(store.clone())
                     .passwords(ArcPasswords(h.passwords.clone()))
+                    .email(h.outbox.clone())
                     .policy(policy.clone())
                     .build()
                     .unwrap()
@@ -158,6 +159,40 @@ async fn one_valid_code_is_accepted_exactly_once() {
         farm.store.conflicts.load(Ordering::Relaxed) > 0,
         "the requests never raced, so the test proved nothing"
     );
+}
+
+/// 100 rounds: 64 concurrent submissions of one emailed login code over 8
+/// servers; exactly one is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_emailed_code_is_accepted_exactly_once() {
+    let farm = Farm::new();
+    for round in 0..100 {
+        let account = farm.h.account(&format!("user-{round}"));
+        let tf = &farm.servers[round % INSTANCES];
+        let setup = tf
+            .begin_setup(&account, twofactor::NewMethod::Email, &password())
+            .await;
+        assert!(setup.unwrap().is_accepted());
+        assert!(tf
+            .confirm_setup(&account, &farm.h.last_code())
+            .await
+            .unwrap()
+            .is_accepted());
+        farm.h.advance(30);
+        let _ = farm.servers[(round + 1) % INSTANCES]
+            .begin_login(&account)
+            .await
+            .unwrap();
+        let code = farm.h.last_code();
+
+        let verdicts = farm.storm(&account, |_| code.clone()).await;
+
+        let (accepted, left, locked) = tally(&verdicts);
+        assert_eq!(accepted, 1, "round {round}: {verdicts:?}");
+        assert_eq!(left, [1, 2, 3, 4], "round {round}");
+        assert_eq!(locked, TASKS - 5, "round {round}");
+    }
+    assert!(farm.store.conflicts.load(Ordering::Relaxed) > 0);
 }
 
 /// 64 concurrent wrong codes: every evaluated one is counted, so parallel
