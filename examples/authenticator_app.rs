@@ -7,18 +7,17 @@
 //! cargo run --example authenticator_app -- --demo # plays the phone itself
 //! ```
 
-use std::error::Error;
-use std::io::{self, BufRead, Write};
+mod support;
+
 use std::time::Duration;
 
+use support::{ask, step, Demo, Result};
 use twofactor::methods::totp::Totp;
 use twofactor::secrecy::{ExposeSecret, SecretString};
 use twofactor::{
-    Account, Algorithm, Argon2Passwords, Clock, ConsoleEmail, LoginStep, ManualClock, MasterKey,
-    MemoryStore, NewMethod, Setup, Status, SystemClock, TwoFactor, Verdict,
+    Account, Algorithm, Clock, LoginStep, ManualClock, NewMethod, Setup, Status, SystemClock,
+    Verdict,
 };
-
-const PASSWORD: &str = "correct horse battery staple";
 
 /// Where codes come from: the person at the keyboard, or the demo's own
 /// authenticator.
@@ -28,7 +27,7 @@ enum Phone {
 }
 
 impl Phone {
-    fn code(&self, prompt: &str, clock: &ManualClock) -> Result<String, Box<dyn Error>> {
+    fn code(&self, prompt: &str, clock: &ManualClock) -> Result<String> {
         match self {
             Phone::Person => ask(prompt),
             Phone::Demo { secret } => {
@@ -42,39 +41,13 @@ impl Phone {
     }
 }
 
-fn ask(prompt: &str) -> Result<String, Box<dyn Error>> {
-    print!("{prompt} ");
-    io::stdout().flush()?;
-    let mut line = String::new();
-    if io::stdin().lock().read_line(&mut line)? == 0 {
-        return Err("standard input closed; use --demo to run unattended".into());
-    }
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-}
-
-fn step(title: &str) {
-    println!("\n== {title}");
-}
-
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn Error>> {
-    let demo = std::env::args().any(|a| a == "--demo");
-
-    // A clock the demo can move: lockouts pass without waiting. It starts at
-    // the real time, so a real phone's codes match.
-    let clock = ManualClock::new(SystemClock.now());
-    let passwords = Argon2Passwords::new()?;
-    let password = SecretString::from(PASSWORD);
-    passwords.set("user-42", &password)?;
-
-    let tf = TwoFactor::builder()
-        .issuer("Acme Portal")
-        .key(MasterKey::generate()?)
-        .store(MemoryStore::new())
-        .passwords(passwords)
-        .clock(clock.clone())
-        .email(ConsoleEmail::new())
-        .build()?;
+async fn main() -> Result<()> {
+    let run = Demo::from_args();
+    let demo = run.unattended;
+    let clock = run.clock.clone();
+    let password = run.password.clone();
+    let tf = run.builder()?.build()?;
     let alice = Account::new("user-42", "alice@example.com");
 
     step("Account Security page");

@@ -127,10 +127,10 @@ impl Message {
                 let what = match n.change {
                     Change::Enabled(m) => format!(
                         "Two-factor authentication was turned on for your {} account at {}. \
-                         From now on you will be asked for a code from your {} when you log in.",
+                         From now on you will be asked for a code {} when you log in.",
                         n.issuer,
                         n.at,
-                        m.display_name()
+                        by(m)
                     ),
                     Change::Disabled => format!(
                         "Two-factor authentication was turned off for your {} account at {}. \
@@ -138,22 +138,22 @@ impl Message {
                         n.issuer, n.at
                     ),
                     Change::PrimaryChanged(m) => format!(
-                        "Your {} account asks for a code from your {} at login, from {} on.",
+                        "Your {} account asks for a code {} at login, from {} on.",
                         n.issuer,
-                        m.display_name(),
+                        by(m),
                         n.at
                     ),
                     Change::FallbackAdded(m) => format!(
-                        "Your {} was added as a backup way to log in to your {} account at {}.",
-                        m.display_name(),
+                        "A backup way to log in to your {} account was added at {}: a code {}.",
                         n.issuer,
-                        n.at
+                        n.at,
+                        by(m)
                     ),
                     Change::FallbackRemoved(m) => format!(
-                        "Your {} was removed as a backup way to log in to your {} account at {}.",
-                        m.display_name(),
+                        "A backup way to log in to your {} account was removed at {}: a code {}.",
                         n.issuer,
-                        n.at
+                        n.at,
+                        by(m)
                     ),
                     Change::PhoneChanged => format!(
                         "The phone number that login codes for your {} account are texted to \
@@ -166,6 +166,15 @@ impl Message {
                 )
             }
         }
+    }
+}
+
+/// How a method's code reaches the user, for a sentence.
+fn by(method: Method) -> &'static str {
+    match method {
+        Method::App => "from your authenticator app",
+        Method::Email => "by email",
+        Method::Sms => "by text message",
     }
 }
 
@@ -193,7 +202,10 @@ mod tests {
         for (change, word) in [
             (Change::PrimaryChanged(Method::Sms), "text message"),
             (Change::FallbackAdded(Method::Email), "email"),
-            (Change::FallbackRemoved(Method::Sms), "removed"),
+            (
+                Change::FallbackRemoved(Method::Sms),
+                "removed at 1970-01-01T00:00:00Z: a code by text message",
+            ),
             (Change::PhoneChanged, "phone number"),
         ] {
             let m = notice(change);
