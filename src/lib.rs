@@ -2,10 +2,12 @@
 //!
 //! `twofactor` gives a customer portal everything behind "Two-factor
 //! authentication: Enabled": setting up an authenticator app (QR code and
-//! secret), asking for the code at login, lockout after failed attempts, and
+//! secret) or codes by email or text message, fallback methods, asking for
+//! the code at login, lockout after failed attempts, security notices, and
 //! turning it off again. The host keeps its own users, passwords and
 //! database, and plugs them in through small traits ([`UserStore`],
-//! [`PasswordVerifier`], [`Clock`], [`EmailSender`], [`EventSink`]).
+//! [`PasswordVerifier`], [`Clock`], [`EmailSender`], [`SmsSender`],
+//! [`EventSink`]).
 //!
 //! A code is accepted at most once and every failed attempt is counted, even
 //! when requests for one account race across many app servers: every change
