@@ -134,15 +134,13 @@ impl TwoFactor {
         goal: Goal,
         password: &SecretString,
     ) -> Result<Verdict<Setup>> {
-        let precheck = |r: &Record, c: &Ctx<'_>| core::setup::check_begin(r, c, &new, goal);
-        let ok = match self.check_password(account, password, precheck).await? {
-            Ok(ok) => ok,
-            Err(until) => return Ok(Verdict::LockedOut { until }),
-        };
         let entropy = draw_entropy()?;
-        self.transact(account, |record, ctx| {
-            core::setup::begin(record, ctx, &new, goal, ok, &entropy)
-        })
+        self.with_password(
+            account,
+            password,
+            |r, c| core::setup::check_begin(r, c, &new, goal),
+            |record, ctx, ok| core::setup::begin(record, ctx, &new, goal, ok, &entropy),
+        )
         .await
     }
 
@@ -226,14 +224,12 @@ impl TwoFactor {
         method: Method,
         password: &SecretString,
     ) -> Result<Verdict<()>> {
-        let precheck = |r: &Record, _: &Ctx<'_>| core::fallback::check_fallback(r, method);
-        let ok = match self.check_password(account, password, precheck).await? {
-            Ok(ok) => ok,
-            Err(until) => return Ok(Verdict::LockedOut { until }),
-        };
-        self.transact(account, |record, ctx| {
-            core::fallback::remove(record, ctx, method, ok)
-        })
+        self.with_password(
+            account,
+            password,
+            |r, _| core::fallback::check_fallback(r, method),
+            |record, ctx, ok| core::fallback::remove(record, ctx, method, ok),
+        )
         .await
     }
 
@@ -246,14 +242,12 @@ impl TwoFactor {
         method: Method,
         password: &SecretString,
     ) -> Result<Verdict<()>> {
-        let precheck = |r: &Record, _: &Ctx<'_>| core::fallback::check_fallback(r, method);
-        let ok = match self.check_password(account, password, precheck).await? {
-            Ok(ok) => ok,
-            Err(until) => return Ok(Verdict::LockedOut { until }),
-        };
-        self.transact(account, |record, ctx| {
-            core::fallback::set_primary(record, ctx, method, ok)
-        })
+        self.with_password(
+            account,
+            password,
+            |r, _| core::fallback::check_fallback(r, method),
+            |record, ctx, ok| core::fallback::set_primary(record, ctx, method, ok),
+        )
         .await
     }
 
@@ -262,14 +256,12 @@ impl TwoFactor {
     /// set, the user is told. Failure counters, any lockout and the send
     /// limits stay. Errors: [`Error::NotEnabled`].
     pub async fn disable(&self, account: &Account, password: &SecretString) -> Result<Verdict<()>> {
-        let precheck = |r: &Record, _: &Ctx<'_>| core::disable::check(r);
-        let ok = match self.check_password(account, password, precheck).await? {
-            Ok(ok) => ok,
-            Err(until) => return Ok(Verdict::LockedOut { until }),
-        };
-        self.transact(account, |record, ctx| {
-            core::disable::disable(record, ctx, ok)
-        })
+        self.with_password(
+            account,
+            password,
+            |r, _| core::disable::check(r),
+            core::disable::disable,
+        )
         .await
     }
 
@@ -298,20 +290,23 @@ impl TwoFactor {
         }
     }
 
-    /// Checks `precheck` and the lockout on the current record, then the
-    /// password: `Ok(Err(until))` when locked, so no password is tried.
-    async fn check_password(
+    /// A change that needs the password: `precheck` (state errors, before
+    /// anything is tried) and the lockout on the current record, then the
+    /// password (slow, so checked once, outside the retry loop), then
+    /// `decide` with its result. Locked: `LockedOut`, no password tried.
+    async fn with_password<T>(
         &self,
         account: &Account,
         password: &SecretString,
         precheck: impl Fn(&Record, &Ctx<'_>) -> Result<()>,
-    ) -> Result<Result<bool, Timestamp>> {
+        mut decide: impl FnMut(Record, &Ctx<'_>, bool) -> Result<Decision<Verdict<T>>>,
+    ) -> Result<Verdict<T>> {
         account.validate()?;
         let (record, _) = self.load(account).await?;
         let ctx = self.ctx(account);
         precheck(&record, &ctx)?;
         if let Some(until) = record.guard.locked(ctx.now) {
-            return Ok(Err(until));
+            return Ok(Verdict::LockedOut { until });
         }
         let ok = self
             .inner
@@ -319,7 +314,8 @@ impl TwoFactor {
             .verify(account, password)
             .await
             .map_err(Error::Password)?;
-        Ok(Ok(ok))
+        self.transact(account, |record, ctx| decide(record, ctx, ok))
+            .await
     }
 
     /// Load → decide → compare-and-swap save → effects, deciding again on a

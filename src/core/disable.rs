@@ -1,6 +1,6 @@
 //! Turning two-factor authentication off.
 
-use super::{reauthenticate, Ctx, Decision, Effect};
+use super::{reauthenticate, settings_changed, Ctx, Decision};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::Change;
@@ -30,14 +30,12 @@ pub(crate) fn disable(
     let method = record.enrolment.take().map(|e| e.primary);
     record.pending = None;
     record.code = None;
-    Ok(Decision {
-        save: Some(record),
-        effects: vec![
-            Effect::Event(EventKind::Disabled, method),
-            Effect::Notice(Change::Disabled),
-        ],
-        reply: Verdict::Accepted(()),
-    })
+    Ok(settings_changed(
+        record,
+        EventKind::Disabled,
+        method,
+        Change::Disabled,
+    ))
 }
 
 #[cfg(test)]

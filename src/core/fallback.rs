@@ -1,7 +1,7 @@
 //! Managing enrolled methods once two-factor authentication is on:
 //! removing a fallback, and choosing which method is asked for first.
 
-use super::{reauthenticate, Ctx, Decision, Effect};
+use super::{reauthenticate, settings_changed, Ctx, Decision};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::Change;
@@ -39,14 +39,12 @@ pub(crate) fn remove(
     if record.code.as_ref().is_some_and(|c| c.method == method) {
         record.code = None;
     }
-    Ok(Decision {
-        save: Some(record),
-        effects: vec![
-            Effect::Event(EventKind::FallbackRemoved, Some(method)),
-            Effect::Notice(Change::FallbackRemoved(method)),
-        ],
-        reply: Verdict::Accepted(()),
-    })
+    Ok(settings_changed(
+        record,
+        EventKind::FallbackRemoved,
+        Some(method),
+        Change::FallbackRemoved(method),
+    ))
 }
 
 /// Makes the enrolled `method` the one asked for first at login.
@@ -63,12 +61,10 @@ pub(crate) fn set_primary(
     if let Some(e) = record.enrolment.as_mut() {
         e.primary = method;
     }
-    Ok(Decision {
-        save: Some(record),
-        effects: vec![
-            Effect::Event(EventKind::PrimaryChanged, Some(method)),
-            Effect::Notice(Change::PrimaryChanged(method)),
-        ],
-        reply: Verdict::Accepted(()),
-    })
+    Ok(settings_changed(
+        record,
+        EventKind::PrimaryChanged,
+        Some(method),
+        Change::PrimaryChanged(method),
+    ))
 }

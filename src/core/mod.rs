@@ -123,6 +123,20 @@ pub(crate) fn reject<T>(
     }
 }
 
+/// A saved change to the settings: reported, and the user told.
+pub(crate) fn settings_changed(
+    record: Record,
+    kind: EventKind,
+    method: Option<Method>,
+    change: Change,
+) -> Decision<Verdict<()>> {
+    Decision {
+        save: Some(record),
+        effects: vec![Effect::Event(kind, method), Effect::Notice(change)],
+        reply: Verdict::Accepted(()),
+    }
+}
+
 /// The lockout, then the password, for the flows that ask for it. `Some`
 /// ends the flow with that decision; `None` lets it go on.
 pub(crate) fn reauthenticate<T>(
