@@ -14,6 +14,7 @@ use std::time::Duration;
 use support::{ask, step, Demo, Result};
 use twofactor::methods::totp::Totp;
 use twofactor::secrecy::{ExposeSecret, SecretString};
+use twofactor::Keep;
 use twofactor::{
     Account, Algorithm, Clock, LoginStep, ManualClock, NewMethod, Setup, Status, SystemClock,
     Verdict,
@@ -100,7 +101,7 @@ async fn main() -> Result<()> {
     } else {
         println!("Wait for the app to show a new code.");
     }
-    let LoginStep::Challenge { method, .. } = tf.begin_login(&alice).await? else {
+    let LoginStep::Challenge { method, .. } = tf.begin_login(&alice, None).await? else {
         return Err("a code should be asked for".into());
     };
     let login_code = loop {
@@ -109,7 +110,7 @@ async fn main() -> Result<()> {
             &clock,
         )?;
         clock.set(SystemClock.now().max(clock.now()));
-        match tf.verify_login(&alice, &code).await? {
+        match tf.verify_login(&alice, &code, None).await? {
             Verdict::Accepted(_) => {
                 println!("Logged in.");
                 break code;
@@ -122,7 +123,7 @@ async fn main() -> Result<()> {
     };
 
     step("Someone replays the same code");
-    match tf.verify_login(&alice, &login_code).await? {
+    match tf.verify_login(&alice, &login_code, None).await? {
         Verdict::Rejected { attempts_left } => {
             println!("Refused as a replay ({attempts_left} attempts left).")
         }
@@ -131,7 +132,7 @@ async fn main() -> Result<()> {
 
     step("Someone guesses codes");
     let until = loop {
-        match tf.verify_login(&alice, "000000").await? {
+        match tf.verify_login(&alice, "000000", None).await? {
             Verdict::Rejected { attempts_left } => {
                 println!("000000 refused, {attempts_left} attempts left")
             }
@@ -144,19 +145,27 @@ async fn main() -> Result<()> {
         clock.advance(Duration::from_secs(30)); // a fresh code, not a replay
     }
     let code = phone.code("Even the right code is not looked at now:", &clock)?;
-    println!("-> {:?}", tf.verify_login(&alice, &code).await?);
+    println!("-> {:?}", tf.verify_login(&alice, &code, None).await?);
 
     step("The lockout passes (the demo moves its clock on)");
     clock.set(until);
-    println!("Now {}: {:?}", clock.now(), tf.begin_login(&alice).await?);
+    println!(
+        "Now {}: {:?}",
+        clock.now(),
+        tf.begin_login(&alice, None).await?
+    );
 
     step("Disable: the password again");
     let wrong = SecretString::from("password123");
     println!(
         "A wrong password -> {:?}",
-        tf.disable(&alice, &wrong).await?
+        tf.disable(&alice, &wrong, Keep::Nothing).await?
     );
-    if !tf.disable(&alice, &password).await?.is_accepted() {
+    if !tf
+        .disable(&alice, &password, Keep::Nothing)
+        .await?
+        .is_accepted()
+    {
         return Err("disable refused".into());
     }
     let status = tf.status(&alice).await?;

@@ -9,6 +9,7 @@
 mod support;
 
 use support::{step, Demo, Result};
+use twofactor::Keep;
 use twofactor::{
     Account, Error, LoginStep, Method, NewMethod, PhoneNumber, Setup, Status, Verdict,
 };
@@ -60,13 +61,13 @@ async fn main() -> Result<()> {
     demo.wait(60);
     let LoginStep::Challenge {
         sent: Some(sent), ..
-    } = tf.begin_login(&alice).await?
+    } = tf.begin_login(&alice, None).await?
     else {
         return Err("a code should be sent".into());
     };
     println!("We emailed a code to {}.", sent.to);
     let code = demo.sent_code("Code:")?;
-    println!("-> {:?}", tf.verify_login(&alice, &code).await?);
+    println!("-> {:?}", tf.verify_login(&alice, &code, None).await?);
 
     step("Add a fallback: text messages to a mobile number");
     demo.wait(30);
@@ -87,7 +88,7 @@ async fn main() -> Result<()> {
     step("Log in, with no access to the mailbox: 'Send SMS code'");
     demo.wait(3600); // at most five codes an hour: this run has sent five
 
-    let LoginStep::Challenge { alternatives, .. } = tf.begin_login(&alice).await? else {
+    let LoginStep::Challenge { alternatives, .. } = tf.begin_login(&alice, None).await? else {
         return Err("a code should be asked for".into());
     };
     println!("Other ways offered: {alternatives:?}");
@@ -95,10 +96,14 @@ async fn main() -> Result<()> {
     let sent = tf.send_code(&alice, Method::Sms).await?;
     println!("We texted a code to {}.", sent.to);
     let code = demo.sent_code("Code from the text message:")?;
-    println!("-> {:?}", tf.verify_login(&alice, &code).await?);
+    println!("-> {:?}", tf.verify_login(&alice, &code, None).await?);
 
     step("Disable, with the password");
-    if !tf.disable(&alice, &demo.password).await?.is_accepted() {
+    if !tf
+        .disable(&alice, &demo.password, Keep::Nothing)
+        .await?
+        .is_accepted()
+    {
         return Err("disable refused".into());
     }
     let status = tf.status(&alice).await?;

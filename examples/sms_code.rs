@@ -10,6 +10,7 @@
 mod support;
 
 use support::{step, Demo, Result};
+use twofactor::Keep;
 use twofactor::{
     Account, Error, LoginStep, Method, NewMethod, PhoneNumber, Setup, Status, Verdict,
 };
@@ -45,17 +46,17 @@ async fn main() -> Result<()> {
     demo.wait(60);
     let LoginStep::Challenge {
         sent: Some(sent), ..
-    } = tf.begin_login(&alice).await?
+    } = tf.begin_login(&alice, None).await?
     else {
         return Err("a code should be sent".into());
     };
     println!("We texted a code to {}.", sent.to);
     println!(
         "A wrong code: 123 456 -> {:?}",
-        tf.verify_login(&alice, "123 456").await?
+        tf.verify_login(&alice, "123 456", None).await?
     );
     let code = demo.sent_code("Code:")?;
-    println!("-> {:?}", tf.verify_login(&alice, &code).await?);
+    println!("-> {:?}", tf.verify_login(&alice, &code, None).await?);
 
     step("Someone keeps pressing 'Send code again'");
     for attempt in 1..=6 {
@@ -88,12 +89,12 @@ async fn main() -> Result<()> {
 
     step("Log in without the phone: 'Send an email instead'");
     demo.wait(60);
-    let _ = tf.begin_login(&alice).await?; // texts a code, which is lost with the phone
+    let _ = tf.begin_login(&alice, None).await?; // texts a code, which is lost with the phone
     demo.wait(30);
     let sent = tf.send_code(&alice, Method::Email).await?;
     println!("We emailed a code to {}.", sent.to);
     let code = demo.sent_code("Code from the email:")?;
-    println!("-> {:?}", tf.verify_login(&alice, &code).await?);
+    println!("-> {:?}", tf.verify_login(&alice, &code, None).await?);
 
     step("A new phone number: verified before it replaces the old");
     demo.wait(30);
@@ -117,7 +118,11 @@ async fn main() -> Result<()> {
     println!("Status: {:?}", tf.status(&alice).await?);
 
     step("Disable, with the password");
-    if !tf.disable(&alice, &demo.password).await?.is_accepted() {
+    if !tf
+        .disable(&alice, &demo.password, Keep::Nothing)
+        .await?
+        .is_accepted()
+    {
         return Err("disable refused".into());
     }
     if tf.status(&alice).await? != Status::Off {

@@ -52,6 +52,13 @@ pub enum Error {
     /// valid (it may yet arrive); asking again is subject to the send limits.
     #[error("the code could not be delivered")]
     Delivery(#[source] PortError),
+    /// Switching method needs a current code of the method in force, and
+    /// none was given (see [`Reauth::with_code`](crate::Reauth::with_code)).
+    #[error("a current code of the method in force is required")]
+    CodeRequired,
+    /// No remembered device has that id.
+    #[error("no remembered device has that id")]
+    NoSuchDevice,
     /// The account's id or label, or the issuer, cannot be used.
     #[error("invalid account or issuer: {0}")]
     InvalidAccount(&'static str),

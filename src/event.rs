@@ -19,6 +19,10 @@ pub struct Event {
     pub method: Option<Method>,
     /// When.
     pub at: Timestamp,
+    /// Who did it, when not the account's user (an administrator's id).
+    pub actor: Option<String>,
+    /// Why, when an administrator gave a reason.
+    pub reason: Option<String>,
 }
 
 /// What happened.
@@ -51,6 +55,26 @@ pub enum EventKind {
     PrimaryChanged,
     /// The SMS number changed.
     PhoneChanged,
+    /// The primary method was replaced by a new one.
+    MethodSwitched,
+    /// A pending setup was cancelled.
+    SetupCancelled,
+    /// A new set of recovery codes was made (the old one is void).
+    RecoveryCodesIssued,
+    /// A recovery code was used to log in.
+    RecoveryCodeUsed,
+    /// A device was remembered.
+    DeviceRemembered,
+    /// A remembered device skipped the code at login.
+    TrustedDevice,
+    /// Remembered devices were forgotten.
+    DevicesRevoked,
+    /// Turned off with the settings kept.
+    Suspended,
+    /// Turned back on with the kept settings.
+    Reenabled,
+    /// An administrator deleted the setup.
+    AdminReset,
 }
 
 impl EventKind {
@@ -70,6 +94,16 @@ impl EventKind {
             EventKind::FallbackRemoved => "fallback_removed",
             EventKind::PrimaryChanged => "primary_changed",
             EventKind::PhoneChanged => "phone_changed",
+            EventKind::MethodSwitched => "method_switched",
+            EventKind::SetupCancelled => "setup_cancelled",
+            EventKind::RecoveryCodesIssued => "recovery_codes_issued",
+            EventKind::RecoveryCodeUsed => "recovery_code_used",
+            EventKind::DeviceRemembered => "device_remembered",
+            EventKind::TrustedDevice => "trusted_device",
+            EventKind::DevicesRevoked => "devices_revoked",
+            EventKind::Suspended => "suspended",
+            EventKind::Reenabled => "reenabled",
+            EventKind::AdminReset => "admin_reset",
         }
     }
 
@@ -94,10 +128,11 @@ pub struct TracingEvents;
 impl EventSink for TracingEvents {
     async fn record(&self, e: &Event) {
         let method = e.method.map(Method::display_name);
+        let (actor, reason) = (e.actor.as_deref(), e.reason.as_deref());
         if e.kind.is_failure() {
-            tracing::warn!(target: "twofactor::audit", account = %e.account, kind = e.kind.as_str(), method, at = %e.at);
+            tracing::warn!(target: "twofactor::audit", account = %e.account, kind = e.kind.as_str(), method, actor, reason, at = %e.at);
         } else {
-            tracing::info!(target: "twofactor::audit", account = %e.account, kind = e.kind.as_str(), method, at = %e.at);
+            tracing::info!(target: "twofactor::audit", account = %e.account, kind = e.kind.as_str(), method, actor, reason, at = %e.at);
         }
     }
 }

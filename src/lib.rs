@@ -47,20 +47,22 @@
 //! let app_code = |t: Timestamp| Totp::new(twofactor::Algorithm::Sha1, 6, 30)
 //!     .code_at(&secret, t.unix_seconds()).to_string();
 //! let now = Timestamp::from_unix_seconds(1_700_000_000);
-//! assert!(tf.confirm_setup(&alice, &app_code(now)).await?.is_accepted());
+//! let on = tf.confirm_setup(&alice, &app_code(now)).await?.accepted().expect("right code");
+//! // Ten recovery codes, to show once.
+//! assert_eq!(on.recovery_codes.map(|c| c.codes().len()), Some(10));
 //! assert!(tf.status(&alice).await?.is_on());
 //!
 //! // Login, 30 seconds later: the password was right, now the code.
 //! clock.advance(std::time::Duration::from_secs(30));
-//! assert!(matches!(tf.begin_login(&alice).await?, LoginStep::Challenge { method: Method::App, .. }));
+//! assert!(matches!(tf.begin_login(&alice, None).await?, LoginStep::Challenge { method: Method::App, .. }));
 //! let code = app_code(clock_now(&clock));
-//! assert!(tf.verify_login(&alice, &code).await?.is_accepted());
+//! assert!(tf.verify_login(&alice, &code, None).await?.is_accepted());
 //! // The same code again is a replay.
-//! assert_eq!(tf.verify_login(&alice, &code).await?, Verdict::Rejected { attempts_left: 4 });
+//! assert_eq!(tf.verify_login(&alice, &code, None).await?, Verdict::Rejected { attempts_left: 4 });
 //!
 //! // Off again, with the password.
-//! assert!(tf.disable(&alice, &password).await?.is_accepted());
-//! assert_eq!(tf.begin_login(&alice).await?, LoginStep::NotRequired);
+//! assert!(tf.disable(&alice, &password, twofactor::Keep::Nothing).await?.is_accepted());
+//! assert_eq!(tf.begin_login(&alice, None).await?, LoginStep::NotRequired);
 //! # Ok(()) }
 //! # fn clock_now(c: &ManualClock) -> Timestamp { twofactor::Clock::now(c) }
 //! ```
@@ -97,7 +99,9 @@ pub use message::{Change, CodeMessage, Message, Notice, Purpose};
 pub use methods::phone::PhoneNumber;
 pub use methods::seal::MasterKey;
 pub use password::{hash_password, verify_phc, Argon2Passwords};
-pub use policy::{Algorithm, LockoutPolicy, Policy, TotpPolicy};
+pub use policy::{
+    Algorithm, CodePolicy, DevicePolicy, LockoutPolicy, Policy, RecoveryPolicy, TotpPolicy,
+};
 pub use ports::{
     EmailSender, EventSink, Listed, PasswordVerifier, SaveOutcome, SmsSender, Stored, UserStore,
 };
@@ -106,13 +110,13 @@ pub use record::{Record, SCHEMA_VERSION};
 /// that hosts use the same version.
 pub use secrecy;
 pub use service::{TwoFactor, TwoFactorBuilder};
-pub use setup::{AppSetup, CodeSetup, Enabled, NewMethod, Setup};
-pub use status::{Method, Status};
+pub use setup::{AppSetup, CodeSetup, Enabled, Keep, NewMethod, Reauth, RecoveryCodes, Setup};
+pub use status::{AccountSummary, Admin, Method, Page, State, Status};
 #[cfg(feature = "memory")]
 pub use store::MemoryStore;
 #[cfg(feature = "console")]
 pub use transport::{ConsoleEmail, ConsoleSms};
-pub use verdict::{LoginStep, Sent, Verdict, Verified};
+pub use verdict::{DeviceInfo, LoginStep, Proof, RememberedDevice, Sent, Verdict, Verified};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -82,6 +82,19 @@ pub enum Change {
     FallbackRemoved(Method),
     /// Codes are now texted to a new number.
     PhoneChanged,
+    /// Turned off, with the settings kept for turning it back on.
+    Suspended,
+    /// A recovery code was used to log in.
+    RecoveryCodeUsed {
+        /// Recovery codes left.
+        left: usize,
+    },
+    /// A new set of recovery codes was made; the old codes no longer work.
+    RecoveryCodesRegenerated,
+    /// A device will skip the code for a while.
+    DeviceRemembered,
+    /// An administrator deleted the setup.
+    AdminReset,
 }
 
 impl Message {
@@ -97,6 +110,11 @@ impl Message {
                     Change::FallbackAdded(_) => "backup login method added",
                     Change::FallbackRemoved(_) => "backup login method removed",
                     Change::PhoneChanged => "two-factor phone number changed",
+                    Change::Suspended => "two-factor authentication turned off",
+                    Change::RecoveryCodeUsed { .. } => "a recovery code was used",
+                    Change::RecoveryCodesRegenerated => "new recovery codes",
+                    Change::DeviceRemembered => "a device was remembered",
+                    Change::AdminReset => "two-factor authentication removed by support",
                 };
                 format!("{}: {what}", n.issuer)
             }
@@ -158,6 +176,33 @@ impl Message {
                     Change::PhoneChanged => format!(
                         "The phone number that login codes for your {} account are texted to \
                          was changed at {}.",
+                        n.issuer, n.at
+                    ),
+                    Change::Suspended => format!(
+                        "Two-factor authentication was turned off for your {} account at {}. \
+                         Your settings are kept, so you can turn it back on without setting it \
+                         up again. Until then your password alone logs you in.",
+                        n.issuer, n.at
+                    ),
+                    Change::RecoveryCodeUsed { left } => format!(
+                        "A recovery code was used to log in to your {} account at {}. \
+                         {left} recovery codes are left; make new ones if you are running out.",
+                        n.issuer, n.at
+                    ),
+                    Change::RecoveryCodesRegenerated => format!(
+                        "New recovery codes were made for your {} account at {}. \
+                         The old ones no longer work.",
+                        n.issuer, n.at
+                    ),
+                    Change::DeviceRemembered => format!(
+                        "A device was remembered for your {} account at {}: it will not be \
+                         asked for a code for a while. You can forget it on your account page.",
+                        n.issuer, n.at
+                    ),
+                    Change::AdminReset => format!(
+                        "Support removed two-factor authentication from your {} account at {}. \
+                         Your password alone now logs you in: set two-factor authentication up \
+                         again soon.",
                         n.issuer, n.at
                     ),
                 };

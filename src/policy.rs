@@ -116,6 +116,48 @@ impl Default for CodePolicy {
     }
 }
 
+/// How recovery codes are hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryPolicy {
+    /// argon2id memory in KiB. Default 19 456 (19 MiB), OWASP's choice.
+    pub memory_kib: u32,
+    /// argon2id passes. Default 2.
+    pub passes: u32,
+    /// argon2id lanes. Default 1.
+    pub lanes: u32,
+}
+
+impl Default for RecoveryPolicy {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            passes: 2,
+            lanes: 1,
+        }
+    }
+}
+
+/// How remembered devices work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DevicePolicy {
+    /// How long a device is remembered. Default 30 days.
+    pub ttl: Duration,
+    /// The most devices remembered per account; the oldest is forgotten
+    /// first. Default 20.
+    pub max: usize,
+}
+
+impl Default for DevicePolicy {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(30 * 86_400),
+            max: 20,
+        }
+    }
+}
+
 /// All the rules, with safe defaults. Change a field only for a reason.
 ///
 /// ```
@@ -132,6 +174,15 @@ pub struct Policy {
     pub codes: CodePolicy,
     /// Lockout after failed attempts.
     pub lockout: LockoutPolicy,
+    /// Recovery codes.
+    pub recovery: RecoveryPolicy,
+    /// Remembered devices.
+    pub devices: DevicePolicy,
+    /// Whether switching to another method while two-factor authentication
+    /// is on needs a current code of the old method besides the password.
+    /// Default true: a stolen session and password cannot move the account
+    /// to the attacker's phone.
+    pub switch_needs_code: bool,
     /// How long a begun setup waits for its confirming code. Default 15
     /// minutes.
     pub setup_ttl: Duration,
@@ -148,6 +199,9 @@ impl Default for Policy {
             totp: TotpPolicy::default(),
             codes: CodePolicy::default(),
             lockout: LockoutPolicy::default(),
+            recovery: RecoveryPolicy::default(),
+            devices: DevicePolicy::default(),
+            switch_needs_code: true,
             setup_ttl: Duration::from_secs(15 * 60),
             max_retries: 64,
         }
@@ -182,6 +236,13 @@ impl Policy {
         if self.lockout.first.is_zero() || self.lockout.longest < self.lockout.first {
             return Err("lockout.first must be positive and at most lockout.longest");
         }
+        let r = &self.recovery;
+        if argon2::Params::new(r.memory_kib, r.passes, r.lanes, None).is_err() {
+            return Err("recovery argon2 parameters out of range");
+        }
+        if self.devices.ttl.is_zero() || self.devices.max == 0 {
+            return Err("devices.ttl and devices.max must be positive");
+        }
         if self.setup_ttl.is_zero() {
             return Err("setup_ttl must be positive");
         }
@@ -208,12 +269,20 @@ mod tests {
         assert_eq!(p.codes.sms_ttl, Duration::from_secs(300));
         assert_eq!((p.codes.tries, p.codes.sends_per_hour), (5, 5));
         assert_eq!(p.codes.resend_after, Duration::from_secs(30));
+        assert_eq!(
+            (p.recovery.memory_kib, p.recovery.passes, p.recovery.lanes),
+            (19456, 2, 1)
+        );
+        assert_eq!(p.devices.ttl, Duration::from_secs(30 * 86_400));
+        assert!(p.switch_needs_code);
         assert_eq!(p.validate(), Ok(()));
     }
 
     #[test]
     fn nonsense_is_refused() {
-        let cases: [fn(&mut Policy); 10] = [
+        let cases: [fn(&mut Policy); 12] = [
+            |p| p.recovery.memory_kib = 1,
+            |p| p.devices.max = 0,
             |p| p.codes.digits = 5,
             |p| p.codes.digits = 11,
             |p| p.codes.tries = 0,

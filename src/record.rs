@@ -32,6 +32,14 @@ pub struct Record {
     /// When codes were sent in the last hour, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) sends: Vec<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) recovery: Option<RecoverySet>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) devices: Vec<Device>,
+    /// Changes with every change of factors, so that a host can end the
+    /// account's other sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) stamp: Option<String>,
     #[serde(default)]
     pub(crate) guard: Guard,
 }
@@ -44,6 +52,9 @@ impl Default for Record {
             pending: None,
             code: None,
             sends: Vec::new(),
+            recovery: None,
+            devices: Vec::new(),
+            stamp: None,
             guard: Guard::default(),
         }
     }
@@ -79,6 +90,9 @@ impl fmt::Debug for Record {
             .field("pending", &self.pending)
             .field("code", &self.code)
             .field("sends", &self.sends)
+            .field("recovery", &self.recovery)
+            .field("devices", &self.devices)
+            .field("stamp", &self.stamp)
             .field("guard", &self.guard)
             .finish()
     }
@@ -93,6 +107,9 @@ pub(crate) struct Enrolment {
     pub(crate) since: Timestamp,
     /// Every enrolled factor, the primary among them.
     pub(crate) factors: Vec<Factor>,
+    /// Since when it is turned off with the settings kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) suspended: Option<Timestamp>,
 }
 
 impl Enrolment {
@@ -195,6 +212,53 @@ pub(crate) enum Goal {
     AddFallback,
     /// Replaces the enrolled SMS number with the factor's.
     ReplaceNumber,
+    /// Makes the factor the primary in place of the current one.
+    Switch,
+}
+
+/// Recovery codes: one argon2id PHC string per slot, `None` once used.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RecoverySet {
+    pub(crate) created: Timestamp,
+    pub(crate) slots: Vec<Option<String>>,
+}
+
+impl RecoverySet {
+    pub(crate) fn left(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+}
+
+impl fmt::Debug for RecoverySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecoverySet")
+            .field("created", &self.created)
+            .field("left", &self.left())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A remembered device: the keyed hash of its token, and what to show.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Device {
+    pub(crate) id: String,
+    #[serde(with = "crate::methods::b64")]
+    pub(crate) mac: Vec<u8>,
+    pub(crate) label: String,
+    pub(crate) created: Timestamp,
+    pub(crate) expires: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_used: Option<Timestamp>,
+}
+
+impl fmt::Debug for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Device")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The one code sent and not yet used: its keyed hash and what bounds it.

@@ -10,18 +10,19 @@ use secrecy::SecretString;
 
 use crate::account::Account;
 use crate::clock::{Clock, SystemClock, Timestamp};
-use crate::core::{self, Ctx, Decision, Effect, Entropy, TOTP_SECRET_LEN};
+use crate::core::{self, Ctx, Decision, Effect, Entropy, Proofs};
 use crate::error::{Error, Result};
 use crate::event::{Event, TracingEvents};
 use crate::message::{Message, Notice};
 use crate::methods::phone::PhoneNumber;
-use crate::methods::seal::{Keys, MasterKey, NONCE_LEN};
+use crate::methods::recovery as recovery_codes;
+use crate::methods::seal::{Keys, MasterKey};
 use crate::policy::Policy;
 use crate::ports::{EmailSender, EventSink, PasswordVerifier, SaveOutcome, SmsSender, UserStore};
 use crate::record::{Goal, Record};
-use crate::setup::{Enabled, NewMethod, Setup};
-use crate::status::{Method, Status};
-use crate::verdict::{LoginStep, Sent, Verdict, Verified};
+use crate::setup::{Enabled, Keep, NewMethod, Reauth, RecoveryCodes, Setup};
+use crate::status::{Admin, Method, Page, Status};
+use crate::verdict::{DeviceInfo, LoginStep, Sent, Verdict, Verified};
 
 /// Two-factor authentication for a web application. Cheap to clone; clones
 /// share everything. Build one with [`TwoFactor::builder`].
@@ -40,6 +41,9 @@ struct Inner {
     events: Arc<dyn EventSink>,
     email: Option<Arc<dyn EmailSender>>,
     sms: Option<Arc<dyn SmsSender>>,
+    /// A recovery-code hash that matches nothing, checked against when the
+    /// slot a code names is empty, so that timing does not tell.
+    dummy_recovery: String,
 }
 
 impl fmt::Debug for TwoFactor {
@@ -67,11 +71,22 @@ impl TwoFactor {
     pub async fn status(&self, account: &Account) -> Result<Status> {
         account.validate()?;
         let (record, _) = self.load(account).await?;
-        core::status::status(&record, &self.ctx(account))
+        let entropy = Entropy::draw(getrandom::fill).map_err(|_| Error::Random)?;
+        core::status::status(&record, &self.ctx(account, &entropy))
     }
 
-    /// Begins turning two-factor authentication on with `method`, once
-    /// `password` is the account's.
+    /// The account's security stamp: a value that changes with every change
+    /// of its factors (turned on or off, switched, a method added or
+    /// removed, a new number, new recovery codes, a reset). Keep it in each
+    /// session and end sessions whose stamp is no longer current. `None`
+    /// until two-factor authentication was first turned on.
+    pub async fn security_stamp(&self, account: &Account) -> Result<Option<String>> {
+        account.validate()?;
+        let (record, _) = self.load(account).await?;
+        Ok(record.stamp)
+    }
+
+    /// Begins setting up `method`, once the password is the account's.
     ///
     /// - [`NewMethod::App`]: the answer holds the secret, the key URI and its
     ///   QR code; show them, then ask for a code from the app.
@@ -80,18 +95,27 @@ impl TwoFactor {
     ///   [`resend_setup_code`](Self::resend_setup_code) sends another.
     ///
     /// Then call [`confirm_setup`](Self::confirm_setup). A second call
-    /// replaces the first setup. Until confirmed, nothing changes at login.
-    /// A wrong password is a [`Verdict::Rejected`] and counts towards the
-    /// lockout. Errors: [`Error::AlreadyEnabled`], [`Error::InvalidAccount`],
-    /// [`Error::RateLimited`], [`Error::Delivery`], [`Error::Config`] when
-    /// no sender is configured for the method.
-    pub async fn begin_setup(
+    /// replaces the first setup; [`cancel_setup`](Self::cancel_setup) drops
+    /// it. Until confirmed, nothing changes at login.
+    ///
+    /// While two-factor authentication is on, this **switches** method: the
+    /// new method replaces the primary one when confirmed, and the old one
+    /// protects every login until then. With
+    /// [`Policy::switch_needs_code`](crate::Policy::switch_needs_code) (the
+    /// default) a switch needs a current code of the method in force too:
+    /// pass [`Reauth::with_code`]. While suspended, it starts over.
+    ///
+    /// A wrong password or code is a [`Verdict::Rejected`] and counts
+    /// towards the lockout. Errors: [`Error::CodeRequired`],
+    /// [`Error::InvalidAccount`], [`Error::RateLimited`], [`Error::Delivery`],
+    /// [`Error::Config`] when no sender is configured for the method.
+    pub async fn begin_setup<'a>(
         &self,
         account: &Account,
         method: NewMethod,
-        password: &SecretString,
+        reauth: impl Into<Reauth<'a>>,
     ) -> Result<Verdict<Setup>> {
-        self.begin_goal(account, method, Goal::TurnOn, password)
+        self.begin_goal(account, method, Goal::TurnOn, reauth.into())
             .await
     }
 
@@ -107,15 +131,15 @@ impl TwoFactor {
         method: NewMethod,
         password: &SecretString,
     ) -> Result<Verdict<Setup>> {
-        self.begin_goal(account, method, Goal::AddFallback, password)
+        self.begin_goal(account, method, Goal::AddFallback, password.into())
             .await
     }
 
     /// Begins replacing the SMS number: a code goes to `number`, and only
     /// when it is confirmed with [`confirm_setup`](Self::confirm_setup) does
-    /// the new number replace the old, which works until then. Codes sent to
-    /// the old number stop working. Errors: [`Error::MethodNotEnrolled`] when
-    /// SMS is not enrolled, and those of `begin_setup`.
+    /// the new number replace the old, which works until then. Errors:
+    /// [`Error::MethodNotEnrolled`] when SMS is not enrolled, and those of
+    /// `begin_setup`.
     pub async fn change_phone(
         &self,
         account: &Account,
@@ -123,7 +147,7 @@ impl TwoFactor {
         password: &SecretString,
     ) -> Result<Verdict<Setup>> {
         let new = NewMethod::Sms(number);
-        self.begin_goal(account, new, Goal::ReplaceNumber, password)
+        self.begin_goal(account, new, Goal::ReplaceNumber, password.into())
             .await
     }
 
@@ -132,14 +156,14 @@ impl TwoFactor {
         account: &Account,
         new: NewMethod,
         goal: Goal,
-        password: &SecretString,
+        reauth: Reauth<'_>,
     ) -> Result<Verdict<Setup>> {
-        let entropy = draw_entropy()?;
+        let code_given = reauth.code.is_some();
         self.with_password(
             account,
-            password,
-            |r, c| core::setup::check_begin(r, c, &new, goal),
-            |record, ctx, ok| core::setup::begin(record, ctx, &new, goal, ok, &entropy),
+            reauth,
+            |r, c| core::setup::check_begin(r, c, &new, goal, code_given),
+            |record, ctx, proofs| core::setup::begin(record, ctx, &new, goal, proofs),
         )
         .await
     }
@@ -150,16 +174,21 @@ impl TwoFactor {
     /// Errors: [`Error::NoPendingSetup`], [`Error::WrongMethod`] for an app
     /// setup, [`Error::LockedOut`], [`Error::Delivery`].
     pub async fn resend_setup_code(&self, account: &Account) -> Result<Sent> {
-        let entropy = draw_entropy()?;
-        self.transact(account, |record, ctx| {
-            core::setup::resend(record, ctx, &entropy)
-        })
-        .await
+        self.transact(account, core::setup::resend).await
+    }
+
+    /// Drops the pending setup (or switch, or new number): everything stays
+    /// as it was before it began. Errors: [`Error::NoPendingSetup`].
+    pub async fn cancel_setup(&self, account: &Account) -> Result<()> {
+        self.transact(account, |record, _| core::setup::cancel(record))
+            .await
     }
 
     /// Confirms the pending setup with a code from the new method. On
-    /// acceptance the method is on (or added, or the number replaced) and,
-    /// when an email sender is set, the user is told.
+    /// acceptance the method is on (or switched to, added, or the number
+    /// replaced) and, when an email sender is set, the user is told. When
+    /// two-factor authentication was turned on just now, the answer holds
+    /// the recovery codes, to show once.
     ///
     /// The confirming code cannot be used again at login. Errors:
     /// [`Error::NoPendingSetup`] (none begun, or it expired),
@@ -171,14 +200,16 @@ impl TwoFactor {
         .await
     }
 
-    /// What to ask for after the password was right at login. When the
-    /// primary method is email or SMS, a code is sent, unless one sent
-    /// earlier still works; the answer says where. Errors:
-    /// [`Error::RateLimited`], [`Error::Delivery`].
-    pub async fn begin_login(&self, account: &Account) -> Result<LoginStep> {
-        let entropy = draw_entropy()?;
+    /// What to ask for after the password was right at login.
+    ///
+    /// `device` is the token from a "remember this device" cookie, if the
+    /// browser sent one: a live one skips the code
+    /// ([`LoginStep::Trusted`]). When the primary method is email or SMS, a
+    /// code is sent, unless one sent earlier still works; the answer says
+    /// where. Errors: [`Error::RateLimited`], [`Error::Delivery`].
+    pub async fn begin_login(&self, account: &Account, device: Option<&str>) -> Result<LoginStep> {
         self.transact(account, |record, ctx| {
-            core::login::begin(record, ctx, &entropy)
+            core::login::begin(record, ctx, device)
         })
         .await
     }
@@ -191,28 +222,106 @@ impl TwoFactor {
     /// [`Error::WrongMethod`] for the app, [`Error::LockedOut`],
     /// [`Error::RateLimited`], [`Error::Delivery`].
     pub async fn send_code(&self, account: &Account, method: Method) -> Result<Sent> {
-        let entropy = draw_entropy()?;
         self.transact(account, |record, ctx| {
-            core::login::send(record, ctx, method, &entropy)
+            core::login::send(record, ctx, method)
         })
         .await
     }
 
     /// Checks the second factor at login: a code from the authenticator
-    /// app, if one is enrolled, or the emailed or texted login code last
-    /// sent, whichever the user typed.
+    /// app, the emailed or texted login code last sent, or a recovery code
+    /// (`7ABC-DEFG-HJKM`; case, spaces and dashes do not matter), whichever
+    /// the user typed.
     ///
-    /// A code must be exactly the policy's number of ASCII digits; anything
-    /// else (spaces, signs, other scripts' digits, any length) is a
-    /// rejection, counted like a wrong code. A code is accepted at most once,
-    /// however many requests race; a sent code is void after five wrong
-    /// tries. While locked out nothing is evaluated.
-    /// Errors: [`Error::NotEnabled`].
-    pub async fn verify_login(&self, account: &Account, code: &str) -> Result<Verdict<Verified>> {
+    /// A one-time code must be exactly the policy's number of ASCII digits;
+    /// anything else is a rejection, counted like a wrong code. A code is
+    /// accepted at most once, however many requests race; a sent code is
+    /// void after five wrong tries; a recovery code costs one argon2id
+    /// computation to check. While locked out nothing is evaluated.
+    ///
+    /// With `remember` (a label for the device, e.g. "Firefox on Linux"),
+    /// an acceptance also remembers the device: put
+    /// [`Verified::device`]'s token in a cookie. Errors: [`Error::NotEnabled`].
+    pub async fn verify_login(
+        &self,
+        account: &Account,
+        code: &str,
+        remember: Option<&str>,
+    ) -> Result<Verdict<Verified>> {
+        let hit = match recovery_codes::parse(code) {
+            Some(_) => match self.check_recovery(account, code).await? {
+                Ok(hit) => hit,
+                Err(until) => return Ok(Verdict::LockedOut { until }),
+            },
+            None => None,
+        };
         self.transact(account, |record, ctx| {
-            core::login::verify(record, ctx, code)
+            core::login::verify(record, ctx, code, hit.as_ref(), remember)
         })
         .await
+    }
+
+    /// The argon2id check of a recovery code, outside the decision loop:
+    /// one computation, on the current record, unless locked.
+    async fn check_recovery(
+        &self,
+        account: &Account,
+        code: &str,
+    ) -> Result<Result<Option<core::recovery::RecoveryHit>, Timestamp>> {
+        account.validate()?;
+        let (record, _) = self.load(account).await?;
+        if let Some(until) = record.guard.locked(self.inner.clock.now()) {
+            return Ok(Err(until));
+        }
+        let slots = record.recovery.map(|r| r.slots).unwrap_or_default();
+        let index =
+            recovery_codes::check_one(&slots, &self.inner.dummy_recovery, code, |phc, n| {
+                recovery_codes::verify(phc, account.id(), n)
+            });
+        Ok(Ok(index.and_then(|index| {
+            let phc = slots.get(index).cloned().flatten()?;
+            Some(core::recovery::RecoveryHit { index, phc })
+        })))
+    }
+
+    /// A new set of ten recovery codes, to show once, once `password` is the
+    /// account's; the old codes stop working. Errors: [`Error::NotEnabled`].
+    pub async fn regenerate_recovery_codes(
+        &self,
+        account: &Account,
+        password: &SecretString,
+    ) -> Result<Verdict<RecoveryCodes>> {
+        self.with_password(
+            account,
+            password.into(),
+            |r, _| match core::setup::active(r) {
+                Some(_) => Ok(()),
+                None => Err(Error::NotEnabled),
+            },
+            |record, ctx, proofs| core::recovery::regenerate(record, ctx, proofs.password_ok),
+        )
+        .await
+    }
+
+    /// The devices remembered now, for an account page.
+    pub async fn devices(&self, account: &Account) -> Result<Vec<DeviceInfo>> {
+        account.validate()?;
+        let (record, _) = self.load(account).await?;
+        Ok(core::device::list(&record, self.inner.clock.now()))
+    }
+
+    /// Forgets the remembered device `id`: it will be asked for a code
+    /// again. Errors: [`Error::NoSuchDevice`].
+    pub async fn revoke_device(&self, account: &Account, id: &str) -> Result<()> {
+        self.transact(account, |record, _| core::device::revoke(record, Some(id)))
+            .await
+            .map(|_| ())
+    }
+
+    /// Forgets every remembered device; how many there were.
+    pub async fn revoke_all_devices(&self, account: &Account) -> Result<usize> {
+        self.transact(account, |record, _| core::device::revoke(record, None))
+            .await
     }
 
     /// Removes the fallback `method`, once `password` is the account's.
@@ -226,16 +335,16 @@ impl TwoFactor {
     ) -> Result<Verdict<()>> {
         self.with_password(
             account,
-            password,
+            password.into(),
             |r, _| core::fallback::check_fallback(r, method),
-            |record, ctx, ok| core::fallback::remove(record, ctx, method, ok),
+            |record, ctx, proofs| core::fallback::remove(record, ctx, method, proofs.password_ok),
         )
         .await
     }
 
     /// Makes the enrolled fallback `method` the one asked for first at
-    /// login, once `password` is the account's. Errors as
-    /// [`remove_fallback`](Self::remove_fallback).
+    /// login, once `password` is the account's. Remembered devices ask
+    /// again. Errors as [`remove_fallback`](Self::remove_fallback).
     pub async fn set_primary(
         &self,
         account: &Account,
@@ -244,29 +353,98 @@ impl TwoFactor {
     ) -> Result<Verdict<()>> {
         self.with_password(
             account,
-            password,
+            password.into(),
             |r, _| core::fallback::check_fallback(r, method),
-            |record, ctx, ok| core::fallback::set_primary(record, ctx, method, ok),
+            |record, ctx, proofs| {
+                core::fallback::set_primary(record, ctx, method, proofs.password_ok)
+            },
         )
         .await
     }
 
-    /// Turns two-factor authentication off once `password` is the account's,
-    /// forgetting every method, secret and number; when an email sender is
-    /// set, the user is told. Failure counters, any lockout and the send
-    /// limits stay. Errors: [`Error::NotEnabled`].
-    pub async fn disable(&self, account: &Account, password: &SecretString) -> Result<Verdict<()>> {
+    /// Turns two-factor authentication off once `password` is the account's;
+    /// when an email sender is set, the user is told.
+    ///
+    /// - [`Keep::Settings`]: suspended. The password alone logs in;
+    ///   [`reenable`](Self::reenable) with a current code brings the same
+    ///   secret or number back without a new scan.
+    /// - [`Keep::Nothing`]: off, with every method, secret, number, recovery
+    ///   code and pending code forgotten (also settings kept earlier).
+    ///
+    /// Either way remembered devices are forgotten; failure counters, any
+    /// lockout and the send limits stay. Errors: [`Error::NotEnabled`].
+    pub async fn disable(
+        &self,
+        account: &Account,
+        password: &SecretString,
+        keep: Keep,
+    ) -> Result<Verdict<()>> {
         self.with_password(
             account,
-            password,
-            |r, _| core::disable::check(r),
-            core::disable::disable,
+            password.into(),
+            |r, _| core::disable::check(r, keep),
+            |record, ctx, proofs| core::disable::disable(record, ctx, keep, proofs.password_ok),
         )
         .await
     }
 
-    fn ctx<'a>(&'a self, account: &'a Account) -> Ctx<'a> {
+    /// Turns two-factor authentication back on with the settings kept by
+    /// [`disable`](Self::disable), once `password` is the account's and
+    /// `code` is a current code of a kept method (for email or SMS, ask for
+    /// one with [`send_code`](Self::send_code) first): the code proves the
+    /// user still has it. Errors: [`Error::NotEnabled`] (nothing kept),
+    /// [`Error::AlreadyEnabled`].
+    pub async fn reenable(
+        &self,
+        account: &Account,
+        password: &SecretString,
+        code: &str,
+    ) -> Result<Verdict<()>> {
+        self.with_password(
+            account,
+            Reauth::with_code(password, code),
+            |r, _| core::disable::check_reenable(r),
+            core::disable::reenable,
+        )
+        .await
+    }
+
+    /// A page of accounts with their state and methods, for an
+    /// administration page: up to `limit`, in ascending order of id, after
+    /// `after`. Reveals no secret, address or number; an unreadable record
+    /// is listed as [`State::Unreadable`](crate::State::Unreadable).
+    pub async fn admin_list(&self, after: Option<&str>, limit: usize) -> Result<Page> {
+        let listed = self
+            .inner
+            .store
+            .list(after, limit)
+            .await
+            .map_err(Error::Store)?;
+        let next = (listed.len() == limit && limit > 0)
+            .then(|| listed.last().map(|l| l.user.clone()))
+            .flatten();
+        let now = self.inner.clock.now();
+        let accounts = listed
+            .into_iter()
+            .map(|l| core::admin::summary(l.user, Record::decode(&l.stored.document), now))
+            .collect();
+        Ok(Page { accounts, next })
+    }
+
+    /// Deletes the account's setup for a user who lost the phone, as the
+    /// user's own delete does: the password alone logs in until it is set
+    /// up again. Reported as an audit event naming `admin` and `reason`,
+    /// and the user is emailed. Errors: [`Error::NotEnabled`].
+    pub async fn admin_reset(&self, admin: &Admin, account: &Account, reason: &str) -> Result<()> {
+        self.transact(account, |record, ctx| {
+            core::admin::reset(record, ctx, admin, reason)
+        })
+        .await
+    }
+
+    fn ctx<'a>(&'a self, account: &'a Account, entropy: &'a Entropy) -> Ctx<'a> {
         Ctx {
+            entropy,
             now: self.inner.clock.now(),
             policy: &self.inner.policy,
             keys: &self.inner.keys,
@@ -297,24 +475,29 @@ impl TwoFactor {
     async fn with_password<T>(
         &self,
         account: &Account,
-        password: &SecretString,
+        reauth: Reauth<'_>,
         precheck: impl Fn(&Record, &Ctx<'_>) -> Result<()>,
-        mut decide: impl FnMut(Record, &Ctx<'_>, bool) -> Result<Decision<Verdict<T>>>,
+        mut decide: impl FnMut(Record, &Ctx<'_>, Proofs<'_>) -> Result<Decision<Verdict<T>>>,
     ) -> Result<Verdict<T>> {
         account.validate()?;
+        let entropy = Entropy::draw(getrandom::fill).map_err(|_| Error::Random)?;
         let (record, _) = self.load(account).await?;
-        let ctx = self.ctx(account);
+        let ctx = self.ctx(account, &entropy);
         precheck(&record, &ctx)?;
         if let Some(until) = record.guard.locked(ctx.now) {
             return Ok(Verdict::LockedOut { until });
         }
-        let ok = self
+        let password_ok = self
             .inner
             .passwords
-            .verify(account, password)
+            .verify(account, reauth.password)
             .await
             .map_err(Error::Password)?;
-        self.transact(account, |record, ctx| decide(record, ctx, ok))
+        let proofs = Proofs {
+            password_ok,
+            code: reauth.code,
+        };
+        self.transact_with(account, &entropy, |record, ctx| decide(record, ctx, proofs))
             .await
     }
 
@@ -323,12 +506,24 @@ impl TwoFactor {
     async fn transact<R>(
         &self,
         account: &Account,
-        mut decide: impl FnMut(Record, &Ctx<'_>) -> Result<Decision<R>>,
+        decide: impl FnMut(Record, &Ctx<'_>) -> Result<Decision<R>>,
     ) -> Result<R> {
         account.validate()?;
+        let entropy = Entropy::draw(getrandom::fill).map_err(|_| Error::Random)?;
+        self.transact_with(account, &entropy, decide).await
+    }
+
+    /// [`transact`](Self::transact) with entropy already drawn. One draw
+    /// serves every retry: a lost attempt's output was never stored.
+    async fn transact_with<R>(
+        &self,
+        account: &Account,
+        entropy: &Entropy,
+        mut decide: impl FnMut(Record, &Ctx<'_>) -> Result<Decision<R>>,
+    ) -> Result<R> {
         for _ in 0..=self.inner.policy.max_retries {
             let (record, version) = self.load(account).await?;
-            let ctx = self.ctx(account);
+            let ctx = self.ctx(account, entropy);
             let decision = decide(record, &ctx)?;
             if let Some(record) = &decision.save {
                 let saved = self
@@ -361,6 +556,23 @@ impl TwoFactor {
                         kind,
                         method,
                         at: now,
+                        actor: None,
+                        reason: None,
+                    };
+                    self.inner.events.record(&event).await;
+                }
+                Effect::AdminEvent {
+                    kind,
+                    admin,
+                    reason,
+                } => {
+                    let event = Event {
+                        account: account.id().to_owned(),
+                        kind,
+                        method: None,
+                        at: now,
+                        actor: Some(admin),
+                        reason: Some(reason),
                     };
                     self.inner.events.record(&event).await;
                 }
@@ -408,18 +620,6 @@ impl TwoFactor {
         }
         undelivered.map_or(Ok(()), Err)
     }
-}
-
-fn draw_entropy() -> Result<Entropy> {
-    let mut entropy = Entropy {
-        totp_secret: [0; TOTP_SECRET_LEN],
-        nonce: [0; NONCE_LEN],
-        code: [0; 8],
-    };
-    getrandom::fill(&mut entropy.totp_secret).map_err(|_| Error::Random)?;
-    getrandom::fill(&mut entropy.nonce).map_err(|_| Error::Random)?;
-    getrandom::fill(&mut entropy.code).map_err(|_| Error::Random)?;
-    Ok(entropy)
 }
 
 /// Configures a [`TwoFactor`]. `issuer`, `key`, `store` and `passwords` are
@@ -516,6 +716,9 @@ impl TwoFactorBuilder {
         }
         self.policy.validate().map_err(Error::Config)?;
         let key = self.key.ok_or(Error::Config("a master key is required"))?;
+        let dummy_code = recovery_codes::make(0, &[0; 32]);
+        let dummy_recovery =
+            recovery_codes::hash(&self.policy.recovery, "", &dummy_code, &[0; 32])?;
         Ok(TwoFactor {
             inner: Arc::new(Inner {
                 issuer,
@@ -529,6 +732,7 @@ impl TwoFactorBuilder {
                 events: self.events.unwrap_or_else(|| Arc::new(TracingEvents)),
                 email: self.email,
                 sms: self.sms,
+                dummy_recovery,
             }),
         })
     }

@@ -94,12 +94,90 @@ impl fmt::Debug for AppSetup {
     }
 }
 
-/// Two-factor authentication was turned on.
+/// A setup was confirmed: the method is on (or added, switched to, or the
+/// number replaced).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Enabled {
-    /// The method now asked for at login.
+    /// The method confirmed.
     pub method: Method,
-    /// When it was turned on.
+    /// When two-factor authentication was turned on.
     pub since: Timestamp,
+    /// When it was turned on just now: the recovery codes, to show once.
+    pub recovery_codes: Option<RecoveryCodes>,
+}
+
+/// Ten single-use recovery codes, to show the user once (only their
+/// argon2id hashes are kept). `Debug` shows none of them.
+#[derive(Clone)]
+pub struct RecoveryCodes(pub(crate) Vec<SecretString>);
+
+impl RecoveryCodes {
+    /// The codes, e.g. `7ABC-DEFG-HJKM`.
+    pub fn codes(&self) -> &[SecretString] {
+        &self.0
+    }
+}
+
+impl PartialEq for RecoveryCodes {
+    /// Same codes in the same order, compared in constant time.
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret;
+        use subtle::ConstantTimeEq;
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(&other.0).all(|(a, b)| {
+                bool::from(
+                    a.expose_secret()
+                        .as_bytes()
+                        .ct_eq(b.expose_secret().as_bytes()),
+                )
+            })
+    }
+}
+
+impl Eq for RecoveryCodes {}
+
+impl fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecoveryCodes([REDACTED; {}])", self.0.len())
+    }
+}
+
+/// What re-authenticates a security change: the password, and for a switch
+/// of method (when [`Policy::switch_needs_code`](crate::Policy::switch_needs_code))
+/// a current code of the method in force.
+#[derive(Debug, Clone, Copy)]
+pub struct Reauth<'a> {
+    pub(crate) password: &'a SecretString,
+    pub(crate) code: Option<&'a str>,
+}
+
+impl<'a> Reauth<'a> {
+    /// The password and a current code.
+    pub fn with_code(password: &'a SecretString, code: &'a str) -> Self {
+        Self {
+            password,
+            code: Some(code),
+        }
+    }
+}
+
+impl<'a> From<&'a SecretString> for Reauth<'a> {
+    fn from(password: &'a SecretString) -> Self {
+        Self {
+            password,
+            code: None,
+        }
+    }
+}
+
+/// What [`disable`](crate::TwoFactor::disable) keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Keep the methods, secret and numbers (and recovery codes), so that
+    /// [`reenable`](crate::TwoFactor::reenable) brings them back without a
+    /// new scan. Remembered devices are forgotten.
+    Settings,
+    /// Forget everything: methods, secret, numbers, recovery codes, devices.
+    Nothing,
 }

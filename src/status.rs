@@ -55,9 +55,23 @@ pub enum Status {
         since: Timestamp,
         /// The number codes are texted to, masked, when SMS is enrolled.
         phone: Option<String>,
-        /// A method being added or a number being changed, not yet
-        /// confirmed.
+        /// A method being added or switched to, or a number being changed,
+        /// not yet confirmed.
         pending: Option<Method>,
+        /// Recovery codes left.
+        recovery_codes_left: usize,
+        /// Devices remembered now.
+        devices: usize,
+    },
+    /// Turned off with the settings kept: the password alone logs in, and
+    /// [`reenable`](crate::TwoFactor::reenable) turns it back on.
+    Suspended {
+        /// The methods kept, the primary first.
+        methods: Vec<Method>,
+        /// The method that will be asked for.
+        primary: Method,
+        /// Since when it is off.
+        since: Timestamp,
     },
 }
 
@@ -65,5 +79,62 @@ impl Status {
     /// Whether a second factor is asked for at login.
     pub fn is_on(&self) -> bool {
         matches!(self, Status::On { .. })
+    }
+}
+
+/// An account's two-factor state, in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum State {
+    /// Not set up.
+    Off,
+    /// A setup waits for its confirming code.
+    Pending,
+    /// On.
+    On,
+    /// Off with the settings kept.
+    Suspended,
+    /// The stored record could not be read.
+    Unreadable,
+}
+
+/// One account as an administration page lists it. Holds no secret and no
+/// address or number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccountSummary {
+    /// The account id.
+    pub user: String,
+    /// The state.
+    pub state: State,
+    /// The methods enrolled (kept, when suspended), the primary first.
+    pub methods: Vec<Method>,
+}
+
+/// A page of [`AccountSummary`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Page {
+    /// The accounts, in ascending order of id.
+    pub accounts: Vec<AccountSummary>,
+    /// Pass as `after` for the next page; `None` on the last.
+    pub next: Option<String>,
+}
+
+/// Who does something on an administration page, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    id: String,
+}
+
+impl Admin {
+    /// The administrator with this id.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self { id: id.into() }
+    }
+
+    /// The id.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 }

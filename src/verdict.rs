@@ -42,8 +42,16 @@ impl<T> Verdict<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LoginStep {
-    /// No second factor is set up: the user is in.
+    /// No second factor is set up (or it is turned off with the settings
+    /// kept): the user is in.
     NotRequired,
+    /// The device's token is remembered: the user is in without a code.
+    Trusted {
+        /// The remembered device's id.
+        device: String,
+        /// When the device stops being remembered.
+        until: Timestamp,
+    },
     /// Ask for a code, then call
     /// [`verify_login`](crate::TwoFactor::verify_login).
     Challenge {
@@ -66,8 +74,66 @@ pub enum LoginStep {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Verified {
-    /// The method whose code was accepted.
-    pub method: Method,
+    /// What was accepted.
+    pub proof: Proof,
+    /// The token to keep in a cookie, when the device was to be remembered.
+    pub device: Option<RememberedDevice>,
+}
+
+impl Verified {
+    /// The method whose code was accepted; `None` for a recovery code.
+    pub fn method(&self) -> Option<Method> {
+        match self.proof {
+            Proof::Code(m) => Some(m),
+            Proof::RecoveryCode { .. } => None,
+        }
+    }
+}
+
+/// What a login was proved with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Proof {
+    /// A code of this method.
+    Code(Method),
+    /// A recovery code, now used up.
+    RecoveryCode {
+        /// Recovery codes left.
+        left: usize,
+    },
+}
+
+/// A device to remember: set [`token`](Self::token) in a long-lived,
+/// `HttpOnly`, `Secure`, `SameSite=Lax` cookie and pass it to
+/// [`begin_login`](crate::TwoFactor::begin_login).
+///
+/// Two are equal when their ids and expiry are (the id comes from the
+/// token's keyed hash; the token itself is not compared).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RememberedDevice {
+    /// 256 random bits, URL-safe; only a keyed hash of it is stored.
+    pub token: secrecy::SecretString,
+    /// The device's id, for listing and revoking.
+    pub id: String,
+    /// When it stops being remembered.
+    pub expires: Timestamp,
+}
+
+/// A remembered device, as an account page lists it. Holds no token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeviceInfo {
+    /// Its id, for [`revoke_device`](crate::TwoFactor::revoke_device).
+    pub id: String,
+    /// The label given when it was remembered (e.g. "Firefox on Linux").
+    pub label: String,
+    /// When it was remembered.
+    pub created: Timestamp,
+    /// When it stops being remembered.
+    pub expires: Timestamp,
+    /// When it last skipped the code.
+    pub last_used: Option<Timestamp>,
 }
 
 /// A code was sent.
@@ -81,3 +147,11 @@ pub struct Sent {
     /// When the code stops working.
     pub expires: Timestamp,
 }
+
+impl PartialEq for RememberedDevice {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.expires == other.expires
+    }
+}
+
+impl Eq for RememberedDevice {}

@@ -11,9 +11,10 @@ mod common;
 
 use common::*;
 use secrecy::{ExposeSecret, SecretString};
+use twofactor::Keep;
 use twofactor::NewMethod;
 use twofactor::{
-    Change, Error, EventKind, LoginStep, Message, Method, Policy, Record, Setup, Status, Timestamp,
+    Change, Error, EventKind, LoginStep, Message, Method, Record, Setup, Status, Timestamp,
     TwoFactor, UserStore, Verdict, Verified,
 };
 
@@ -28,7 +29,7 @@ async fn setup_login_disable() {
     let alice = h.account("alice");
     assert_eq!(tf.status(&alice).await.unwrap(), Status::Off);
     assert_eq!(
-        tf.begin_login(&alice).await.unwrap(),
+        tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::NotRequired
     );
 
@@ -42,11 +43,11 @@ async fn setup_login_disable() {
     );
     // a pending setup changes nothing at login
     assert_eq!(
-        tf.begin_login(&alice).await.unwrap(),
+        tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::NotRequired
     );
     assert!(matches!(
-        tf.verify_login(&alice, &app.code(h.now())).await,
+        tf.verify_login(&alice, &app.code(h.now()), None).await,
         Err(Error::NotEnabled)
     ));
 
@@ -61,12 +62,14 @@ async fn setup_login_disable() {
             since: at(T0 + 10),
             phone: None,
             pending: None,
+            recovery_codes_left: 10,
+            devices: 0,
         }
     );
 
     h.advance(30);
     assert_eq!(
-        tf.begin_login(&alice).await.unwrap(),
+        tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::Challenge {
             method: Method::App,
             sent: None,
@@ -75,28 +78,32 @@ async fn setup_login_disable() {
     );
     let code = app.code(h.now());
     let verified: Verified = tf
-        .verify_login(&alice, &code)
+        .verify_login(&alice, &code, None)
         .await
         .unwrap()
         .accepted()
         .unwrap();
-    assert_eq!(verified.method, Method::App);
+    assert_eq!(verified.method(), Some(Method::App));
 
     assert_eq!(
-        tf.disable(&alice, &SecretString::from("wrong"))
+        tf.disable(&alice, &SecretString::from("wrong"), Keep::Nothing)
             .await
             .unwrap(),
         Verdict::Rejected { attempts_left: 4 }
     );
     assert!(tf.status(&alice).await.unwrap().is_on());
-    assert!(tf.disable(&alice, &password()).await.unwrap().is_accepted());
+    assert!(tf
+        .disable(&alice, &password(), Keep::Nothing)
+        .await
+        .unwrap()
+        .is_accepted());
     assert_eq!(tf.status(&alice).await.unwrap(), Status::Off);
     assert_eq!(
-        tf.begin_login(&alice).await.unwrap(),
+        tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::NotRequired
     );
     assert!(matches!(
-        tf.disable(&alice, &password()).await,
+        tf.disable(&alice, &password(), Keep::Nothing).await,
         Err(Error::NotEnabled)
     ));
 
@@ -105,6 +112,7 @@ async fn setup_login_disable() {
         [
             EventKind::SetupBegun,
             EventKind::Enabled,
+            EventKind::RecoveryCodesIssued,
             EventKind::LoginAccepted,
             EventKind::PasswordRejected,
             EventKind::Disabled
@@ -178,7 +186,7 @@ async fn a_lapsed_setup_cannot_be_confirmed() {
 #[tokio::test]
 async fn the_setup_ttl_is_a_policy() {
     let h = Harness::new();
-    let mut policy = Policy::default();
+    let mut policy = policy();
     policy.setup_ttl = std::time::Duration::from_secs(60);
     let tf = h.instance_with(policy);
     let alice = h.account("alice");
@@ -225,23 +233,39 @@ async fn replays_are_refused_including_the_confirming_code() {
     // still inside the window, but used
     h.advance(5);
     assert!(!tf
-        .verify_login(&alice, &confirming)
+        .verify_login(&alice, &confirming, None)
         .await
         .unwrap()
         .is_accepted());
     // the next step's code is fine, once
     h.advance(30);
     let next = app.code(h.now());
-    assert!(tf.verify_login(&alice, &next).await.unwrap().is_accepted());
-    assert!(!tf.verify_login(&alice, &next).await.unwrap().is_accepted());
+    assert!(tf
+        .verify_login(&alice, &next, None)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(!tf
+        .verify_login(&alice, &next, None)
+        .await
+        .unwrap()
+        .is_accepted());
     // the previous step's code, though inside ±1 step, is before the last accepted
     h.advance(30);
-    assert!(!tf.verify_login(&alice, &next).await.unwrap().is_accepted());
+    assert!(!tf
+        .verify_login(&alice, &next, None)
+        .await
+        .unwrap()
+        .is_accepted());
     // a code one step ahead (a fast phone) is accepted, and then the current is a replay
     let ahead = app.code(h.now() + 30);
-    assert!(tf.verify_login(&alice, &ahead).await.unwrap().is_accepted());
+    assert!(tf
+        .verify_login(&alice, &ahead, None)
+        .await
+        .unwrap()
+        .is_accepted());
     assert!(!tf
-        .verify_login(&alice, &app.code(h.now()))
+        .verify_login(&alice, &app.code(h.now()), None)
         .await
         .unwrap()
         .is_accepted());
@@ -256,17 +280,17 @@ async fn drift_of_one_step_is_allowed_and_no_more() {
     h.advance(300);
     let now = h.now();
     assert!(!tf
-        .verify_login(&alice, &app.code(now - 60))
+        .verify_login(&alice, &app.code(now - 60), None)
         .await
         .unwrap()
         .is_accepted());
     assert!(!tf
-        .verify_login(&alice, &app.code(now + 60))
+        .verify_login(&alice, &app.code(now + 60), None)
         .await
         .unwrap()
         .is_accepted());
     assert!(tf
-        .verify_login(&alice, &app.code(now - 30))
+        .verify_login(&alice, &app.code(now - 30), None)
         .await
         .unwrap()
         .is_accepted());
@@ -281,39 +305,43 @@ async fn lockout_after_five_failures_of_any_kind() {
     h.advance(30);
     let wrong_pw = SecretString::from("guess");
     assert_eq!(
-        tf.verify_login(&alice, "000000").await.unwrap(),
+        tf.verify_login(&alice, "000000", None).await.unwrap(),
         Verdict::Rejected { attempts_left: 4 }
     );
     assert_eq!(
-        tf.disable(&alice, &wrong_pw).await.unwrap(),
+        tf.disable(&alice, &wrong_pw, Keep::Nothing).await.unwrap(),
         Verdict::Rejected { attempts_left: 3 }
     );
     assert_eq!(
-        tf.verify_login(&alice, "111111").await.unwrap(),
+        tf.verify_login(&alice, "111111", None).await.unwrap(),
         Verdict::Rejected { attempts_left: 2 }
     );
     assert_eq!(
-        tf.verify_login(&alice, "12345").await.unwrap(),
+        tf.verify_login(&alice, "12345", None).await.unwrap(),
         Verdict::Rejected { attempts_left: 1 }
     );
     let until = at(h.now() + 60);
     assert_eq!(
-        tf.verify_login(&alice, "222222").await.unwrap(),
+        tf.verify_login(&alice, "222222", None).await.unwrap(),
         Verdict::LockedOut { until }
     );
     assert_eq!(h.events.count(EventKind::LockedOut), 1);
 
     // while locked, nothing is evaluated: the right code and password are refused
     assert_eq!(
-        tf.begin_login(&alice).await.unwrap(),
+        tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::LockedOut { until }
     );
     assert_eq!(
-        tf.verify_login(&alice, &app.code(h.now())).await.unwrap(),
+        tf.verify_login(&alice, &app.code(h.now()), None)
+            .await
+            .unwrap(),
         Verdict::LockedOut { until }
     );
     assert_eq!(
-        tf.disable(&alice, &password()).await.unwrap(),
+        tf.disable(&alice, &password(), Keep::Nothing)
+            .await
+            .unwrap(),
         Verdict::LockedOut { until }
     );
     assert!(tf.status(&alice).await.unwrap().is_on());
@@ -321,12 +349,12 @@ async fn lockout_after_five_failures_of_any_kind() {
     // after it, the right code works and resets the count
     h.advance(60);
     assert!(tf
-        .verify_login(&alice, &app.code(h.now()))
+        .verify_login(&alice, &app.code(h.now()), None)
         .await
         .unwrap()
         .is_accepted());
     assert_eq!(
-        tf.verify_login(&alice, "000000").await.unwrap(),
+        tf.verify_login(&alice, "000000", None).await.unwrap(),
         Verdict::Rejected { attempts_left: 4 }
     );
 }
@@ -340,7 +368,7 @@ async fn lockouts_double() {
     for expected in [60, 120, 240] {
         let mut last = None;
         for _ in 0..5 {
-            last = Some(tf.verify_login(&alice, "000000").await.unwrap());
+            last = Some(tf.verify_login(&alice, "000000", None).await.unwrap());
         }
         assert_eq!(
             last,
@@ -393,17 +421,17 @@ async fn wrong_state_is_an_error_and_counts_nothing() {
         Err(Error::NoPendingSetup)
     ));
     assert!(matches!(
-        tf.verify_login(&alice, "123456").await,
+        tf.verify_login(&alice, "123456", None).await,
         Err(Error::NotEnabled)
     ));
     assert!(matches!(
-        tf.disable(&alice, &password()).await,
+        tf.disable(&alice, &password(), Keep::Nothing).await,
         Err(Error::NotEnabled)
     ));
     h.enrol(&tf, &alice).await;
     assert!(matches!(
         tf.begin_setup(&alice, NewMethod::App, &password()).await,
-        Err(Error::AlreadyEnabled)
+        Err(Error::CodeRequired)
     ));
     assert!(matches!(
         tf.confirm_setup(&alice, "123456").await,
@@ -423,24 +451,24 @@ async fn accounts_do_not_share_anything() {
     assert_ne!(a.secret, b.secret);
     h.advance(30);
     assert!(!tf
-        .verify_login(&bob, &a.code(h.now()))
+        .verify_login(&bob, &a.code(h.now()), None)
         .await
         .unwrap()
         .is_accepted());
     assert!(tf
-        .verify_login(&alice, &a.code(h.now()))
+        .verify_login(&alice, &a.code(h.now()), None)
         .await
         .unwrap()
         .is_accepted());
     for _ in 0..5 {
-        let _ = tf.verify_login(&bob, "000000").await.unwrap();
+        let _ = tf.verify_login(&bob, "000000", None).await.unwrap();
     }
     assert!(matches!(
-        tf.begin_login(&bob).await.unwrap(),
+        tf.begin_login(&bob, None).await.unwrap(),
         LoginStep::LockedOut { .. }
     ));
     assert!(matches!(
-        tf.begin_login(&alice).await.unwrap(),
+        tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::Challenge { .. }
     ));
 }
@@ -460,7 +488,7 @@ async fn a_copied_record_does_not_unseal() {
     ));
     h.advance(30);
     assert!(matches!(
-        tf.verify_login(&mallory, &app.code(h.now())).await,
+        tf.verify_login(&mallory, &app.code(h.now()), None).await,
         Err(Error::Unseal)
     ));
     // and a different master key opens nothing either
@@ -473,7 +501,9 @@ async fn a_copied_record_does_not_unseal() {
         .build()
         .unwrap();
     assert!(matches!(
-        other_key.verify_login(&alice, &app.code(h.now())).await,
+        other_key
+            .verify_login(&alice, &app.code(h.now()), None)
+            .await,
         Err(Error::Unseal)
     ));
 }
@@ -538,7 +568,7 @@ async fn errors_and_events_name_no_secret() {
     let tf = h.instance();
     let alice = h.account("alice");
     let app = h.enrol(&tf, &alice).await;
-    let _ = tf.verify_login(&alice, "000000").await.unwrap();
+    let _ = tf.verify_login(&alice, "000000", None).await.unwrap();
     let err = tf
         .begin_setup(&alice, NewMethod::App, &password())
         .await
@@ -569,7 +599,7 @@ async fn the_builder_refuses_what_it_cannot_use() {
         Err(Error::Config(_))
     ));
     assert!(matches!(base().issuer("").build(), Err(Error::Config(_))));
-    let mut policy = Policy::default();
+    let mut policy = policy();
     policy.totp.digits = 4;
     assert!(matches!(
         base().issuer("A").policy(policy).build(),
@@ -598,7 +628,7 @@ async fn a_corrupt_record_is_a_typed_error() {
     let bob = h.account("bob");
     let _ = h.store.save("bob", br#"{"schema":99}"#, 0).await.unwrap();
     assert!(matches!(
-        tf.verify_login(&bob, "123456").await,
+        tf.verify_login(&bob, "123456", None).await,
         Err(Error::UnsupportedSchema(99))
     ));
 }
@@ -606,7 +636,7 @@ async fn a_corrupt_record_is_a_typed_error() {
 #[tokio::test]
 async fn eight_digit_codes_by_policy() {
     let h = Harness::new();
-    let mut policy = Policy::default();
+    let mut policy = policy();
     policy.totp.digits = 8;
     let tf = h.instance_with(policy);
     let alice = h.account("alice");

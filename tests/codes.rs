@@ -16,10 +16,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::*;
 use secrecy::ExposeSecret;
+use twofactor::Keep;
 use twofactor::{
     Account, Change, EmailSender, Error, EventKind, LoginStep, MemoryStore, Message, Method,
-    NewMethod, PhoneNumber, Policy, PortError, Purpose, Setup, Status, TwoFactor, UserStore,
-    Verdict,
+    NewMethod, PhoneNumber, PortError, Purpose, Setup, Status, TwoFactor, UserStore, Verdict,
 };
 
 const NUMBER: &str = "+60123451688";
@@ -105,7 +105,7 @@ async fn email_setup_and_login() {
         method,
         sent: Some(sent),
         alternatives,
-    } = tf.begin_login(&alice).await.unwrap()
+    } = tf.begin_login(&alice, None).await.unwrap()
     else {
         panic!()
     };
@@ -116,10 +116,13 @@ async fn email_setup_and_login() {
     assert!(alternatives.is_empty());
     let login = h.last_code();
     assert_ne!(login, code);
-    let v = tf.verify_login(&alice, &login).await.unwrap();
-    assert_eq!(v.accepted().map(|v| v.method), Some(Method::Email));
+    let v = tf.verify_login(&alice, &login, None).await.unwrap();
+    assert_eq!(v.accepted().and_then(|v| v.method()), Some(Method::Email));
     assert!(
-        !tf.verify_login(&alice, &login).await.unwrap().is_accepted(),
+        !tf.verify_login(&alice, &login, None)
+            .await
+            .unwrap()
+            .is_accepted(),
         "used once"
     );
 }
@@ -205,11 +208,14 @@ async fn codes_expire_email_after_ten_minutes_sms_after_five() {
             "{new:?}"
         );
         h.advance(60);
-        let _ = tf.begin_login(&alice).await.unwrap();
+        let _ = tf.begin_login(&alice, None).await.unwrap();
         let login = h.last_code();
         h.advance(ttl);
         assert!(
-            !tf.verify_login(&alice, &login).await.unwrap().is_accepted(),
+            !tf.verify_login(&alice, &login, None)
+                .await
+                .unwrap()
+                .is_accepted(),
             "{new:?}"
         );
     }
@@ -273,7 +279,7 @@ async fn at_most_five_codes_an_hour() {
     }
     assert!(
         matches!(
-            tf.begin_login(&alice).await.unwrap(),
+            tf.begin_login(&alice, None).await.unwrap(),
             LoginStep::Challenge { .. }
         ),
         "a live code is reused, not resent"
@@ -286,27 +292,34 @@ async fn at_most_five_codes_an_hour() {
 #[tokio::test]
 async fn a_code_is_void_after_five_wrong_tries() {
     let h = Harness::new();
-    let mut policy = Policy::default();
+    let mut policy = policy();
     policy.lockout.threshold = 50; // so the account lockout does not come first
     let tf = h.instance_with(policy);
     let alice = h.account("alice");
     enrol_code(&h, &tf, &alice, NewMethod::Email).await;
     h.advance(60);
-    let _ = tf.begin_login(&alice).await.unwrap();
+    let _ = tf.begin_login(&alice, None).await.unwrap();
     let code = h.last_code();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
-        assert!(!tf.verify_login(&alice, wrong).await.unwrap().is_accepted());
+        assert!(!tf
+            .verify_login(&alice, wrong, None)
+            .await
+            .unwrap()
+            .is_accepted());
     }
     assert!(
-        !tf.verify_login(&alice, &code).await.unwrap().is_accepted(),
+        !tf.verify_login(&alice, &code, None)
+            .await
+            .unwrap()
+            .is_accepted(),
         "void"
     );
     // and begin_login sends a fresh one, since none is live
     h.advance(30);
-    let _ = tf.begin_login(&alice).await.unwrap();
+    let _ = tf.begin_login(&alice, None).await.unwrap();
     assert!(tf
-        .verify_login(&alice, &h.last_code())
+        .verify_login(&alice, &h.last_code(), None)
         .await
         .unwrap()
         .is_accepted());
@@ -325,10 +338,14 @@ async fn setup_codes_and_login_codes_do_not_mix() {
         .await
         .unwrap();
     let setup = h.last_code();
-    assert!(!tf.verify_login(&alice, &setup).await.unwrap().is_accepted());
+    assert!(!tf
+        .verify_login(&alice, &setup, None)
+        .await
+        .unwrap()
+        .is_accepted());
     // a login code meanwhile replaces it, and is no setup code
     h.advance(30);
-    let _ = tf.begin_login(&alice).await.unwrap();
+    let _ = tf.begin_login(&alice, None).await.unwrap();
     let login = h.last_code();
     assert!(!tf
         .confirm_setup(&alice, &login)
@@ -387,7 +404,7 @@ async fn fallback_at_login_send_sms_code() {
 
     h.advance(60);
     assert_eq!(
-        tf.begin_login(&alice).await.unwrap(),
+        tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::Challenge {
             method: Method::App,
             sent: None,
@@ -396,13 +413,16 @@ async fn fallback_at_login_send_sms_code() {
     );
     let sent = tf.send_code(&alice, Method::Sms).await.unwrap();
     assert_eq!(sent.to, "+60 ••• ••• 1688");
-    let v = tf.verify_login(&alice, &h.last_code()).await.unwrap();
-    assert_eq!(v.accepted().map(|v| v.method), Some(Method::Sms));
+    let v = tf.verify_login(&alice, &h.last_code(), None).await.unwrap();
+    assert_eq!(v.accepted().and_then(|v| v.method()), Some(Method::Sms));
     // the app works at the same time, whichever the user has at hand
     h.advance(30);
     let _ = tf.send_code(&alice, Method::Sms).await.unwrap();
-    let v = tf.verify_login(&alice, &app.code(h.now())).await.unwrap();
-    assert_eq!(v.accepted().map(|v| v.method), Some(Method::App));
+    let v = tf
+        .verify_login(&alice, &app.code(h.now()), None)
+        .await
+        .unwrap();
+    assert_eq!(v.accepted().and_then(|v| v.method()), Some(Method::App));
     assert!(matches!(
         tf.send_code(&alice, Method::App).await,
         Err(Error::WrongMethod)
@@ -451,7 +471,7 @@ async fn remove_a_fallback_and_change_the_primary() {
         method,
         sent,
         alternatives,
-    } = tf.begin_login(&alice).await.unwrap()
+    } = tf.begin_login(&alice, None).await.unwrap()
     else {
         panic!()
     };
@@ -495,7 +515,7 @@ async fn a_new_number_replaces_the_old_only_once_verified() {
     let alice = h.account("alice");
     enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(60);
-    let _ = tf.begin_login(&alice).await.unwrap();
+    let _ = tf.begin_login(&alice, None).await.unwrap();
     let to_old = h.last_code();
     h.advance(30); // codes are at least 30 s apart
     assert!(matches!(
@@ -505,7 +525,7 @@ async fn a_new_number_replaces_the_old_only_once_verified() {
     assert_eq!(h.outbox.messages().last().unwrap().to, OTHER_NUMBER);
     let to_new = h.last_code();
     assert!(
-        !tf.verify_login(&alice, &to_old)
+        !tf.verify_login(&alice, &to_old, None)
             .await
             .unwrap()
             .is_accepted(),
@@ -552,7 +572,7 @@ async fn asking_for_codes_never_resets_failures_or_a_lockout() {
     for left in [4, 3] {
         h.advance(30);
         let _ = tf.send_code(&alice, Method::Email).await.unwrap();
-        let v = tf.verify_login(&alice, "0").await.unwrap();
+        let v = tf.verify_login(&alice, "0", None).await.unwrap();
         assert_eq!(
             v,
             Verdict::Rejected {
@@ -562,10 +582,10 @@ async fn asking_for_codes_never_resets_failures_or_a_lockout() {
     }
     h.advance(30);
     let _ = tf.send_code(&alice, Method::Email).await.unwrap();
-    let _ = tf.verify_login(&alice, "0").await.unwrap();
-    let _ = tf.verify_login(&alice, "0").await.unwrap();
+    let _ = tf.verify_login(&alice, "0", None).await.unwrap();
+    let _ = tf.verify_login(&alice, "0", None).await.unwrap();
     assert!(matches!(
-        tf.verify_login(&alice, "0").await.unwrap(),
+        tf.verify_login(&alice, "0", None).await.unwrap(),
         Verdict::LockedOut { .. }
     ));
     h.advance(30);
@@ -574,7 +594,7 @@ async fn asking_for_codes_never_resets_failures_or_a_lockout() {
         Err(Error::LockedOut { .. })
     ));
     assert!(matches!(
-        tf.begin_login(&alice).await.unwrap(),
+        tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::LockedOut { .. }
     ));
 }
@@ -736,8 +756,12 @@ async fn disable_forgets_numbers_and_codes_but_not_the_limits() {
     let alice = h.account("alice");
     enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(60);
-    let _ = tf.begin_login(&alice).await.unwrap();
-    assert!(tf.disable(&alice, &password()).await.unwrap().is_accepted());
+    let _ = tf.begin_login(&alice, None).await.unwrap();
+    assert!(tf
+        .disable(&alice, &password(), Keep::Nothing)
+        .await
+        .unwrap()
+        .is_accepted());
     let doc = h.store.load("alice").await.unwrap().unwrap().document;
     let v: serde_json::Value = serde_json::from_slice(&doc).unwrap();
     assert!(v.get("enrolment").is_none() && v.get("code").is_none() && v.get("pending").is_none());
@@ -767,14 +791,14 @@ async fn during_a_number_change_login_codes_still_go_to_the_old_number() {
     h.advance(30);
     let LoginStep::Challenge {
         sent: Some(sent), ..
-    } = tf.begin_login(&alice).await.unwrap()
+    } = tf.begin_login(&alice, None).await.unwrap()
     else {
         panic!()
     };
     assert_eq!(sent.to, "+60 ••• ••• 1688");
     assert_eq!(h.outbox.messages().last().unwrap().to, NUMBER);
     assert!(tf
-        .verify_login(&alice, &h.last_code())
+        .verify_login(&alice, &h.last_code(), None)
         .await
         .unwrap()
         .is_accepted());

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use common::*;
 use secrecy::SecretString;
+use twofactor::Keep;
 use twofactor::NewMethod;
 use twofactor::{
     Account, EmailSender, Error, EventKind, Listed, MemoryStore, Message, PasswordVerifier, Policy,
@@ -78,7 +79,7 @@ fn service(h: &Harness, store: Flaky, policy: Policy) -> TwoFactor {
 async fn endless_conflicts_end_in_contention_after_the_retry_bound() {
     let h = Harness::new();
     let store = flaky(&h);
-    let mut policy = Policy::default();
+    let mut policy = policy();
     policy.max_retries = 3;
     let tf = service(&h, store.clone(), policy);
     let alice = h.account("alice");
@@ -89,7 +90,7 @@ async fn endless_conflicts_end_in_contention_after_the_retry_bound() {
     store.always_conflict.store(true, Ordering::SeqCst);
     h.advance(30);
     let err = tf
-        .verify_login(&alice, &app.code(h.now()))
+        .verify_login(&alice, &app.code(h.now()), None)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Contention));
@@ -108,7 +109,7 @@ async fn endless_conflicts_end_in_contention_after_the_retry_bound() {
     // the code was never accepted, so it still works once the store does
     store.always_conflict.store(false, Ordering::SeqCst);
     assert!(tf
-        .verify_login(&alice, &app.code(h.now()))
+        .verify_login(&alice, &app.code(h.now()), None)
         .await
         .unwrap()
         .is_accepted());
@@ -118,7 +119,7 @@ async fn endless_conflicts_end_in_contention_after_the_retry_bound() {
 async fn a_store_outage_is_a_transient_error_with_its_cause() {
     let h = Harness::new();
     let store = flaky(&h);
-    let tf = service(&h, store.clone(), Policy::default());
+    let tf = service(&h, store.clone(), policy());
     let alice = h.account("alice");
     store.down.store(true, Ordering::SeqCst);
     let err = tf.status(&alice).await.unwrap_err();
@@ -187,7 +188,11 @@ async fn a_failed_notice_does_not_undo_or_fail_the_change() {
     let alice = h.account("alice");
     h.enrol(&tf, &alice).await;
     assert!(tf.status(&alice).await.unwrap().is_on());
-    assert!(tf.disable(&alice, &password()).await.unwrap().is_accepted());
+    assert!(tf
+        .disable(&alice, &password(), Keep::Nothing)
+        .await
+        .unwrap()
+        .is_accepted());
     assert_eq!(tf.status(&alice).await.unwrap(), Status::Off);
     assert_eq!(h.events.count(EventKind::Disabled), 1);
 }

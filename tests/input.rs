@@ -13,7 +13,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use twofactor::NewMethod;
-use twofactor::{Account, Error, Policy, UserStore, Verdict};
+use twofactor::{Account, Error, UserStore, Verdict};
 
 /// The record as JSON, without the failure counters.
 async fn record_without_guard(h: &Harness, user: &str) -> Value {
@@ -44,7 +44,7 @@ fn arabic_indic(code: &str) -> String {
 #[tokio::test]
 async fn malformed_codes_are_counted_rejections() {
     let h = Harness::new();
-    let mut policy = Policy::default();
+    let mut policy = policy();
     policy.lockout.threshold = 1000;
     policy.lockout.daily_limit = 1000;
     let tf = h.instance_with(policy);
@@ -73,7 +73,7 @@ async fn malformed_codes_are_counted_rejections() {
     ];
     let before = record_without_guard(&h, "alice").await;
     for (i, input) in inputs.iter().enumerate() {
-        let verdict = tf.verify_login(&alice, input).await.unwrap();
+        let verdict = tf.verify_login(&alice, input, None).await.unwrap();
         assert_eq!(
             verdict,
             Verdict::Rejected {
@@ -90,7 +90,11 @@ async fn malformed_codes_are_counted_rejections() {
         );
     }
     // the right code, untouched by all that, still works
-    assert!(tf.verify_login(&alice, &right).await.unwrap().is_accepted());
+    assert!(tf
+        .verify_login(&alice, &right, None)
+        .await
+        .unwrap()
+        .is_accepted());
 }
 
 #[tokio::test]
@@ -135,7 +139,7 @@ async fn bad_account_ids_are_typed_errors() {
             Err(Error::InvalidAccount(_))
         ));
         assert!(matches!(
-            tf.verify_login(&acct, "123456").await,
+            tf.verify_login(&acct, "123456", None).await,
             Err(Error::InvalidAccount(_))
         ));
         assert!(matches!(

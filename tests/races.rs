@@ -62,7 +62,7 @@ struct Farm {
 
 impl Farm {
     fn new() -> Self {
-        Self::with_policy(twofactor::Policy::default())
+        Self::with_policy(policy())
     }
 
     fn with_policy(policy: twofactor::Policy) -> Self {
@@ -96,7 +96,7 @@ impl Farm {
                 let code = code(i);
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    match tf.verify_login(&account, &code).await.unwrap() {
+                    match tf.verify_login(&account, &code, None).await.unwrap() {
                         Verdict::Accepted(_) => Verdict::Accepted(()),
                         Verdict::Rejected { attempts_left } => Verdict::Rejected { attempts_left },
                         Verdict::LockedOut { until } => Verdict::LockedOut { until },
@@ -180,7 +180,7 @@ async fn one_emailed_code_is_accepted_exactly_once() {
             .is_accepted());
         farm.h.advance(30);
         let _ = farm.servers[(round + 1) % INSTANCES]
-            .begin_login(&account)
+            .begin_login(&account, None)
             .await
             .unwrap();
         let code = farm.h.last_code();
@@ -234,7 +234,7 @@ async fn concurrent_wrong_codes_are_all_counted() {
         // and the right code is refused while locked
         assert!(matches!(
             farm.servers[1]
-                .verify_login(&account, &right)
+                .verify_login(&account, &right, None)
                 .await
                 .unwrap(),
             Verdict::LockedOut { .. }
@@ -247,7 +247,7 @@ async fn concurrent_wrong_codes_are_all_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_setups_leave_one_consistent_secret() {
     // enough tries to test each of the sixteen secrets
-    let mut policy = twofactor::Policy::default();
+    let mut policy = policy();
     policy.lockout.threshold = 20;
     let farm = Farm::with_policy(policy);
     let account = farm.h.account("alice");

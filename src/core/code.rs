@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{Ctx, Delivery, Effect, Entropy};
+use super::{Ctx, Delivery, Effect};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::{CodeMessage, Message, Purpose};
@@ -86,7 +86,6 @@ pub(crate) fn issue(
     purpose: Purpose,
     method: Method,
     to: &str,
-    entropy: &Entropy,
 ) -> Result<(Vec<Effect>, Sent)> {
     check_sender(method, ctx)?;
     if let Some(retry_after) = wait_before_send(record, ctx) {
@@ -98,7 +97,7 @@ pub(crate) fn issue(
     } else {
         p.email_ttl
     };
-    let code = code_from(entropy.code, p.digits);
+    let code = code_from(ctx.entropy.code, p.digits);
     let binding = Binding {
         user: ctx.account.id(),
         purpose,
@@ -197,25 +196,24 @@ pub(crate) fn miss(record: &mut Record, purpose: Purpose) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{entropy, Fixture};
+    use super::super::testing::{sent_code as sent, Fixture};
     use super::*;
     use crate::clock::Timestamp;
 
     const T0: u64 = 1_700_000_000;
     const TO: &str = "alice@example.com";
 
-    /// The code `entropy(1)` makes.
+    /// The code the fixture's default entropy makes.
     fn sent_code() -> String {
-        code_from(entropy(1).code, 6)
+        sent(1)
     }
 
     #[test]
     fn sends_are_spaced_and_capped_per_hour() {
         let f = Fixture::new();
         let mut r = Record::default();
-        let e = entropy(1);
         let send = |r: &mut Record, at: u64| {
-            issue(r, &f.ctx(at), Purpose::Login, Method::Email, TO, &e).map(|_| ())
+            issue(r, &f.ctx(at), Purpose::Login, Method::Email, TO).map(|_| ())
         };
         send(&mut r, T0).unwrap();
         assert!(matches!(
@@ -239,8 +237,7 @@ mod tests {
         let f = Fixture::new();
         let mut r = Record::default();
         let ctx = f.ctx(T0);
-        let (effects, sent) =
-            issue(&mut r, &ctx, Purpose::Login, Method::Email, TO, &entropy(1)).unwrap();
+        let (effects, sent) = issue(&mut r, &ctx, Purpose::Login, Method::Email, TO).unwrap();
         assert_eq!(sent.to, "a•••@example.com");
         assert_eq!(sent.expires, Timestamp::from_unix_seconds(T0 + 600));
         let Some(Effect::SendCode(d)) = effects.first() else {
@@ -277,15 +274,7 @@ mod tests {
         let f = Fixture::new();
         let mut r = Record::default();
         let ctx = f.ctx(T0);
-        issue(
-            &mut r,
-            &ctx,
-            Purpose::Login,
-            Method::Sms,
-            "+60123451688",
-            &entropy(1),
-        )
-        .unwrap();
+        issue(&mut r, &ctx, Purpose::Login, Method::Sms, "+60123451688").unwrap();
         let code = sent_code();
         for _ in 0..4 {
             miss(&mut r, Purpose::Login);
@@ -325,7 +314,6 @@ mod tests {
             Purpose::Login,
             Method::Sms,
             "+14155550100",
-            &entropy(1),
         )
         .unwrap();
         assert_eq!(sent.expires.unix_seconds(), T0 + 300);
@@ -339,14 +327,7 @@ mod tests {
         ctx.can_text = false;
         let mut r = Record::default();
         assert!(matches!(
-            issue(
-                &mut r,
-                &ctx,
-                Purpose::Login,
-                Method::Sms,
-                "+14155550100",
-                &entropy(1)
-            ),
+            issue(&mut r, &ctx, Purpose::Login, Method::Sms, "+14155550100"),
             Err(Error::Config(_))
         ));
         assert_eq!(r, Record::default());

@@ -12,7 +12,7 @@ use crate::verdict::Verdict;
 /// Whether `method` is enrolled and not the primary: a fallback, which can
 /// be removed or made primary. Checked before the password is.
 pub(crate) fn check_fallback(record: &Record, method: Method) -> Result<()> {
-    let e = record.enrolment.as_ref().ok_or(Error::NotEnabled)?;
+    let e = super::setup::active(record).ok_or(Error::NotEnabled)?;
     if !e.has(method) {
         return Err(Error::MethodNotEnrolled);
     }
@@ -41,6 +41,7 @@ pub(crate) fn remove(
     }
     Ok(settings_changed(
         record,
+        ctx,
         EventKind::FallbackRemoved,
         Some(method),
         Change::FallbackRemoved(method),
@@ -61,8 +62,11 @@ pub(crate) fn set_primary(
     if let Some(e) = record.enrolment.as_mut() {
         e.primary = method;
     }
+    // Devices were remembered under the old method: they ask again.
+    record.devices.clear();
     Ok(settings_changed(
         record,
+        ctx,
         EventKind::PrimaryChanged,
         Some(method),
         Change::PrimaryChanged(method),

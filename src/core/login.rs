@@ -1,23 +1,27 @@
 //! The second step of a login.
 
-use super::{code, reject, Ctx, Decision, Effect, Entropy};
+use super::recovery::RecoveryHit;
+use super::setup::active;
+use super::{code, device, recovery, reject, Ctx, Decision, Effect};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::message::Purpose;
+use crate::message::{Change, Purpose};
+use crate::methods::recovery as codes;
 use crate::methods::seal::SecretKind;
 use crate::record::{Factor, Record};
 use crate::status::Method;
-use crate::verdict::{LoginStep, Sent, Verdict, Verified};
+use crate::verdict::{LoginStep, Proof, Sent, Verdict, Verified};
 
-/// What to ask for once the password was right. For an emailed or texted
-/// primary, a code is sent unless one sent earlier is still live. A pending
-/// setup asks for nothing: it changes nothing until confirmed.
+/// What to ask for once the password was right. A remembered device skips
+/// the code. For an emailed or texted primary, a code is sent unless one
+/// sent earlier is still live. A pending setup asks for nothing: it changes
+/// nothing until confirmed.
 pub(crate) fn begin(
     mut record: Record,
     ctx: &Ctx<'_>,
-    entropy: &Entropy,
+    device_token: Option<&str>,
 ) -> Result<Decision<LoginStep>> {
-    let Some(e) = &record.enrolment else {
+    let Some(e) = active(&record) else {
         return Ok(Decision::unchanged(LoginStep::NotRequired));
     };
     if let Some(until) = record.guard.locked(ctx.now) {
@@ -29,6 +33,22 @@ pub(crate) fn begin(
         Some(f) => code::destination(f, ctx)?,
         None => None,
     };
+    if let Some(i) = device_token.and_then(|t| device::trusted(&record, ctx, t)) {
+        let step = record.devices.get_mut(i).map(|d| {
+            d.last_used = Some(ctx.now);
+            LoginStep::Trusted {
+                device: d.id.clone(),
+                until: d.expires,
+            }
+        });
+        if let Some(step) = step {
+            return Ok(Decision {
+                save: Some(record),
+                effects: vec![Effect::Event(EventKind::TrustedDevice, None)],
+                reply: step,
+            });
+        }
+    }
     let Some(to) = to else {
         return Ok(Decision::unchanged(LoginStep::Challenge {
             method,
@@ -44,7 +64,7 @@ pub(crate) fn begin(
             alternatives,
         }));
     }
-    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Login, method, &to, entropy)?;
+    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Login, method, &to)?;
     Ok(Decision {
         save: Some(record),
         effects,
@@ -57,20 +77,16 @@ pub(crate) fn begin(
 }
 
 /// Sends a login code by `method` ("Send SMS code"), replacing any code
-/// sent before; under the send limits.
-pub(crate) fn send(
-    mut record: Record,
-    ctx: &Ctx<'_>,
-    method: Method,
-    entropy: &Entropy,
-) -> Result<Decision<Sent>> {
+/// sent before; under the send limits. Also while suspended, for
+/// [`reenable`](super::disable::reenable).
+pub(crate) fn send(mut record: Record, ctx: &Ctx<'_>, method: Method) -> Result<Decision<Sent>> {
     let e = record.enrolment.as_ref().ok_or(Error::NotEnabled)?;
     if let Some(until) = record.guard.locked(ctx.now) {
         return Err(Error::LockedOut { until });
     }
     let factor = e.factor(method).ok_or(Error::MethodNotEnrolled)?;
     let to = code::destination(factor, ctx)?.ok_or(Error::WrongMethod)?;
-    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Login, method, &to, entropy)?;
+    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Login, method, &to)?;
     Ok(Decision {
         save: Some(record),
         effects,
@@ -78,20 +94,19 @@ pub(crate) fn send(
     })
 }
 
-/// Checks a login code: the authenticator app's, if one is enrolled, and
-/// the live emailed or texted login code, if there is one. Both are always
-/// computed; a wrong answer is one failure.
-pub(crate) fn verify(
-    mut record: Record,
+/// Checks `typed` against the enrolled factors (kept ones too): the
+/// authenticator app's code, if one is enrolled, and the live emailed or
+/// texted login code, if there is one. Both are always computed. On a match
+/// the use is recorded (the app's step, the sent code spent) and the method
+/// returned; otherwise the sent code loses a try.
+pub(crate) fn check_code(
+    record: &mut Record,
     ctx: &Ctx<'_>,
     typed: &str,
-) -> Result<Decision<Verdict<Verified>>> {
+) -> Result<Option<Method>> {
     let Some(e) = record.enrolment.as_ref() else {
-        return Err(Error::NotEnabled);
+        return Ok(None);
     };
-    if let Some(until) = record.guard.locked(ctx.now) {
-        return Ok(Decision::unchanged(Verdict::LockedOut { until }));
-    }
     // The sent code, checked against where its method sends now.
     let sent = match record.code.as_ref().filter(|c| c.purpose == Purpose::Login) {
         Some(c) => match e.factor(c.method) {
@@ -102,7 +117,7 @@ pub(crate) fn verify(
     };
     let code_hit = sent
         .as_ref()
-        .filter(|(method, to)| code::matches(&record, ctx, Purpose::Login, *method, to, typed));
+        .is_some_and(|(m, to)| code::matches(record, ctx, Purpose::Login, *m, to, typed));
     let app_step = match e.factors.iter().find(|f| matches!(f, Factor::App(_))) {
         Some(Factor::App(app)) => {
             let secret = ctx
@@ -118,36 +133,78 @@ pub(crate) fn verify(
         }
         _ => None,
     };
-    let method = match (app_step, code_hit) {
-        (Some(step), _) => {
+    let method = match (app_step, code_hit, sent) {
+        (Some(step), _, _) => {
             if let Some(app) = record.enrolment.as_mut().and_then(|e| e.app_mut()) {
                 app.last_step = Some(step);
             }
             Method::App
         }
-        (None, Some((method, _))) => *method,
-        (None, None) => {
-            let method = sent.map(|(m, _)| m).or(Some(e.primary));
-            code::miss(&mut record, Purpose::Login);
-            return Ok(reject(record, ctx, EventKind::LoginRejected, method));
+        (None, true, Some((method, _))) => method,
+        _ => {
+            code::miss(record, Purpose::Login);
+            return Ok(None);
         }
     };
-    code::spend(&mut record);
+    code::spend(record);
+    Ok(Some(method))
+}
+
+/// Checks a login's second factor: a code, or a recovery code (whose
+/// argon2id check, `hit`, was done before). On success, remembers the
+/// device when `remember` names it.
+pub(crate) fn verify(
+    mut record: Record,
+    ctx: &Ctx<'_>,
+    typed: &str,
+    hit: Option<&RecoveryHit>,
+    remember: Option<&str>,
+) -> Result<Decision<Verdict<Verified>>> {
+    let Some(e) = active(&record) else {
+        return Err(Error::NotEnabled);
+    };
+    let primary = e.primary;
+    if let Some(until) = record.guard.locked(ctx.now) {
+        return Ok(Decision::unchanged(Verdict::LockedOut { until }));
+    }
+    let mut effects = Vec::new();
+    let proof = if codes::parse(typed).is_some() {
+        recovery::spend(&mut record, hit).map(|left| {
+            effects.push(Effect::Event(EventKind::RecoveryCodeUsed, None));
+            effects.push(Effect::Notice(Change::RecoveryCodeUsed { left }));
+            Proof::RecoveryCode { left }
+        })
+    } else {
+        check_code(&mut record, ctx, typed)?.map(Proof::Code)
+    };
+    let Some(proof) = proof else {
+        let method = record.code.as_ref().map(|c| c.method).or(Some(primary));
+        return Ok(reject(record, ctx, EventKind::LoginRejected, method));
+    };
     record.guard.succeed();
+    let method = match proof {
+        Proof::Code(m) => Some(m),
+        _ => None,
+    };
+    effects.insert(0, Effect::Event(EventKind::LoginAccepted, method));
+    let device = remember.map(|label| {
+        effects.push(Effect::Event(EventKind::DeviceRemembered, None));
+        effects.push(Effect::Notice(Change::DeviceRemembered));
+        device::remember(&mut record, ctx, label)
+    });
     Ok(Decision {
         save: Some(record),
-        effects: vec![Effect::Event(EventKind::LoginAccepted, Some(method))],
-        reply: Verdict::Accepted(Verified { method }),
+        effects,
+        reply: Verdict::Accepted(Verified { proof, device }),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::setup::{begin as begin_setup, confirm};
-    use super::super::testing::{app_code, enrolled, entropy, pending, Fixture};
+    use super::super::testing::{app_code, enrolled, pending, sent_code, Fixture, PASS};
     use super::*;
     use crate::clock::Timestamp;
-    use crate::methods::code::code_from;
     use crate::record::Goal;
     use crate::setup::NewMethod;
 
@@ -158,23 +215,27 @@ mod tests {
     }
 
     fn step(record: &Record, f: &Fixture, at: u64) -> LoginStep {
-        begin(record.clone(), &f.ctx(at), &entropy(7))
+        begin(record.clone(), &f.ctx_seeded(at, 7), None)
             .unwrap()
             .reply
+    }
+
+    /// `verify` of a typed code, with no recovery check and no device.
+    fn verify_code(r: Record, ctx: &Ctx<'_>, typed: &str) -> Result<Decision<Verdict<Verified>>> {
+        verify(r, ctx, typed, None, None)
     }
 
     /// An account with email as its primary method.
     fn email_primary(f: &Fixture) -> Record {
         let d = begin_setup(
             Record::default(),
-            &f.ctx(T0),
+            &f.ctx_seeded(T0, 4),
             &NewMethod::Email,
             Goal::TurnOn,
-            true,
-            &entropy(4),
+            PASS,
         )
         .unwrap();
-        let sent = code_from(entropy(4).code, 6);
+        let sent = sent_code(4);
         confirm(d.save.unwrap(), &f.ctx(T0), &sent)
             .unwrap()
             .save
@@ -199,7 +260,7 @@ mod tests {
     #[test]
     fn the_confirming_code_cannot_log_in() {
         let f = Fixture::new();
-        let d = verify(enrolled(&f, T0, 3), &f.ctx(T0 + 1), &code(T0)).unwrap();
+        let d = verify_code(enrolled(&f, T0, 3), &f.ctx(T0 + 1), &code(T0)).unwrap();
         assert_eq!(d.reply, Verdict::Rejected { attempts_left: 4 });
     }
 
@@ -208,15 +269,15 @@ mod tests {
         let f = Fixture::new();
         let r = enrolled(&f, T0, 3);
         let at = T0 + 30;
-        let d = verify(r, &f.ctx(at), &code(at)).unwrap();
+        let d = verify_code(r, &f.ctx(at), &code(at)).unwrap();
         assert!(d.reply.is_accepted());
         let r = d.save.unwrap();
-        let again = verify(r.clone(), &f.ctx(at + 1), &code(at)).unwrap();
+        let again = verify_code(r.clone(), &f.ctx(at + 1), &code(at)).unwrap();
         assert_eq!(again.reply, Verdict::Rejected { attempts_left: 4 });
         // an older code still inside the window is a replay too
-        let older = verify(r.clone(), &f.ctx(at + 29), &code(T0)).unwrap();
+        let older = verify_code(r.clone(), &f.ctx(at + 29), &code(T0)).unwrap();
         assert!(!older.reply.is_accepted());
-        assert!(verify(r, &f.ctx(at + 30), &code(at + 30))
+        assert!(verify_code(r, &f.ctx(at + 30), &code(at + 30))
             .unwrap()
             .reply
             .is_accepted());
@@ -227,10 +288,13 @@ mod tests {
         let f = Fixture::new();
         let mut r = enrolled(&f, T0, 3);
         for _ in 0..5 {
-            r = verify(r, &f.ctx(T0 + 60), "000000").unwrap().save.unwrap();
+            r = verify_code(r, &f.ctx(T0 + 60), "000000")
+                .unwrap()
+                .save
+                .unwrap();
         }
         let right = code(T0 + 60);
-        let d = verify(r.clone(), &f.ctx(T0 + 61), &right).unwrap();
+        let d = verify_code(r.clone(), &f.ctx(T0 + 61), &right).unwrap();
         assert_eq!(
             d.reply,
             Verdict::LockedOut {
@@ -240,10 +304,10 @@ mod tests {
         assert!(d.save.is_none(), "a locked attempt changes nothing");
         assert!(d.effects.is_empty());
         assert!(matches!(
-            send(r.clone(), &f.ctx(T0 + 61), Method::App, &entropy(1)),
+            send(r.clone(), &f.ctx(T0 + 61), Method::App),
             Err(Error::LockedOut { .. })
         ));
-        assert!(verify(r, &f.ctx(T0 + 120), &code(T0 + 120))
+        assert!(verify_code(r, &f.ctx(T0 + 120), &code(T0 + 120))
             .unwrap()
             .reply
             .is_accepted());
@@ -253,7 +317,7 @@ mod tests {
     fn not_enabled_is_an_error() {
         let f = Fixture::new();
         assert!(matches!(
-            verify(Record::default(), &f.ctx(T0), "123456"),
+            verify_code(Record::default(), &f.ctx(T0), "123456"),
             Err(Error::NotEnabled)
         ));
     }
@@ -264,7 +328,7 @@ mod tests {
         let r = enrolled(&f, T0, 3);
         f.account = crate::Account::new("user-2", "mallory@example.com");
         assert!(matches!(
-            verify(r, &f.ctx(T0 + 30), &code(T0 + 30)),
+            verify_code(r, &f.ctx(T0 + 30), &code(T0 + 30)),
             Err(Error::Unseal)
         ));
     }
@@ -273,7 +337,7 @@ mod tests {
     fn an_emailed_primary_gets_a_code_at_login_once() {
         let f = Fixture::new();
         let r = email_primary(&f);
-        let d = begin(r, &f.ctx(T0 + 60), &entropy(7)).unwrap();
+        let d = begin(r, &f.ctx_seeded(T0 + 60, 7), None).unwrap();
         let LoginStep::Challenge {
             method,
             sent: Some(sent),
@@ -286,22 +350,22 @@ mod tests {
         assert_eq!(sent.to, "a•••@example.com");
         let r = d.save.unwrap();
         // asked again while the code lives: no second code
-        let again = begin(r.clone(), &f.ctx(T0 + 70), &entropy(8)).unwrap();
+        let again = begin(r.clone(), &f.ctx_seeded(T0 + 70, 8), None).unwrap();
         assert!(again.save.is_none() && again.effects.is_empty());
-        let login = code_from(entropy(7).code, 6);
+        let login = sent_code(7);
         // a setup code is useless at login
-        let setup = code_from(entropy(4).code, 6);
-        assert!(!verify(r.clone(), &f.ctx(T0 + 80), &setup)
+        let setup = sent_code(4);
+        assert!(!verify_code(r.clone(), &f.ctx(T0 + 80), &setup)
             .unwrap()
             .reply
             .is_accepted());
-        let d = verify(r, &f.ctx(T0 + 80), &login).unwrap();
+        let d = verify_code(r, &f.ctx(T0 + 80), &login).unwrap();
         assert_eq!(
-            d.reply.clone().accepted().map(|v| v.method),
+            d.reply.clone().accepted().and_then(|v| v.method()),
             Some(Method::Email)
         );
         let r = d.save.unwrap();
-        assert!(!verify(r, &f.ctx(T0 + 81), &login)
+        assert!(!verify_code(r, &f.ctx(T0 + 81), &login)
             .unwrap()
             .reply
             .is_accepted());
@@ -312,11 +376,11 @@ mod tests {
         let f = Fixture::new();
         let r = enrolled(&f, T0, 3);
         assert!(matches!(
-            send(r.clone(), &f.ctx(T0), Method::App, &entropy(1)),
+            send(r.clone(), &f.ctx(T0), Method::App),
             Err(Error::WrongMethod)
         ));
         assert!(matches!(
-            send(r, &f.ctx(T0), Method::Sms, &entropy(1)),
+            send(r, &f.ctx(T0), Method::Sms),
             Err(Error::MethodNotEnrolled)
         ));
     }

@@ -3,11 +3,14 @@
 //! record and the effects to run after it is saved. No I/O, no clock, no
 //! randomness of its own, no async.
 
+pub(crate) mod admin;
 pub(crate) mod code;
+pub(crate) mod device;
 pub(crate) mod disable;
 pub(crate) mod fallback;
 pub(crate) mod guard;
 pub(crate) mod login;
+pub(crate) mod recovery;
 pub(crate) mod setup;
 pub(crate) mod status;
 
@@ -36,6 +39,8 @@ pub(crate) struct Ctx<'a> {
     /// Which senders the host configured.
     pub(crate) can_email: bool,
     pub(crate) can_text: bool,
+    /// Random bytes, drawn by the caller for this decision.
+    pub(crate) entropy: &'a Entropy,
 }
 
 /// Random bytes a decision may need, drawn by the caller.
@@ -44,6 +49,37 @@ pub(crate) struct Entropy {
     pub(crate) totp_secret: [u8; TOTP_SECRET_LEN],
     pub(crate) nonce: [u8; NONCE_LEN],
     pub(crate) code: [u8; 8],
+    pub(crate) recovery: [crate::methods::recovery::CodeEntropy; crate::methods::recovery::COUNT],
+    pub(crate) device: crate::methods::device::TokenEntropy,
+    pub(crate) stamp: [u8; 16],
+}
+
+impl Entropy {
+    /// Entropy from `fill`, which writes random bytes into a buffer.
+    pub(crate) fn draw<E>(mut fill: impl FnMut(&mut [u8]) -> Result<(), E>) -> Result<Self, E> {
+        let mut e = Entropy {
+            totp_secret: [0; TOTP_SECRET_LEN],
+            nonce: [0; NONCE_LEN],
+            code: [0; 8],
+            recovery: [[0; 32]; crate::methods::recovery::COUNT],
+            device: [0; 32],
+            stamp: [0; 16],
+        };
+        fill(&mut e.totp_secret)?;
+        fill(&mut e.nonce)?;
+        fill(&mut e.code)?;
+        for r in &mut e.recovery {
+            fill(r)?;
+        }
+        fill(&mut e.device)?;
+        fill(&mut e.stamp)?;
+        Ok(e)
+    }
+}
+
+/// A new security stamp: the factors changed.
+pub(crate) fn restamp(record: &mut Record, ctx: &Ctx<'_>) {
+    record.stamp = Some(data_encoding::HEXLOWER.encode(&ctx.entropy.stamp));
 }
 
 /// Something to do once the new record is saved.
@@ -55,6 +91,12 @@ pub(crate) enum Effect {
     Notice(Change),
     /// Deliver a one-time code.
     SendCode(Delivery),
+    /// Report an administrator's act, with who and why.
+    AdminEvent {
+        kind: EventKind,
+        admin: String,
+        reason: String,
+    },
 }
 
 impl PartialEq for Effect {
@@ -123,18 +165,29 @@ pub(crate) fn reject<T>(
     }
 }
 
-/// A saved change to the settings: reported, and the user told.
+/// A saved change to the factors: a new security stamp, reported, and the
+/// user told.
 pub(crate) fn settings_changed(
-    record: Record,
+    mut record: Record,
+    ctx: &Ctx<'_>,
     kind: EventKind,
     method: Option<Method>,
     change: Change,
 ) -> Decision<Verdict<()>> {
+    restamp(&mut record, ctx);
     Decision {
         save: Some(record),
         effects: vec![Effect::Event(kind, method), Effect::Notice(change)],
         reply: Verdict::Accepted(()),
     }
+}
+
+/// What a security change was re-authenticated with: whether the password
+/// was right, and the code given with it, if any.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Proofs<'a> {
+    pub(crate) password_ok: bool,
+    pub(crate) code: Option<&'a str>,
 }
 
 /// The lockout, then the password, for the flows that ask for it. `Some`
@@ -160,18 +213,31 @@ pub(crate) mod testing {
         pub(crate) policy: Policy,
         pub(crate) keys: Keys,
         pub(crate) account: Account,
+        /// Entropy for each seed a test uses, made once.
+        seeds: Vec<Entropy>,
     }
 
     impl Fixture {
         pub(crate) fn new() -> Self {
+            let mut policy = Policy::default();
+            // cheap hashing: these tests are about the rules, not the cost
+            policy.recovery.memory_kib = 64;
+            policy.recovery.passes = 1;
             Self {
-                policy: Policy::default(),
+                policy,
                 keys: Keys::derive(&MasterKey::new([42; 32])).unwrap(),
                 account: Account::new("user-1", "alice@example.com"),
+                seeds: (0..=255).map(entropy).collect(),
             }
         }
 
+        /// A context at `now` whose entropy is `entropy(1)`.
         pub(crate) fn ctx(&self, now: u64) -> Ctx<'_> {
+            self.ctx_seeded(now, 1)
+        }
+
+        /// A context at `now` whose entropy is `entropy(seed)`.
+        pub(crate) fn ctx_seeded(&self, now: u64, seed: u8) -> Ctx<'_> {
             Ctx {
                 now: Timestamp::from_unix_seconds(now),
                 policy: &self.policy,
@@ -180,16 +246,24 @@ pub(crate) mod testing {
                 issuer: "Acme",
                 can_email: true,
                 can_text: true,
+                entropy: &self.seeds[usize::from(seed)],
             }
         }
     }
 
     pub(crate) fn entropy(seed: u8) -> Entropy {
-        Entropy {
-            totp_secret: [seed; TOTP_SECRET_LEN],
-            nonce: [seed.wrapping_add(1); NONCE_LEN],
-            code: [seed.wrapping_add(2); 8],
-        }
+        let mut n = 0u8;
+        Entropy::draw::<()>(|buf| {
+            n = n.wrapping_add(1);
+            buf.fill(seed.wrapping_add(n.wrapping_sub(1)));
+            Ok(())
+        })
+        .unwrap()
+    }
+
+    /// The code `entropy(seed)` sends.
+    pub(crate) fn sent_code(seed: u8) -> String {
+        crate::methods::code::code_from(entropy(seed).code, 6)
     }
 
     /// The code an app set up from `entropy(seed)` shows at `at`.
@@ -203,16 +277,21 @@ pub(crate) mod testing {
     pub(crate) fn pending(f: &Fixture, at: u64, seed: u8) -> Record {
         let new = crate::setup::NewMethod::App;
         let goal = crate::record::Goal::TurnOn;
-        let d = super::setup::begin(
-            Record::default(),
-            &f.ctx(at),
-            &new,
-            goal,
-            true,
-            &entropy(seed),
-        );
+        let d = super::setup::begin(Record::default(), &f.ctx_seeded(at, seed), &new, goal, PASS);
         d.unwrap().save.unwrap()
     }
+
+    /// A password check that failed.
+    pub(crate) const FAIL: super::Proofs<'static> = super::Proofs {
+        password_ok: false,
+        code: None,
+    };
+
+    /// A password check that passed, with no code.
+    pub(crate) const PASS: super::Proofs<'static> = super::Proofs {
+        password_ok: true,
+        code: None,
+    };
 
     /// A record with the app from `entropy(seed)` enrolled at `at`.
     pub(crate) fn enrolled(f: &Fixture, at: u64, seed: u8) -> Record {

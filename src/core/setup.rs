@@ -1,10 +1,13 @@
 //! Setting a method up: begin (password → secret, or a code sent), then
 //! confirm (a first code from the new factor). The same ceremony turns
-//! two-factor authentication on, adds a fallback, or replaces the number.
+//! two-factor authentication on, switches the primary method without a gap,
+//! adds a fallback, or replaces the number.
 
 use secrecy::SecretString;
 
-use super::{code, reauthenticate, reject, Ctx, Decision, Effect, Entropy};
+use super::{
+    code, login, reauthenticate, recovery, reject, restamp, Ctx, Decision, Effect, Proofs,
+};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::{Change, Purpose};
@@ -16,7 +19,21 @@ use crate::record::{
 };
 use crate::setup::{AppSetup, CodeSetup, Enabled, NewMethod, Setup};
 use crate::status::Method;
-use crate::verdict::Verdict;
+use crate::verdict::{Sent, Verdict};
+
+/// The enrolment, when two-factor authentication is on (not suspended).
+pub(crate) fn active(record: &Record) -> Option<&Enrolment> {
+    record.enrolment.as_ref().filter(|e| e.suspended.is_none())
+}
+
+/// What a setup asked for does on this record: turning on while on is a
+/// switch of method.
+pub(crate) fn resolve(record: &Record, goal: Goal) -> Goal {
+    match (goal, active(record)) {
+        (Goal::TurnOn, Some(_)) => Goal::Switch,
+        (goal, _) => goal,
+    }
+}
 
 /// Whether this setup may begin at all; checked before the password is.
 pub(crate) fn check_begin(
@@ -24,14 +41,18 @@ pub(crate) fn check_begin(
     ctx: &Ctx<'_>,
     new: &NewMethod,
     goal: Goal,
+    code_given: bool,
 ) -> Result<()> {
     let method = new.method();
-    match (goal, &record.enrolment) {
-        (Goal::TurnOn, Some(_)) => return Err(Error::AlreadyEnabled),
+    let goal = resolve(record, goal);
+    match (goal, active(record)) {
         (Goal::AddFallback | Goal::ReplaceNumber, None) => return Err(Error::NotEnabled),
         (Goal::AddFallback, Some(e)) if e.has(method) => return Err(Error::MethodAlreadyEnrolled),
         (Goal::ReplaceNumber, Some(e)) if !e.has(Method::Sms) => {
             return Err(Error::MethodNotEnrolled)
+        }
+        (Goal::Switch, _) if ctx.policy.switch_needs_code && !code_given => {
+            return Err(Error::CodeRequired)
         }
         _ => {}
     }
@@ -53,22 +74,30 @@ pub(crate) fn begin(
     ctx: &Ctx<'_>,
     new: &NewMethod,
     goal: Goal,
-    password_ok: bool,
-    entropy: &Entropy,
+    proofs: Proofs<'_>,
 ) -> Result<Decision<Verdict<Setup>>> {
-    check_begin(&record, ctx, new, goal)?;
-    if let Some(end) = reauthenticate(&record, ctx, password_ok) {
+    check_begin(&record, ctx, new, goal, proofs.code.is_some())?;
+    let goal = resolve(&record, goal);
+    if let Some(end) = reauthenticate(&record, ctx, proofs.password_ok) {
         return Ok(end);
+    }
+    let mut effects = Vec::new();
+    if goal == Goal::Switch && ctx.policy.switch_needs_code {
+        // A current code of the method in force proves the user still has it.
+        let typed = proofs.code.unwrap_or_default();
+        if login::check_code(&mut record, ctx, typed)?.is_none() {
+            let method = active(&record).map(|e| e.primary);
+            return Ok(reject(record, ctx, EventKind::SetupCodeRejected, method));
+        }
     }
     let method = new.method();
     let expires = ctx.now.saturating_add(ctx.policy.setup_ttl);
-    let mut effects = vec![Effect::Event(EventKind::SetupBegun, Some(method))];
+    effects.push(Effect::Event(EventKind::SetupBegun, Some(method)));
     let (factor, setup) = match new {
-        NewMethod::App => begin_app(ctx, entropy, expires)?,
+        NewMethod::App => begin_app(ctx, expires)?,
         NewMethod::Email => {
             let to = ctx.account.email().to_owned();
-            let (sends, sent) =
-                code::issue(&mut record, ctx, Purpose::Setup, method, &to, entropy)?;
+            let (sends, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, &to)?;
             effects.extend(sends);
             let setup = Setup::Code(CodeSetup { sent, expires });
             (Factor::Email(EmailFactor {}), setup)
@@ -78,10 +107,10 @@ pub(crate) fn begin(
             let sealed = ctx.keys.seal(
                 ctx.account.id(),
                 SecretKind::PhoneNumber,
-                entropy.nonce,
+                ctx.entropy.nonce,
                 to.as_bytes(),
             )?;
-            let (sends, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, to, entropy)?;
+            let (sends, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, to)?;
             effects.extend(sends);
             let setup = Setup::Code(CodeSetup { sent, expires });
             (Factor::Sms(SmsFactor { number: sealed }), setup)
@@ -99,14 +128,10 @@ pub(crate) fn begin(
     })
 }
 
-fn begin_app(
-    ctx: &Ctx<'_>,
-    entropy: &Entropy,
-    expires: crate::clock::Timestamp,
-) -> Result<(Factor, Setup)> {
+fn begin_app(ctx: &Ctx<'_>, expires: crate::clock::Timestamp) -> Result<(Factor, Setup)> {
     let p = &ctx.policy.totp;
     let totp = Totp::new(p.algorithm, p.digits, p.period);
-    let secret = &entropy.totp_secret;
+    let secret = &ctx.entropy.totp_secret;
     let uri = key_uri(ctx.issuer, ctx.account.label(), secret, &totp).map_err(|e| match e {
         KeyUriError::Issuer => Error::Config("the issuer must contain no ':'"),
         _ => Error::InvalidAccount("the account label cannot be put in a key URI"),
@@ -114,7 +139,7 @@ fn begin_app(
     let sealed = ctx.keys.seal(
         ctx.account.id(),
         SecretKind::TotpSecret,
-        entropy.nonce,
+        ctx.entropy.nonce,
         secret,
     )?;
     let factor = Factor::App(AppFactor {
@@ -141,22 +166,38 @@ pub(crate) fn live_pending<'r>(record: &'r Record, ctx: &Ctx<'_>) -> Option<&'r 
 }
 
 /// Sends a new code for the pending email or SMS setup; the old one is void.
-pub(crate) fn resend(
-    mut record: Record,
-    ctx: &Ctx<'_>,
-    entropy: &Entropy,
-) -> Result<Decision<crate::verdict::Sent>> {
+pub(crate) fn resend(mut record: Record, ctx: &Ctx<'_>) -> Result<Decision<Sent>> {
     if let Some(until) = record.guard.locked(ctx.now) {
         return Err(Error::LockedOut { until });
     }
     let pending = live_pending(&record, ctx).ok_or(Error::NoPendingSetup)?;
     let method = pending.factor.method();
     let to = code::destination(&pending.factor, ctx)?.ok_or(Error::WrongMethod)?;
-    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, &to, entropy)?;
+    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, &to)?;
     Ok(Decision {
         save: Some(record),
         effects,
         reply: sent,
+    })
+}
+
+/// Drops the pending setup: everything stays as it was before it began.
+pub(crate) fn cancel(mut record: Record) -> Result<Decision<()>> {
+    let pending = record.pending.take().ok_or(Error::NoPendingSetup)?;
+    if record
+        .code
+        .as_ref()
+        .is_some_and(|c| c.purpose == Purpose::Setup)
+    {
+        record.code = None;
+    }
+    Ok(Decision {
+        save: Some(record),
+        effects: vec![Effect::Event(
+            EventKind::SetupCancelled,
+            Some(pending.factor.method()),
+        )],
+        reply: (),
     })
 }
 
@@ -167,14 +208,16 @@ pub(crate) fn confirm(
     typed: &str,
 ) -> Result<Decision<Verdict<Enabled>>> {
     let Some(pending) = live_pending(&record, ctx).cloned() else {
-        return Err(match (&record.enrolment, &record.pending) {
+        return Err(match (active(&record), &record.pending) {
             (Some(_), None) => Error::AlreadyEnabled,
             _ => Error::NoPendingSetup,
         });
     };
-    match (pending.goal, &record.enrolment) {
+    match (pending.goal, active(&record)) {
         (Goal::TurnOn, Some(_)) => return Err(Error::AlreadyEnabled),
-        (Goal::AddFallback | Goal::ReplaceNumber, None) => return Err(Error::NoPendingSetup),
+        (Goal::AddFallback | Goal::ReplaceNumber | Goal::Switch, None) => {
+            return Err(Error::NoPendingSetup)
+        }
         _ => {}
     }
     if let Some(until) = record.guard.locked(ctx.now) {
@@ -216,6 +259,9 @@ pub(crate) fn confirm(
     };
     record.pending = None;
     record.guard.succeed();
+    restamp(&mut record, ctx);
+    let mut recovery_codes = None;
+    let mut effects = Vec::new();
     let (kind, change) = match (pending.goal, record.enrolment.as_mut()) {
         (Goal::AddFallback, Some(e)) => {
             e.factors.push(factor);
@@ -226,20 +272,40 @@ pub(crate) fn confirm(
             e.factors.push(factor);
             (EventKind::PhoneChanged, Change::PhoneChanged)
         }
+        (Goal::Switch, Some(e)) => {
+            let old = e.primary;
+            e.factors
+                .retain(|f| f.method() != old && f.method() != method);
+            e.factors.push(factor);
+            e.primary = method;
+            record.devices.clear();
+            (EventKind::MethodSwitched, Change::PrimaryChanged(method))
+        }
         _ => {
+            // On, from off or from settings kept: everything new.
             record.enrolment = Some(Enrolment {
                 primary: method,
                 since: ctx.now,
                 factors: vec![factor],
+                suspended: None,
             });
+            record.devices.clear();
+            recovery_codes = Some(recovery::issue(&mut record, ctx)?);
+            effects.push(Effect::Event(EventKind::RecoveryCodesIssued, None));
             (EventKind::Enabled, Change::Enabled(method))
         }
     };
+    effects.insert(0, Effect::Event(kind, Some(method)));
+    effects.push(Effect::Notice(change));
     let since = record.enrolment.as_ref().map_or(ctx.now, |e| e.since);
     Ok(Decision {
         save: Some(record),
-        effects: vec![Effect::Event(kind, Some(method)), Effect::Notice(change)],
-        reply: Verdict::Accepted(Enabled { method, since }),
+        effects,
+        reply: Verdict::Accepted(Enabled {
+            method,
+            since,
+            recovery_codes,
+        }),
     })
 }
 
@@ -248,9 +314,8 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::super::status::status;
-    use super::super::testing::{app_code, enrolled, entropy, Fixture};
+    use super::super::testing::{app_code, enrolled, sent_code, Fixture, FAIL, PASS};
     use super::*;
-    use crate::methods::code::code_from;
     use crate::methods::phone::PhoneNumber;
     use crate::status::Status;
 
@@ -264,7 +329,7 @@ mod tests {
         goal: Goal,
         seed: u8,
     ) -> Result<Decision<Verdict<Setup>>> {
-        begin(record, &f.ctx(at), &new, goal, true, &entropy(seed))
+        begin(record, &f.ctx_seeded(at, seed), &new, goal, PASS)
     }
 
     fn begun(f: &Fixture) -> (Record, AppSetup) {
@@ -281,7 +346,7 @@ mod tests {
 
     /// The code `entropy(seed)` sends.
     fn sent(seed: u8) -> String {
-        code_from(entropy(seed).code, 6)
+        sent_code(seed)
     }
 
     #[test]
@@ -316,8 +381,7 @@ mod tests {
             &f.ctx(T0),
             &NewMethod::App,
             Goal::TurnOn,
-            false,
-            &entropy(1),
+            FAIL,
         )
         .unwrap();
         assert_eq!(d.reply.accepted().map(|_| ()), None);
@@ -371,9 +435,10 @@ mod tests {
             confirm(on.clone(), &f.ctx(T0), &code(T0)),
             Err(Error::AlreadyEnabled)
         ));
+        // turning on while on is a switch, which needs a current code
         assert!(matches!(
             begin_new(on, &f, T0, NewMethod::App, Goal::TurnOn, 2),
-            Err(Error::AlreadyEnabled)
+            Err(Error::CodeRequired)
         ));
     }
 
@@ -407,8 +472,7 @@ mod tests {
                 &f.ctx(T0),
                 &NewMethod::App,
                 Goal::TurnOn,
-                false,
-                &entropy(1)
+                FAIL,
             ),
             Err(Error::InvalidAccount(_))
         ));
@@ -500,4 +564,62 @@ mod tests {
             .reply
             .is_accepted());
     }
+
+    #[test]
+    fn a_switch_keeps_the_old_method_until_the_new_one_is_confirmed() {
+        let f = Fixture::new();
+        let on = enrolled(&f, T0, 1);
+        let old_code = app_code(1, T0 + 30);
+        let proofs = Proofs {
+            password_ok: true,
+            code: Some(&old_code),
+        };
+        let n = NewMethod::Sms(PhoneNumber::parse(NUMBER).unwrap());
+        let d = begin(
+            on.clone(),
+            &f.ctx_seeded(T0 + 30, 6),
+            &n,
+            Goal::TurnOn,
+            proofs,
+        )
+        .unwrap();
+        assert!(d.reply.is_accepted());
+        let switching = d.save.unwrap();
+        assert_eq!(switching.pending.as_ref().unwrap().goal, Goal::Switch);
+        // the app still protects logins meanwhile
+        assert_eq!(switching.enrolment.as_ref().unwrap().primary, Method::App);
+        // cancelling leaves it as it was, bar the used code
+        let back = cancel(switching.clone()).unwrap().save.unwrap();
+        assert_eq!(back.enrolment, d_enrolment(&switching));
+        assert!(back.pending.is_none());
+        // confirming replaces the app with SMS, atomically
+        let r = confirm(switching, &f.ctx_seeded(T0 + 31, 9), &sent(6))
+            .unwrap()
+            .save
+            .unwrap();
+        let e = r.enrolment.unwrap();
+        assert_eq!((e.primary, e.methods()), (Method::Sms, vec![Method::Sms]));
+        assert_ne!(r.stamp, on.stamp, "a new security stamp");
+    }
+
+    fn d_enrolment(r: &Record) -> Option<Enrolment> {
+        r.enrolment.clone()
+    }
+
+    #[test]
+    fn a_switch_with_a_wrong_old_code_is_a_counted_rejection() {
+        let f = Fixture::new();
+        let on = enrolled(&f, T0, 1);
+        let proofs = Proofs {
+            password_ok: true,
+            code: Some("000000"),
+        };
+        let d = begin(on, &f.ctx(T0 + 30), &NewMethod::App, Goal::TurnOn, proofs).unwrap();
+        assert_eq!(d.reply.accepted().map(|_| ()), None);
+        let r = d.save.unwrap();
+        assert_eq!(r.guard.failures, 1);
+        assert!(r.pending.is_none());
+    }
+
+    const NUMBER: &str = "+60123451688";
 }

@@ -3,7 +3,9 @@
 
 pub(crate) mod b64;
 pub(crate) mod code;
+pub(crate) mod device;
 pub(crate) mod phone;
 pub(crate) mod qr;
+pub(crate) mod recovery;
 pub(crate) mod seal;
 pub mod totp;

@@ -26,6 +26,15 @@ use twofactor::{
 pub const T0: u64 = 1_700_000_000;
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The default policy, with recovery codes hashed cheaply: the tests are
+/// about the rules, not the cost.
+pub fn policy() -> Policy {
+    let mut p = Policy::default();
+    p.recovery.memory_kib = 64;
+    p.recovery.passes = 1;
+    p
+}
+
 pub fn password() -> SecretString {
     SecretString::from(PASSWORD)
 }
@@ -90,7 +99,7 @@ impl Harness {
 
     /// Another app server: its own `TwoFactor`, the same store and key.
     pub fn instance(&self) -> TwoFactor {
-        self.instance_with(Policy::default())
+        self.instance_with(policy())
     }
 
     pub fn instance_with(&self, policy: Policy) -> TwoFactor {

@@ -1,0 +1,80 @@
+//! Recovery codes: made when two-factor authentication is turned on or on
+//! request, and spent one at a time in place of a code.
+
+use secrecy::SecretString;
+
+use super::setup::active;
+use super::{reauthenticate, restamp, Ctx, Decision, Effect};
+use crate::error::{Error, Result};
+use crate::event::EventKind;
+use crate::message::Change;
+use crate::methods::recovery::{hash, make, COUNT};
+use crate::record::{Record, RecoverySet};
+use crate::setup::RecoveryCodes;
+use crate::verdict::Verdict;
+
+/// A recovery code that matched its slot's hash, found before the decision
+/// (the argon2id computation is too slow to repeat on a lost race).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecoveryHit {
+    pub(crate) index: usize,
+    pub(crate) phc: String,
+}
+
+/// Makes a new set of codes, replacing the old one; the codes to show.
+pub(crate) fn issue(record: &mut Record, ctx: &Ctx<'_>) -> Result<RecoveryCodes> {
+    let mut shown = Vec::with_capacity(COUNT);
+    let mut slots = Vec::with_capacity(COUNT);
+    for (index, random) in ctx.entropy.recovery.iter().enumerate() {
+        let code = make(index, random);
+        slots.push(Some(hash(
+            &ctx.policy.recovery,
+            ctx.account.id(),
+            &code,
+            random,
+        )?));
+        shown.push(SecretString::from(code.as_str()));
+    }
+    record.recovery = Some(RecoverySet {
+        created: ctx.now,
+        slots,
+    });
+    Ok(RecoveryCodes(shown))
+}
+
+/// Spends the code `hit` found, if its slot still holds that hash (no
+/// other request spent it meanwhile); the codes left.
+pub(crate) fn spend(record: &mut Record, hit: Option<&RecoveryHit>) -> Option<usize> {
+    let hit = hit?;
+    let set = record.recovery.as_mut()?;
+    let slot = set.slots.get_mut(hit.index)?;
+    if slot.as_deref() != Some(hit.phc.as_str()) {
+        return None;
+    }
+    *slot = None;
+    Some(set.left())
+}
+
+/// A new set of codes, once the password is right; the old set is void.
+pub(crate) fn regenerate(
+    mut record: Record,
+    ctx: &Ctx<'_>,
+    password_ok: bool,
+) -> Result<Decision<Verdict<RecoveryCodes>>> {
+    if active(&record).is_none() {
+        return Err(Error::NotEnabled);
+    }
+    if let Some(end) = reauthenticate(&record, ctx, password_ok) {
+        return Ok(end);
+    }
+    let codes = issue(&mut record, ctx)?;
+    restamp(&mut record, ctx);
+    Ok(Decision {
+        save: Some(record),
+        effects: vec![
+            Effect::Event(EventKind::RecoveryCodesIssued, None),
+            Effect::Notice(Change::RecoveryCodesRegenerated),
+        ],
+        reply: Verdict::Accepted(codes),
+    })
+}

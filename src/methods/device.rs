@@ -1,0 +1,68 @@
+//! Remembered devices: a 256-bit token for a cookie, of which only a keyed
+//! hash is stored.
+
+use data_encoding::BASE64URL_NOPAD;
+use hmac::Mac;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+use crate::methods::code::CodeKey;
+
+/// The random bytes of a token.
+pub(crate) type TokenEntropy = [u8; 32];
+
+/// The token as set in a cookie: unpadded base64url, 43 characters.
+pub(crate) fn token(random: &TokenEntropy) -> SecretString {
+    SecretString::from(BASE64URL_NOPAD.encode(random))
+}
+
+/// HMAC-SHA-256 of the token, bound to the account.
+pub(crate) fn token_mac(key: &CodeKey, user: &str, token: &SecretString) -> [u8; 32] {
+    let mut mac = key.clone();
+    for field in [
+        b"twofactor/v1/device".as_slice(),
+        user.as_bytes(),
+        token.expose_secret().as_bytes(),
+    ] {
+        mac.update(&u32::try_from(field.len()).unwrap_or(u32::MAX).to_be_bytes());
+        mac.update(field);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// The position of the stored MAC equal to `mac`, comparing every one in
+/// constant time.
+pub(crate) fn find<'a>(stored: impl Iterator<Item = &'a [u8]>, mac: &[u8; 32]) -> Option<usize> {
+    let mut found = None;
+    for (i, s) in stored.enumerate() {
+        if bool::from(s.ct_eq(mac.as_slice())) && found.is_none() {
+            found = Some(i);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> CodeKey {
+        <CodeKey as Mac>::new_from_slice(&[5; 32]).unwrap()
+    }
+
+    #[test]
+    fn tokens_are_url_safe_and_bound() {
+        let t = token(&[0xfb; 32]);
+        assert_eq!(t.expose_secret().len(), 43);
+        assert!(t
+            .expose_secret()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        let a = token_mac(&key(), "alice", &t);
+        assert_ne!(a, token_mac(&key(), "bob", &t));
+        assert_ne!(a, token_mac(&key(), "alice", &token(&[0xfa; 32])));
+        let stored = [vec![0u8; 32], a.to_vec()];
+        assert_eq!(find(stored.iter().map(Vec::as_slice), &a), Some(1));
+        assert_eq!(find(stored.iter().map(Vec::as_slice), &[1; 32]), None);
+    }
+}
