@@ -87,8 +87,18 @@ impl Farm {
 
     /// `TASKS` tasks, spread over the servers, submit `code(i)` at once.
     async fn storm(&self, account: &Account, code: impl Fn(usize) -> String) -> Vec<Verdict<()>> {
-        let barrier = Arc::new(Barrier::new(TASKS));
-        let tasks: Vec<_> = (0..TASKS)
+        self.storm_of(TASKS, account, code).await
+    }
+
+    /// `n` tasks, spread over the servers, submit `code(i)` at once.
+    async fn storm_of(
+        &self,
+        n: usize,
+        account: &Account,
+        code: impl Fn(usize) -> String,
+    ) -> Vec<Verdict<()>> {
+        let barrier = Arc::new(Barrier::new(n));
+        let tasks: Vec<_> = (0..n)
             .map(|i| {
                 let tf = self.servers[i % INSTANCES].clone();
                 let account = account.clone();
@@ -191,6 +201,41 @@ async fn one_emailed_code_is_accepted_exactly_once() {
         assert_eq!(accepted, 1, "round {round}: {verdicts:?}");
         assert_eq!(left, [1, 2, 3, 4], "round {round}");
         assert_eq!(locked, TASKS - 5, "round {round}");
+    }
+    assert!(farm.store.conflicts.load(Ordering::Relaxed) > 0);
+}
+
+/// 50 rounds: 32 concurrent uses of one recovery code over 8 servers;
+/// exactly one is accepted, and the code is spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_recovery_code_is_accepted_exactly_once() {
+    let farm = Farm::new();
+    for round in 0..50 {
+        let account = farm.h.account(&format!("user-{round}"));
+        let tf = &farm.servers[round % INSTANCES];
+        let app = farm.h.begin(tf, &account).await;
+        let on = tf
+            .confirm_setup(&account, &app.code(farm.h.now()))
+            .await
+            .unwrap();
+        let codes = on.accepted().unwrap().recovery_codes.unwrap();
+        let code = secrecy::ExposeSecret::expose_secret(&codes.codes()[round % 10]).to_owned();
+
+        let verdicts = farm.storm_of(32, &account, |_| code.clone()).await;
+
+        let (accepted, left, locked) = tally(&verdicts);
+        assert_eq!(accepted, 1, "round {round}: {verdicts:?}");
+        assert_eq!(left, [1, 2, 3, 4], "round {round}");
+        assert_eq!(locked, 32 - 5, "round {round}");
+        let status = farm.servers[0].status(&account).await.unwrap();
+        assert!(matches!(
+            status,
+            twofactor::Status::On {
+                recovery_codes_left: 9,
+                ..
+            }
+        ));
+        farm.h.advance(30);
     }
     assert!(farm.store.conflicts.load(Ordering::Relaxed) > 0);
 }

@@ -1,0 +1,928 @@
+//! Recovery codes, remembered devices, switching method, keep-or-delete
+//! disable, admin reset, audit events and the security stamp, through the
+//! public API.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use secrecy::{ExposeSecret, SecretString};
+use twofactor::{
+    Account, Admin, Change, Error, EventKind, Keep, LoginStep, Message, Method, NewMethod,
+    PhoneNumber, Proof, Reauth, RecoveryCodes, Setup, State, Status, TwoFactor, UserStore, Verdict,
+};
+
+/// Turns the app on; the user's app and the recovery codes shown.
+async fn enrol_with_codes(h: &Harness, tf: &TwoFactor, account: &Account) -> (App, Vec<String>) {
+    let app = h.begin(tf, account).await;
+    let on = tf
+        .confirm_setup(account, &app.code(h.now()))
+        .await
+        .unwrap()
+        .accepted()
+        .unwrap();
+    let codes = on.recovery_codes.expect("codes are shown when turned on");
+    (app, shown(&codes))
+}
+
+fn shown(codes: &RecoveryCodes) -> Vec<String> {
+    codes
+        .codes()
+        .iter()
+        .map(|c| c.expose_secret().to_owned())
+        .collect()
+}
+
+fn notices(h: &Harness) -> Vec<Change> {
+    h.outbox
+        .messages()
+        .into_iter()
+        .filter_map(|r| match r.message {
+            Message::Notice(n) => Some(n.change),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn ten_recovery_codes_each_used_once() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (_, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    assert_eq!(codes.len(), 10);
+    let mut distinct = codes.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 10);
+    assert!(codes
+        .iter()
+        .all(|c| c.len() == 14 && c.matches('-').count() == 2));
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::On {
+            recovery_codes_left: 10,
+            ..
+        }
+    ));
+
+    // typed sloppily: lower case, spaces for dashes
+    let sloppy = codes[3].to_lowercase().replace('-', " ");
+    let v = tf
+        .verify_login(&alice, &sloppy, None)
+        .await
+        .unwrap()
+        .accepted()
+        .unwrap();
+    assert_eq!(v.proof, Proof::RecoveryCode { left: 9 });
+    assert_eq!(v.method(), None);
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::On {
+            recovery_codes_left: 9,
+            ..
+        }
+    ));
+    assert!(notices(&h).contains(&Change::RecoveryCodeUsed { left: 9 }));
+    // used once only
+    assert_eq!(
+        tf.verify_login(&alice, &codes[3], None).await.unwrap(),
+        Verdict::Rejected { attempts_left: 4 }
+    );
+    // another still works, and a success resets the count
+    assert!(tf
+        .verify_login(&alice, &codes[7], None)
+        .await
+        .unwrap()
+        .is_accepted());
+    // a made-up code of the right shape is a counted rejection
+    assert_eq!(
+        tf.verify_login(&alice, "5ABC-DEFG-HJKM", None)
+            .await
+            .unwrap(),
+        Verdict::Rejected { attempts_left: 4 }
+    );
+}
+
+#[tokio::test]
+async fn recovery_codes_live_under_the_same_lockout() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (_, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    for _ in 0..5 {
+        let _ = tf.verify_login(&alice, "000000", None).await.unwrap();
+    }
+    assert!(matches!(
+        tf.verify_login(&alice, &codes[0], None).await.unwrap(),
+        Verdict::LockedOut { .. }
+    ));
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::On {
+            recovery_codes_left: 10,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn regenerating_needs_the_password_and_voids_the_old_set() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (_, old) = enrol_with_codes(&h, &tf, &alice).await;
+    let wrong = SecretString::from("nope");
+    assert!(!tf
+        .regenerate_recovery_codes(&alice, &wrong)
+        .await
+        .unwrap()
+        .is_accepted());
+    let new = tf
+        .regenerate_recovery_codes(&alice, &password())
+        .await
+        .unwrap()
+        .accepted()
+        .unwrap();
+    let new = shown(&new);
+    assert!(old.iter().all(|c| !new.contains(c)));
+    assert!(!tf
+        .verify_login(&alice, &old[0], None)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf
+        .verify_login(&alice, &new[0], None)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(notices(&h).contains(&Change::RecoveryCodesRegenerated));
+    // the store keeps only argon2id hashes
+    let doc = String::from_utf8(h.store.load("alice").await.unwrap().unwrap().document).unwrap();
+    for c in &new {
+        assert!(!doc.contains(c.as_str()) && !doc.contains(&c.replace('-', "")));
+    }
+    assert!(doc.contains("$argon2id$"));
+}
+
+#[tokio::test]
+async fn remember_this_device_for_thirty_days() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    h.advance(30);
+    let v = tf
+        .verify_login(&alice, &app.code(h.now()), Some("Firefox on Linux"))
+        .await
+        .unwrap()
+        .accepted()
+        .unwrap();
+    let device = v.device.expect("a token to keep");
+    let token = device.token.expose_secret().to_owned();
+    assert_eq!(token.len(), 43);
+    assert_eq!(device.expires.unix_seconds(), h.now() + 30 * 86_400);
+    assert!(notices(&h).contains(&Change::DeviceRemembered));
+    let doc = String::from_utf8(h.store.load("alice").await.unwrap().unwrap().document).unwrap();
+    assert!(!doc.contains(&token), "only a hash is stored");
+
+    h.advance(86_400);
+    match tf.begin_login(&alice, Some(&token)).await.unwrap() {
+        LoginStep::Trusted { device: id, until } => {
+            assert_eq!((id.as_str(), until), (device.id.as_str(), device.expires));
+        }
+        other => panic!("{other:?}"),
+    }
+    let listed = tf.devices(&alice).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].label, "Firefox on Linux");
+    assert_eq!(listed[0].last_used.map(|t| t.unix_seconds()), Some(h.now()));
+    assert!(!format!("{listed:?}").contains(&token));
+
+    // a wrong token, another account's, and an expired one are refused
+    assert!(matches!(
+        tf.begin_login(&alice, Some("not-a-token")).await.unwrap(),
+        LoginStep::Challenge { .. }
+    ));
+    let bob = h.account("bob");
+    let (bob_app, _) = enrol_with_codes(&h, &tf, &bob).await;
+    let _ = bob_app;
+    assert!(matches!(
+        tf.begin_login(&bob, Some(&token)).await.unwrap(),
+        LoginStep::Challenge { .. }
+    ));
+    h.advance(29 * 86_400);
+    assert!(matches!(
+        tf.begin_login(&alice, Some(&token)).await.unwrap(),
+        LoginStep::Challenge { .. }
+    ));
+    assert!(tf.devices(&alice).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn revoke_one_device_or_all() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let mut tokens = Vec::new();
+    for label in ["laptop", "phone"] {
+        h.advance(30);
+        let v = tf
+            .verify_login(&alice, &app.code(h.now()), Some(label))
+            .await
+            .unwrap();
+        tokens.push(v.accepted().unwrap().device.unwrap());
+    }
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::On { devices: 2, .. }
+    ));
+    tf.revoke_device(&alice, &tokens[0].id).await.unwrap();
+    assert!(matches!(
+        tf.revoke_device(&alice, &tokens[0].id).await,
+        Err(Error::NoSuchDevice)
+    ));
+    let t0 = tokens[0].token.expose_secret().to_owned();
+    let t1 = tokens[1].token.expose_secret().to_owned();
+    assert!(matches!(
+        tf.begin_login(&alice, Some(&t0)).await.unwrap(),
+        LoginStep::Challenge { .. }
+    ));
+    assert!(matches!(
+        tf.begin_login(&alice, Some(&t1)).await.unwrap(),
+        LoginStep::Trusted { .. }
+    ));
+    assert_eq!(tf.revoke_all_devices(&alice).await.unwrap(), 1);
+    assert!(matches!(
+        tf.begin_login(&alice, Some(&t1)).await.unwrap(),
+        LoginStep::Challenge { .. }
+    ));
+}
+
+#[tokio::test]
+async fn devices_are_forgotten_when_the_factors_change() {
+    for change in ["disable", "suspend", "reset", "primary", "switch"] {
+        let h = Harness::new();
+        let tf = h.instance();
+        let alice = h.account("alice");
+        let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+        h.advance(30);
+        let _ = tf
+            .add_fallback(&alice, NewMethod::Email, &password())
+            .await
+            .unwrap();
+        assert!(tf
+            .confirm_setup(&alice, &h.last_code())
+            .await
+            .unwrap()
+            .is_accepted());
+        h.advance(30);
+        let v = tf
+            .verify_login(&alice, &app.code(h.now()), Some("laptop"))
+            .await
+            .unwrap();
+        let token = v
+            .accepted()
+            .unwrap()
+            .device
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned();
+        h.advance(30);
+        match change {
+            "disable" => {
+                assert!(tf
+                    .disable(&alice, &password(), Keep::Nothing)
+                    .await
+                    .unwrap()
+                    .is_accepted())
+            }
+            "suspend" => {
+                assert!(tf
+                    .disable(&alice, &password(), Keep::Settings)
+                    .await
+                    .unwrap()
+                    .is_accepted())
+            }
+            "reset" => tf
+                .admin_reset(&Admin::new("root"), &alice, "lost phone")
+                .await
+                .unwrap(),
+            "primary" => {
+                assert!(tf
+                    .set_primary(&alice, Method::Email, &password())
+                    .await
+                    .unwrap()
+                    .is_accepted())
+            }
+            _ => {
+                let code = app.code(h.now());
+                let pw = password();
+                let setup = tf.begin_setup(&alice, NewMethod::App, Reauth::with_code(&pw, &code));
+                let Verdict::Accepted(Setup::App(s)) = setup.await.unwrap() else {
+                    panic!()
+                };
+                let new = App::from_grouped(s.secret.expose_secret());
+                assert!(tf
+                    .confirm_setup(&alice, &new.code(h.now()))
+                    .await
+                    .unwrap()
+                    .is_accepted());
+            }
+        }
+        assert!(tf.devices(&alice).await.unwrap().is_empty(), "{change}");
+        assert!(
+            !matches!(
+                tf.begin_login(&alice, Some(&token)).await.unwrap(),
+                LoginStep::Trusted { .. }
+            ),
+            "{change}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn switching_method_without_a_gap() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let stamp = tf.security_stamp(&alice).await.unwrap();
+    h.advance(30);
+    // a switch needs the password and a current code of the method in force
+    assert!(matches!(
+        tf.begin_setup(
+            &alice,
+            NewMethod::Sms(PhoneNumber::parse("+60123451688").unwrap()),
+            &password()
+        )
+        .await,
+        Err(Error::CodeRequired)
+    ));
+    let pw = password();
+    assert!(!tf
+        .begin_setup(&alice, NewMethod::App, Reauth::with_code(&pw, "000000"))
+        .await
+        .unwrap()
+        .is_accepted());
+    let code = app.code(h.now());
+    let number = PhoneNumber::parse("+60123451688").unwrap();
+    let Verdict::Accepted(Setup::Code(_)) = tf
+        .begin_setup(
+            &alice,
+            NewMethod::Sms(number),
+            Reauth::with_code(&pw, &code),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    // meanwhile the app keeps protecting every login
+    h.advance(30);
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::On {
+            primary: Method::App,
+            pending: Some(Method::Sms),
+            ..
+        }
+    ));
+    assert!(matches!(
+        tf.begin_login(&alice, None).await.unwrap(),
+        LoginStep::Challenge {
+            method: Method::App,
+            ..
+        }
+    ));
+    assert!(tf
+        .verify_login(&alice, &app.code(h.now()), None)
+        .await
+        .unwrap()
+        .is_accepted());
+    // the SMS code confirms the switch, atomically
+    h.advance(30);
+    tf.resend_setup_code(&alice).await.unwrap();
+    assert!(tf
+        .confirm_setup(&alice, &h.last_code())
+        .await
+        .unwrap()
+        .is_accepted());
+    let Status::On {
+        methods,
+        primary,
+        recovery_codes_left,
+        ..
+    } = tf.status(&alice).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!((methods, primary), (vec![Method::Sms], Method::Sms));
+    assert_eq!(recovery_codes_left, 10, "recovery codes survive a switch");
+    assert_ne!(tf.security_stamp(&alice).await.unwrap(), stamp);
+    assert!(notices(&h).contains(&Change::PrimaryChanged(Method::Sms)));
+    // the old app no longer works; a recovery code still does
+    h.advance(30);
+    assert!(!tf
+        .verify_login(&alice, &app.code(h.now()), None)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf
+        .verify_login(&alice, &codes[0], None)
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+#[tokio::test]
+async fn a_new_phone_for_the_app_is_a_switch_from_app_to_app() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (old, _) = enrol_with_codes(&h, &tf, &alice).await;
+    h.advance(30);
+    let pw = password();
+    let code = old.code(h.now());
+    let Verdict::Accepted(Setup::App(s)) = tf
+        .begin_setup(&alice, NewMethod::App, Reauth::with_code(&pw, &code))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let new = App::from_grouped(s.secret.expose_secret());
+    h.advance(30);
+    assert!(tf
+        .confirm_setup(&alice, &new.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    h.advance(30);
+    assert!(!tf
+        .verify_login(&alice, &old.code(h.now()), None)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf
+        .verify_login(&alice, &new.code(h.now()), None)
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+#[tokio::test]
+async fn a_cancelled_or_lapsed_switch_leaves_everything_as_it_was() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let before = tf.status(&alice).await.unwrap();
+    for lapse in [false, true] {
+        h.advance(30);
+        let pw = password();
+        let code = app.code(h.now());
+        let begun = tf
+            .begin_setup(&alice, NewMethod::App, Reauth::with_code(&pw, &code))
+            .await;
+        assert!(begun.unwrap().is_accepted());
+        if lapse {
+            h.advance(900);
+        } else {
+            tf.cancel_setup(&alice).await.unwrap();
+            assert!(matches!(
+                tf.cancel_setup(&alice).await,
+                Err(Error::NoPendingSetup)
+            ));
+        }
+        assert_eq!(tf.status(&alice).await.unwrap(), before);
+        h.advance(30);
+        assert!(tf
+            .verify_login(&alice, &app.code(h.now()), None)
+            .await
+            .unwrap()
+            .is_accepted());
+    }
+}
+
+#[tokio::test]
+async fn the_help_pages_way_disable_then_set_up_still_works() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    enrol_with_codes(&h, &tf, &alice).await;
+    assert!(tf
+        .disable(&alice, &password(), Keep::Nothing)
+        .await
+        .unwrap()
+        .is_accepted());
+    let (new, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    assert_eq!(codes.len(), 10);
+    h.advance(30);
+    assert!(tf
+        .verify_login(&alice, &new.code(h.now()), None)
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+#[tokio::test]
+async fn disable_keeping_the_settings_then_reenable_without_a_new_scan() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    assert!(tf
+        .disable(&alice, &password(), Keep::Settings)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::Suspended {
+            primary: Method::App,
+            ..
+        }
+    ));
+    assert_eq!(
+        tf.begin_login(&alice, None).await.unwrap(),
+        LoginStep::NotRequired
+    );
+    assert!(matches!(
+        tf.verify_login(&alice, &codes[0], None).await,
+        Err(Error::NotEnabled)
+    ));
+    assert!(notices(&h).contains(&Change::Suspended));
+    // a wrong code does not bring it back, and counts
+    h.advance(30);
+    assert_eq!(
+        tf.reenable(&alice, &password(), "000000").await.unwrap(),
+        Verdict::Rejected { attempts_left: 4 }
+    );
+    assert!(!tf
+        .reenable(&alice, &SecretString::from("x"), &app.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    // the same secret, proved by a current code
+    assert!(tf
+        .reenable(&alice, &password(), &app.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::On {
+            recovery_codes_left: 10,
+            ..
+        }
+    ));
+    assert!(matches!(
+        tf.reenable(&alice, &password(), "123456").await,
+        Err(Error::AlreadyEnabled)
+    ));
+    h.advance(30);
+    assert!(tf
+        .verify_login(&alice, &app.code(h.now()), None)
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+#[tokio::test]
+async fn reenable_an_sms_method_with_a_code_sent_while_suspended() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let number = PhoneNumber::parse("+60123451688").unwrap();
+    let _ = tf
+        .begin_setup(&alice, NewMethod::Sms(number), &password())
+        .await
+        .unwrap();
+    assert!(tf
+        .confirm_setup(&alice, &h.last_code())
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf
+        .disable(&alice, &password(), Keep::Settings)
+        .await
+        .unwrap()
+        .is_accepted());
+    h.advance(30);
+    let sent = tf.send_code(&alice, Method::Sms).await.unwrap();
+    assert_eq!(sent.to, "+60 ••• ••• 1688", "the same number, kept");
+    assert!(tf
+        .reenable(&alice, &password(), &h.last_code())
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+#[tokio::test]
+async fn disable_deleting_the_settings_leaves_nothing() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    h.advance(30);
+    let _ = tf
+        .add_fallback(
+            &alice,
+            NewMethod::Sms(PhoneNumber::parse("+60123451688").unwrap()),
+            &password(),
+        )
+        .await
+        .unwrap();
+    assert!(tf
+        .confirm_setup(&alice, &h.last_code())
+        .await
+        .unwrap()
+        .is_accepted());
+    h.advance(30);
+    let _ = tf
+        .verify_login(&alice, &app.code(h.now()), Some("laptop"))
+        .await
+        .unwrap();
+    h.advance(30);
+    let _ = tf.send_code(&alice, Method::Sms).await.unwrap();
+    assert!(tf
+        .disable(&alice, &password(), Keep::Nothing)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert_eq!(tf.status(&alice).await.unwrap(), Status::Off);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&h.store.load("alice").await.unwrap().unwrap().document).unwrap();
+    for gone in ["enrolment", "pending", "code", "recovery", "devices"] {
+        assert!(doc.get(gone).is_none(), "{gone} left: {doc}");
+    }
+    assert!(matches!(
+        tf.reenable(&alice, &password(), &codes[0]).await,
+        Err(Error::NotEnabled)
+    ));
+    // settings kept earlier can be deleted too
+    enrol_with_codes(&h, &tf, &alice).await;
+    assert!(tf
+        .disable(&alice, &password(), Keep::Settings)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(matches!(
+        tf.disable(&alice, &password(), Keep::Settings).await,
+        Err(Error::NotEnabled)
+    ));
+    assert!(tf
+        .disable(&alice, &password(), Keep::Nothing)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert_eq!(tf.status(&alice).await.unwrap(), Status::Off);
+}
+
+#[tokio::test]
+async fn admin_lists_and_resets_a_user_who_lost_the_phone() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let names = ["amy", "ben", "cal", "dee", "eve"];
+    for name in names {
+        let _ = h.account(name);
+    }
+    let amy = h.account("amy");
+    enrol_with_codes(&h, &tf, &amy).await;
+    let ben = h.account("ben");
+    let _ = tf
+        .begin_setup(&ben, NewMethod::Email, &password())
+        .await
+        .unwrap();
+    let cal = h.account("cal");
+    let number = PhoneNumber::parse("+60123451688").unwrap();
+    let _ = tf
+        .begin_setup(&cal, NewMethod::Sms(number), &password())
+        .await
+        .unwrap();
+    assert!(tf
+        .confirm_setup(&cal, &h.last_code())
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf
+        .disable(&cal, &password(), Keep::Settings)
+        .await
+        .unwrap()
+        .is_accepted());
+    let _ = h.store.save("dee", b"garbage", 0).await.unwrap();
+
+    let first = tf.admin_list(None, 2).await.unwrap();
+    let rest = tf.admin_list(first.next.as_deref(), 2).await.unwrap();
+    assert_eq!(first.next.as_deref(), Some("ben"));
+    assert_eq!(rest.next.as_deref(), Some("dee"));
+    let last = tf.admin_list(rest.next.as_deref(), 2).await.unwrap();
+    assert_eq!(last.next, None);
+    let all: Vec<_> = [first.accounts, rest.accounts, last.accounts].concat();
+    let states: Vec<_> = all.iter().map(|a| (a.user.as_str(), a.state)).collect();
+    assert_eq!(
+        states,
+        [
+            ("amy", State::On),
+            ("ben", State::Pending),
+            ("cal", State::Suspended),
+            ("dee", State::Unreadable)
+        ]
+    );
+    assert_eq!(all[0].methods, [Method::App]);
+    assert_eq!(all[2].methods, [Method::Sms]);
+    let shown = format!("{all:?}");
+    assert!(
+        !shown.contains("1688") && !shown.contains("example.com"),
+        "{shown}"
+    );
+
+    let admin = Admin::new("support-7");
+    tf.admin_reset(&admin, &amy, "lost phone\nticket 42")
+        .await
+        .unwrap();
+    assert_eq!(tf.status(&amy).await.unwrap(), Status::Off);
+    assert_eq!(
+        tf.begin_login(&amy, None).await.unwrap(),
+        LoginStep::NotRequired
+    );
+    assert!(matches!(
+        tf.admin_reset(&admin, &amy, "again").await,
+        Err(Error::NotEnabled)
+    ));
+    let events = h.events.0.lock().unwrap().clone();
+    let reset = events
+        .iter()
+        .find(|e| e.kind == EventKind::AdminReset)
+        .unwrap();
+    assert_eq!(reset.account, "amy");
+    assert_eq!(reset.actor.as_deref(), Some("support-7"));
+    assert_eq!(
+        reset.reason.as_deref(),
+        Some("lost phone ticket 42"),
+        "no newline in logs"
+    );
+    let mail = h.outbox.messages();
+    let last = mail.last().unwrap();
+    assert_eq!(last.to, "amy@example.com");
+    assert!(matches!(&last.message, Message::Notice(n) if n.change == Change::AdminReset));
+    // the user sets it up again
+    enrol_with_codes(&h, &tf, &amy).await;
+    assert!(tf.status(&amy).await.unwrap().is_on());
+}
+
+#[tokio::test]
+async fn every_transition_is_audited_without_secrets() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    h.advance(30);
+    let _ = tf.verify_login(&alice, "000000", None).await.unwrap();
+    let v = tf
+        .verify_login(&alice, &app.code(h.now()), Some("laptop"))
+        .await
+        .unwrap();
+    let token = v
+        .accepted()
+        .unwrap()
+        .device
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
+    let _ = tf.begin_login(&alice, Some(&token)).await.unwrap();
+    let _ = tf.verify_login(&alice, &codes[1], None).await.unwrap();
+    let _ = tf.revoke_all_devices(&alice).await.unwrap();
+    assert!(tf
+        .disable(&alice, &password(), Keep::Settings)
+        .await
+        .unwrap()
+        .is_accepted());
+    h.advance(30);
+    assert!(tf
+        .reenable(&alice, &password(), &app.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    tf.admin_reset(&Admin::new("root"), &alice, "test")
+        .await
+        .unwrap();
+    let events = h.events.0.lock().unwrap().clone();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    for k in [
+        EventKind::SetupBegun,
+        EventKind::Enabled,
+        EventKind::RecoveryCodesIssued,
+        EventKind::LoginRejected,
+        EventKind::LoginAccepted,
+        EventKind::DeviceRemembered,
+        EventKind::TrustedDevice,
+        EventKind::RecoveryCodeUsed,
+        EventKind::DevicesRevoked,
+        EventKind::Suspended,
+        EventKind::Reenabled,
+        EventKind::AdminReset,
+    ] {
+        assert!(kinds.contains(&k), "{k:?} missing from {kinds:?}");
+    }
+    for e in &events {
+        assert_eq!(e.account, "alice");
+        let shown = format!("{e:?}");
+        for secret in codes.iter().chain([&token]) {
+            assert!(!shown.contains(secret.as_str()), "{shown}");
+        }
+        assert!(!shown.contains("example.com"));
+    }
+    let failures: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind.is_failure())
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(failures, [EventKind::LoginRejected]);
+}
+
+#[tokio::test]
+async fn the_security_stamp_changes_with_every_factor_change_only() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    assert_eq!(tf.security_stamp(&alice).await.unwrap(), None);
+    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let mut seen = vec![tf.security_stamp(&alice).await.unwrap().unwrap()];
+    let mut changed = |stamp: Option<String>, should: bool, what: &str| {
+        let stamp = stamp.unwrap();
+        assert_eq!(!seen.contains(&stamp), should, "{what}");
+        seen.push(stamp);
+    };
+    h.advance(30);
+    assert!(tf
+        .verify_login(&alice, &app.code(h.now()), None)
+        .await
+        .unwrap()
+        .is_accepted());
+    changed(tf.security_stamp(&alice).await.unwrap(), false, "a login");
+    let _ = tf
+        .add_fallback(&alice, NewMethod::Email, &password())
+        .await
+        .unwrap();
+    changed(
+        tf.security_stamp(&alice).await.unwrap(),
+        false,
+        "a setup begun",
+    );
+    assert!(tf
+        .confirm_setup(&alice, &h.last_code())
+        .await
+        .unwrap()
+        .is_accepted());
+    changed(
+        tf.security_stamp(&alice).await.unwrap(),
+        true,
+        "a fallback added",
+    );
+    assert!(tf
+        .set_primary(&alice, Method::Email, &password())
+        .await
+        .unwrap()
+        .is_accepted());
+    changed(
+        tf.security_stamp(&alice).await.unwrap(),
+        true,
+        "a new primary",
+    );
+    assert!(tf
+        .remove_fallback(&alice, Method::App, &password())
+        .await
+        .unwrap()
+        .is_accepted());
+    changed(
+        tf.security_stamp(&alice).await.unwrap(),
+        true,
+        "a fallback removed",
+    );
+    let _ = tf
+        .regenerate_recovery_codes(&alice, &password())
+        .await
+        .unwrap();
+    changed(
+        tf.security_stamp(&alice).await.unwrap(),
+        true,
+        "new recovery codes",
+    );
+    assert!(tf
+        .disable(&alice, &password(), Keep::Nothing)
+        .await
+        .unwrap()
+        .is_accepted());
+    changed(tf.security_stamp(&alice).await.unwrap(), true, "turned off");
+}
