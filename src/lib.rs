@@ -2,9 +2,11 @@
 //!
 //! `twofactor` gives a customer portal everything behind "Two-factor
 //! authentication: Enabled": setting up an authenticator app (QR code and
-//! secret) or codes by email or text message, fallback methods, asking for
-//! the code at login, lockout after failed attempts, security notices, and
-//! turning it off again. The host keeps its own users, passwords and
+//! secret) or codes by email or text message, fallback methods, recovery
+//! codes, remembered devices, asking for the code at login, lockout after
+//! failed attempts, switching method without a gap, security notices,
+//! turning it off (keeping the settings or not), and an administrator's
+//! list and reset. The host keeps its own users, passwords and
 //! database, and plugs them in through small traits ([`UserStore`],
 //! [`PasswordVerifier`], [`Clock`], [`EmailSender`], [`SmsSender`],
 //! [`EventSink`]).
