@@ -39,17 +39,6 @@ fn shown(codes: &RecoveryCodes) -> Vec<String> {
         .collect()
 }
 
-fn notices(h: &Harness) -> Vec<Change> {
-    h.outbox
-        .messages()
-        .into_iter()
-        .filter_map(|r| match r.message {
-            Message::Notice(n) => Some(n.change),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn ten_recovery_codes_each_used_once() {
     let h = Harness::new();
@@ -89,7 +78,7 @@ async fn ten_recovery_codes_each_used_once() {
             ..
         }
     ));
-    assert!(notices(&h).contains(&Change::RecoveryCodeUsed { left: 9 }));
+    assert!(h.notices().contains(&Change::RecoveryCodeUsed { left: 9 }));
     // used once only
     assert_eq!(
         tf.verify_login(&alice, &codes[3], None).await.unwrap(),
@@ -162,7 +151,7 @@ async fn regenerating_needs_the_password_and_voids_the_old_set() {
         .await
         .unwrap()
         .is_accepted());
-    assert!(notices(&h).contains(&Change::RecoveryCodesRegenerated));
+    assert!(h.notices().contains(&Change::RecoveryCodesRegenerated));
     // the store keeps only argon2id hashes
     let doc = String::from_utf8(h.store.load("alice").await.unwrap().unwrap().document).unwrap();
     for c in &new {
@@ -188,7 +177,7 @@ async fn remember_this_device_for_thirty_days() {
     let token = device.token.expose_secret().to_owned();
     assert_eq!(token.len(), 43);
     assert_eq!(device.expires.unix_seconds(), h.now() + 30 * 86_400);
-    assert!(notices(&h).contains(&Change::DeviceRemembered));
+    assert!(h.notices().contains(&Change::DeviceRemembered));
     let doc = String::from_utf8(h.store.load("alice").await.unwrap().unwrap().document).unwrap();
     assert!(!doc.contains(&token), "only a hash is stored");
 
@@ -428,7 +417,7 @@ async fn switching_method_without_a_gap() {
     assert_eq!((methods, primary), (vec![Method::Sms], Method::Sms));
     assert_eq!(recovery_codes_left, 10, "recovery codes survive a switch");
     assert_ne!(tf.security_stamp(&alice).await.unwrap(), stamp);
-    assert!(notices(&h).contains(&Change::PrimaryChanged(Method::Sms)));
+    assert!(h.notices().contains(&Change::PrimaryChanged(Method::Sms)));
     // the old app no longer works; a recovery code still does
     h.advance(30);
     assert!(!tf
@@ -560,7 +549,7 @@ async fn disable_keeping_the_settings_then_reenable_without_a_new_scan() {
         tf.verify_login(&alice, &codes[0], None).await,
         Err(Error::NotEnabled)
     ));
-    assert!(notices(&h).contains(&Change::Suspended));
+    assert!(h.notices().contains(&Change::Suspended));
     // a wrong code does not bring it back, and counts
     h.advance(30);
     assert_eq!(

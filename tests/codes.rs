@@ -43,17 +43,6 @@ async fn enrol_code(h: &Harness, tf: &TwoFactor, account: &Account, new: NewMeth
         .is_accepted());
 }
 
-fn notices(h: &Harness) -> Vec<Change> {
-    h.outbox
-        .messages()
-        .into_iter()
-        .filter_map(|r| match r.message {
-            Message::Notice(n) => Some(n.change),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn email_setup_and_login() {
     let h = Harness::new();
@@ -98,7 +87,7 @@ async fn email_setup_and_login() {
             ..
         }
     ));
-    assert_eq!(notices(&h), [Change::Enabled(Method::Email)]);
+    assert_eq!(h.notices(), [Change::Enabled(Method::Email)]);
 
     h.advance(60);
     let LoginStep::Challenge {
@@ -395,7 +384,7 @@ async fn fallback_at_login_send_sms_code() {
         .unwrap()
         .is_accepted());
     assert_eq!(
-        notices(&h),
+        h.notices(),
         [
             Change::Enabled(Method::App),
             Change::FallbackAdded(Method::Sms)
@@ -496,7 +485,7 @@ async fn remove_a_fallback_and_change_the_primary() {
     };
     assert_eq!(methods, [Method::App]);
     assert_eq!(
-        notices(&h),
+        h.notices(),
         [
             Change::Enabled(Method::App),
             Change::FallbackAdded(Method::Email),
@@ -554,7 +543,7 @@ async fn a_new_number_replaces_the_old_only_once_verified() {
     h.advance(30);
     tf.send_code(&alice, Method::Sms).await.unwrap();
     assert_eq!(h.outbox.messages().last().unwrap().to, OTHER_NUMBER);
-    assert!(notices(&h).contains(&Change::PhoneChanged));
+    assert!(h.notices().contains(&Change::PhoneChanged));
     assert!(matches!(
         h.instance()
             .change_phone(&h.account("bob"), phone(NUMBER), &password())

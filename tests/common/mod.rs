@@ -186,6 +186,18 @@ impl Harness {
             .expect("a code was sent")
     }
 
+    /// The security notices sent so far, oldest first.
+    pub fn notices(&self) -> Vec<twofactor::Change> {
+        self.outbox
+            .messages()
+            .into_iter()
+            .filter_map(|r| match r.message {
+                twofactor::Message::Notice(n) => Some(n.change),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// How many messages were sent so far.
     pub fn sent(&self) -> usize {
         self.outbox.messages().len()
