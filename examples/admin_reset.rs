@@ -59,7 +59,7 @@ async fn set_up_app(demo: &Demo, tf: &TwoFactor, account: &Account) -> Result<Ve
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let demo = Demo::from_args();
-    let tf = demo.builder()?.build()?;
+    let tf = demo.builder().await?.build()?;
     let alice = Account::new("user-42", "alice@example.com");
 
     step("Alice sets up an authenticator app on her old phone");

@@ -48,7 +48,7 @@ async fn main() -> Result<()> {
     let demo = run.unattended;
     let clock = run.clock.clone();
     let password = run.password.clone();
-    let tf = run.builder()?.build()?;
+    let tf = run.builder().await?.build()?;
     let alice = Account::new("user-42", "alice@example.com");
 
     step("Account Security page");

@@ -18,7 +18,7 @@ use twofactor::{
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let demo = Demo::from_args();
-    let tf = demo.builder()?.build()?;
+    let tf = demo.builder().await?.build()?;
     let alice = Account::new("user-42", "alice@example.com");
 
     step("Set up: the mobile number");

@@ -116,6 +116,10 @@ pub use setup::{AppSetup, CodeSetup, Enabled, Keep, NewMethod, Reauth, RecoveryC
 pub use status::{AccountSummary, Admin, Method, Page, State, Status};
 #[cfg(feature = "memory")]
 pub use store::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
 #[cfg(feature = "console")]
 pub use transport::{ConsoleEmail, ConsoleSms};
 pub use verdict::{DeviceInfo, LoginStep, Proof, RememberedDevice, Sent, Verdict, Verified};

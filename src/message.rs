@@ -214,6 +214,40 @@ impl Message {
     }
 }
 
+impl Message {
+    /// The default body as HTML: [`text`](Self::text), escaped, a paragraph
+    /// per blank-line-separated block.
+    pub fn html(&self) -> String {
+        let paragraphs: Vec<String> = self
+            .text()
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
+            .collect();
+        format!(
+            "<!DOCTYPE html><html><body>{}</body></html>",
+            paragraphs.concat()
+        )
+    }
+}
+
+/// `text` with the characters HTML gives meaning to escaped.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// How a method's code reaches the user, for a sentence.
 fn by(method: Method) -> &'static str {
     match method {
@@ -257,6 +291,19 @@ mod tests {
             assert!(m.text().contains(word), "{}", m.text());
             assert!(m.subject().starts_with("Acme: "));
         }
+    }
+
+    #[test]
+    fn html_is_escaped_paragraphs() {
+        let m = Message::Notice(Notice {
+            change: Change::Disabled,
+            at: Timestamp::from_unix_seconds(0),
+            issuer: "<Acme & Sons>".into(),
+        });
+        let html = m.html();
+        assert!(html.contains("&lt;Acme &amp; Sons&gt;"));
+        assert!(!html.contains("<Acme"));
+        assert_eq!(html.matches("<p>").count(), 2);
     }
 
     #[test]

@@ -16,6 +16,17 @@ use twofactor::{
 
 pub type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
+#[cfg(feature = "sqlite")]
+async fn sqlite(builder: TwoFactorBuilder, path: &str) -> Result<TwoFactorBuilder> {
+    println!("(records kept in the SQLite file {path})");
+    Ok(builder.store(twofactor::SqliteStore::open(path).await?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn sqlite(_: TwoFactorBuilder, _: &str) -> Result<TwoFactorBuilder> {
+    Err("--db needs the sqlite feature: cargo run --features sqlite --example …".into())
+}
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Prints a heading.
@@ -75,16 +86,28 @@ impl Demo {
         }
     }
 
-    /// A builder with a memory store, the demo account's password
-    /// (`user-42`), this clock, and senders that print and keep.
-    pub fn builder(&self) -> Result<TwoFactorBuilder> {
+    /// A builder with the store (`--db FILE`: an SQLite file; otherwise in
+    /// memory), the demo account's password (`user-42`), this clock, and
+    /// senders that print and keep.
+    pub async fn builder(&self) -> Result<TwoFactorBuilder> {
         let passwords = Argon2Passwords::new()?;
         passwords.set("user-42", &self.password)?;
         let printed = Printed(self.outbox.clone());
-        Ok(TwoFactor::builder()
+        let builder = TwoFactor::builder()
             .issuer("Acme Portal")
-            .key(MasterKey::generate()?)
-            .store(MemoryStore::new())
+            // A fixed key so that a --db file can be opened again; a real
+            // deployment loads its own from secret configuration.
+            .key(MasterKey::new(*b"demo key: never use in real life"));
+        let args: Vec<String> = std::env::args().collect();
+        let db = args
+            .iter()
+            .position(|a| a == "--db")
+            .and_then(|i| args.get(i + 1));
+        let builder = match db {
+            Some(path) => sqlite(builder, path).await?,
+            None => builder.store(MemoryStore::new()),
+        };
+        Ok(builder
             .passwords(passwords)
             .clock(self.clock.clone())
             .email(printed.clone())

@@ -9,6 +9,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod race;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,6 +68,7 @@ pub struct Harness {
     pub outbox: Recorder,
     pub passwords: Arc<Argon2Passwords>,
     key: [u8; 32],
+    run: String,
 }
 
 #[async_trait]
@@ -88,7 +91,17 @@ impl Harness {
             outbox: Recorder::new(),
             passwords,
             key: [7; 32],
+            run: {
+                let mut r = [0u8; 6];
+                getrandom::fill(&mut r).unwrap();
+                data_encoding::HEXLOWER.encode(&r)
+            },
         }
+    }
+
+    /// A random id for this harness, to keep runs on one database apart.
+    pub fn run_id(&self) -> &str {
+        &self.run
     }
 
     /// An account whose password is [`PASSWORD`].
@@ -202,4 +215,26 @@ impl Harness {
     pub fn sent(&self) -> usize {
         self.outbox.messages().len()
     }
+}
+
+/// The throwaway PostgreSQL that `scripts/test` starts. A missing server
+/// fails the test with what to do; it is never skipped.
+pub fn postgres_url() -> String {
+    std::env::var("TWOFACTOR_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "TWOFACTOR_POSTGRES_URL is not set. The PostgreSQL tests need a server: \
+             run `bash scripts/test`, which starts a throwaway one (or set the variable \
+             to a postgres:// URL of a database the tests may write to)."
+        )
+    })
+}
+
+/// A fresh SQLite file path in the temporary directory.
+pub fn sqlite_path(name: &str) -> std::path::PathBuf {
+    let mut r = [0u8; 6];
+    getrandom::fill(&mut r).unwrap();
+    std::env::temp_dir().join(format!(
+        "twofactor-{name}-{}.db",
+        data_encoding::HEXLOWER.encode(&r)
+    ))
 }

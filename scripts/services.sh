@@ -1,0 +1,47 @@
+# Functions that install and start what the tests need, on a Debian machine:
+# a throwaway PostgreSQL in a temporary directory, and Debian's aiosmtpd.
+# Sourced by scripts/test.
+
+need_packages() {
+    local missing=()
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
+    /usr/bin/python3 -c 'import aiosmtpd' 2> /dev/null || missing+=(python3-aiosmtpd)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "The tests need Debian packages: ${missing[*]}. Install them (as root: apt-get install ${missing[*]}) and run again." >&2
+        return 1
+    fi
+    echo "== installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+}
+
+# Starts PostgreSQL on a free loopback port and exports TWOFACTOR_POSTGRES_URL.
+start_postgres() {
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    PG_DIR=$(mktemp -d /tmp/twofactor-pg.XXXXXX)
+    local port
+    port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    local as=()
+    if [ "$(id -u)" -eq 0 ]; then
+        # The server refuses to run as root.
+        chown postgres: "$PG_DIR"
+        as=(runuser -u postgres --)
+    fi
+    "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync > "$PG_DIR/initdb.log"
+    "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=300 -c fsync=off -c synchronous_commit=off" \
+        start > /dev/null
+    PG_BIN=$bin
+    PG_AS=("${as[@]}")
+    export TWOFACTOR_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    echo "== PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+stop_postgres() {
+    if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR" ]; then
+        "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop > /dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
+    fi
+}

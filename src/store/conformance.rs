@@ -1,0 +1,286 @@
+//! The checks every [`UserStore`] must pass, for the stores shipped here and
+//! for a host's own. Run them against a real instance of the store (a test
+//! database, not a mock):
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let report = twofactor::store::conformance::run(twofactor::MemoryStore::new()).await;
+//! assert!(report.is_ok(), "{report:?}");
+//! # }
+//! ```
+//!
+//! Each run works on account ids under a fresh random prefix, so it may
+//! share a database with other data and other runs.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use futures_util::future::join_all;
+use secrecy::SecretString;
+
+use crate::account::Account;
+use crate::error::{Error, PortError};
+use crate::methods::seal::MasterKey;
+use crate::ports::{PasswordVerifier, SaveOutcome, Stored, UserStore};
+use crate::service::TwoFactor;
+
+/// Concurrent compare-and-swaps in the race check.
+pub const RACERS: usize = 64;
+
+/// A check that failed: which, and what was seen.
+#[derive(Debug)]
+pub struct Failure {
+    /// The check's name.
+    pub check: &'static str,
+    /// What went wrong.
+    pub detail: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store conformance: {}: {}", self.check, self.detail)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The checks that passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Their names, in the order run.
+    pub passed: Vec<&'static str>,
+}
+
+type Outcome = Result<(), Failure>;
+
+fn fail(check: &'static str, detail: impl Into<String>) -> Failure {
+    Failure {
+        check,
+        detail: detail.into(),
+    }
+}
+
+fn port(check: &'static str) -> impl Fn(PortError) -> Failure {
+    move |e| {
+        fail(
+            check,
+            format!(
+                "the store failed: {e} ({:?})",
+                std::error::Error::source(&e)
+            ),
+        )
+    }
+}
+
+fn expect(check: &'static str, ok: bool, detail: impl FnOnce() -> String) -> Outcome {
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(check, detail()))
+    }
+}
+
+/// Runs every check; the first failure stops the run.
+pub async fn run<S: UserStore + Clone + 'static>(store: S) -> Result<Report, Failure> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|_| fail("setup", "no randomness"))?;
+    let prefix = format!("conformance-{}-", data_encoding::HEXLOWER.encode(&random));
+    let mut passed = Vec::new();
+    round_trip(&store, &prefix).await?;
+    passed.push("round_trip");
+    version_conflict(&store, &prefix).await?;
+    passed.push("version_conflict");
+    concurrent_compare_and_swap(&store, &prefix).await?;
+    passed.push("concurrent_compare_and_swap");
+    delete(&store, &prefix).await?;
+    passed.push("delete");
+    list_paging(&store, &prefix).await?;
+    passed.push("list_paging");
+    unreadable_documents(store, &prefix).await?;
+    passed.push("unreadable_documents");
+    Ok(Report { passed })
+}
+
+/// What is saved is loaded back, byte for byte, with versions 1, 2, ….
+pub async fn round_trip<S: UserStore>(store: &S, prefix: &str) -> Outcome {
+    const C: &str = "round_trip";
+    let user = format!("{prefix}round-trip");
+    let got = store.load(&user).await.map_err(port(C))?;
+    expect(C, got.is_none(), || format!("a new id loaded {got:?}"))?;
+    let every_byte: Vec<u8> = (0..=255u8).cycle().take(64 * 1024).collect();
+    for (version, doc) in [(1, b"{\"schema\":1}".to_vec()), (2, every_byte)] {
+        let saved = store
+            .save(&user, &doc, version - 1)
+            .await
+            .map_err(port(C))?;
+        expect(C, saved == SaveOutcome::Saved { version }, || {
+            format!("save at {} gave {saved:?}", version - 1)
+        })?;
+        let got = store.load(&user).await.map_err(port(C))?;
+        let want = Stored {
+            version,
+            document: doc.clone(),
+        };
+        expect(C, got.as_ref() == Some(&want), || {
+            format!(
+                "loaded {:?} instead of version {version}",
+                got.map(|s| s.version)
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A save with a version other than the stored one writes nothing.
+pub async fn version_conflict<S: UserStore>(store: &S, prefix: &str) -> Outcome {
+    const C: &str = "version_conflict";
+    let user = format!("{prefix}conflict");
+    let first = store.save(&user, b"one", 0).await.map_err(port(C))?;
+    expect(C, first == SaveOutcome::Saved { version: 1 }, || {
+        format!("{first:?}")
+    })?;
+    for stale in [0, 2, 5, u64::from(u32::MAX)] {
+        let got = store.save(&user, b"two", stale).await.map_err(port(C))?;
+        expect(C, got == SaveOutcome::Conflict, || {
+            format!("a save expecting {stale} when 1 is stored gave {got:?}")
+        })?;
+    }
+    let got = store.load(&user).await.map_err(port(C))?;
+    expect(
+        C,
+        got == Some(Stored {
+            version: 1,
+            document: b"one".to_vec(),
+        }),
+        || "a conflicting save changed the document".into(),
+    )
+}
+
+/// `RACERS` concurrent saves expecting the same version: exactly one wins,
+/// for the first insert and for an update, and the winner's document is
+/// the one stored.
+pub async fn concurrent_compare_and_swap<S: UserStore>(store: &S, prefix: &str) -> Outcome {
+    const C: &str = "concurrent_compare_and_swap";
+    let user = format!("{prefix}race");
+    for expected in [0u64, 1] {
+        let docs: Vec<Vec<u8>> = (0..RACERS)
+            .map(|i| format!("racer {i}").into_bytes())
+            .collect();
+        let outcomes = join_all(docs.iter().map(|d| store.save(&user, d, expected))).await;
+        let mut winners = Vec::new();
+        for (i, o) in outcomes.into_iter().enumerate() {
+            match o.map_err(port(C))? {
+                SaveOutcome::Saved { version } if version == expected + 1 => winners.push(i),
+                SaveOutcome::Conflict => {}
+                other => return Err(fail(C, format!("racer {i} got {other:?}"))),
+            }
+        }
+        expect(C, winners.len() == 1, || {
+            format!(
+                "{} of {RACERS} saves expecting {expected} won",
+                winners.len()
+            )
+        })?;
+        let got = store.load(&user).await.map_err(port(C))?;
+        let want = winners.first().and_then(|w| docs.get(*w)).cloned();
+        expect(C, got.map(|s| s.document) == want, || {
+            "the stored document is not the winner's".into()
+        })?;
+    }
+    Ok(())
+}
+
+/// A deleted document is gone, and its id starts again at version 1.
+pub async fn delete<S: UserStore>(store: &S, prefix: &str) -> Outcome {
+    const C: &str = "delete";
+    let user = format!("{prefix}delete");
+    let _ = store.save(&user, b"x", 0).await.map_err(port(C))?;
+    let gone = store.delete(&user).await.map_err(port(C))?;
+    expect(C, gone, || "deleting a document said there was none".into())?;
+    let again = store.delete(&user).await.map_err(port(C))?;
+    expect(C, !again, || "deleting twice said there was one".into())?;
+    let got = store.load(&user).await.map_err(port(C))?;
+    expect(C, got.is_none(), || "a deleted document loaded".into())?;
+    let saved = store.save(&user, b"y", 0).await.map_err(port(C))?;
+    expect(C, saved == SaveOutcome::Saved { version: 1 }, || {
+        format!("a new save after delete gave {saved:?}")
+    })
+}
+
+/// Pages in ascending order of id, each starting after the last id of the
+/// one before, with no id twice and none left out.
+pub async fn list_paging<S: UserStore>(store: &S, prefix: &str) -> Outcome {
+    const C: &str = "list_paging";
+    let base = format!("{prefix}list-");
+    let mut ids: Vec<String> = ["d", "a", "g", "c", "f", "b", "e"]
+        .iter()
+        .map(|s| format!("{base}{s}"))
+        .collect();
+    for id in &ids {
+        let _ = store.save(id, id.as_bytes(), 0).await.map_err(port(C))?;
+    }
+    ids.sort();
+    let mut seen = Vec::new();
+    let mut after = base.clone();
+    loop {
+        let page = store.list(Some(&after), 3).await.map_err(port(C))?;
+        expect(C, page.len() <= 3, || {
+            format!("a page of 3 had {}", page.len())
+        })?;
+        let ours: Vec<_> = page.iter().filter(|l| l.user.starts_with(&base)).collect();
+        for l in &ours {
+            expect(C, l.stored.document == l.user.as_bytes(), || {
+                format!("{} listed another's document", l.user)
+            })?;
+            seen.push(l.user.clone());
+        }
+        match (ours.len(), page.last()) {
+            (3, Some(last)) => after = last.user.clone(),
+            _ => break,
+        }
+    }
+    expect(C, seen == ids, || format!("listed {seen:?}, not {ids:?}"))?;
+    let none = store.list(Some(&after), 0).await.map_err(port(C))?;
+    expect(C, none.is_empty(), || "a page of 0 was not empty".into())
+}
+
+/// A document that is not a record, or of an unknown schema, is a typed
+/// error from the library, not a panic and not a fresh record.
+pub async fn unreadable_documents<S: UserStore + Clone + 'static>(
+    store: S,
+    prefix: &str,
+) -> Outcome {
+    const C: &str = "unreadable_documents";
+    let tf = TwoFactor::builder()
+        .issuer("Conformance")
+        .key(MasterKey::new([7; 32]))
+        .store(store.clone())
+        .passwords(NoPasswords)
+        .build()
+        .map_err(|e| fail(C, e.to_string()))?;
+    for (name, doc) in [
+        ("corrupt", b"\x00not json".as_slice()),
+        ("future", br#"{"schema":99}"#),
+    ] {
+        let user = format!("{prefix}{name}");
+        let _ = store.save(&user, doc, 0).await.map_err(port(C))?;
+        let got = tf.status(&Account::new(user, "x@example.com")).await;
+        let typed = match name {
+            "corrupt" => matches!(got, Err(Error::CorruptRecord(_))),
+            _ => matches!(got, Err(Error::UnsupportedSchema(99))),
+        };
+        expect(C, typed, || format!("a {name} document gave {got:?}"))?;
+    }
+    Ok(())
+}
+
+/// Knows no password: the checks need none.
+struct NoPasswords;
+
+#[async_trait]
+impl PasswordVerifier for NoPasswords {
+    async fn verify(&self, _: &Account, _: &SecretString) -> Result<bool, PortError> {
+        Ok(false)
+    }
+}

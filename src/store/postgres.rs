@@ -1,0 +1,142 @@
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Row;
+
+use super::sql::{limit_param, now, port_error, stored, version_param};
+use crate::error::PortError;
+use crate::ports::{Listed, SaveOutcome, Stored, UserStore};
+
+/// A [`UserStore`] in PostgreSQL, for several app instances sharing one
+/// database: compare-and-swap is `UPDATE … WHERE user_id = $1 AND
+/// version = $2`, and the first save an `INSERT … ON CONFLICT DO NOTHING`.
+///
+/// Clones share the pool. Run [`MIGRATION`](Self::MIGRATION) with your
+/// migration tool, or call [`migrate`](Self::migrate) at start-up.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// The table this store needs; `CREATE TABLE IF NOT EXISTS`, so
+    /// running it again changes nothing.
+    pub const MIGRATION: &'static str =
+        include_str!("../../migrations/postgres/0001_twofactor.sql");
+
+    /// A store on an existing pool.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Connects a pool of up to `max_connections` to `url`
+    /// (`postgres://user:password@host/db`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, PortError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect(url)
+            .await
+            .map_err(port_error)?;
+        Ok(Self::new(pool))
+    }
+
+    /// Creates the table if it is missing.
+    pub async fn migrate(&self) -> Result<(), PortError> {
+        sqlx::raw_sql(Self::MIGRATION)
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl UserStore for PostgresStore {
+    async fn load(&self, user: &str) -> Result<Option<Stored>, PortError> {
+        let row = sqlx::query("SELECT version, document FROM twofactor_records WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(port_error)?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some(stored(
+                r.try_get(0).map_err(port_error)?,
+                r.try_get(1).map_err(port_error)?,
+            )?)),
+        }
+    }
+
+    async fn save(
+        &self,
+        user: &str,
+        document: &[u8],
+        expected: u64,
+    ) -> Result<SaveOutcome, PortError> {
+        let result = if expected == 0 {
+            sqlx::query(
+                "INSERT INTO twofactor_records (user_id, version, document, updated_at) \
+                 VALUES ($1, 1, $2, $3) ON CONFLICT (user_id) DO NOTHING",
+            )
+            .bind(user)
+            .bind(document)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+        } else {
+            sqlx::query(
+                "UPDATE twofactor_records SET version = version + 1, document = $3, \
+                 updated_at = $4 WHERE user_id = $1 AND version = $2",
+            )
+            .bind(user)
+            .bind(version_param(expected)?)
+            .bind(document)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+        }
+        .map_err(port_error)?;
+        Ok(match result.rows_affected() {
+            1 => SaveOutcome::Saved {
+                version: expected + 1,
+            },
+            _ => SaveOutcome::Conflict,
+        })
+    }
+
+    async fn delete(&self, user: &str) -> Result<bool, PortError> {
+        let result = sqlx::query("DELETE FROM twofactor_records WHERE user_id = $1")
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<Listed>, PortError> {
+        let rows = sqlx::query(
+            "SELECT user_id, version, document FROM twofactor_records \
+             WHERE $1::text IS NULL OR user_id > $1 ORDER BY user_id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit_param(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(port_error)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Listed {
+                    user: r.try_get(0).map_err(port_error)?,
+                    stored: stored(
+                        r.try_get(1).map_err(port_error)?,
+                        r.try_get(2).map_err(port_error)?,
+                    )?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,57 @@
+//! What the SQL stores share: errors and time.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::PortError;
+use crate::ports::Stored;
+
+/// A sqlx error as a [`PortError`]: transient when a retry may help (I/O,
+/// a full or closed pool, a serialisation failure, a deadlock, a busy
+/// database, too many connections).
+pub(crate) fn port_error(e: sqlx::Error) -> PortError {
+    let transient = match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            // PostgreSQL: serialization_failure, deadlock_detected,
+            // too_many_connections, admin/crash shutdown, cannot_connect_now;
+            // SQLite: SQLITE_BUSY, SQLITE_LOCKED.
+            Some("40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03" | "5" | "6")
+        ),
+        _ => false,
+    };
+    if transient {
+        PortError::transient(e)
+    } else {
+        PortError::permanent(e)
+    }
+}
+
+/// A stored row as [`Stored`]; a version that is not positive is a broken row.
+pub(crate) fn stored(version: i64, document: Vec<u8>) -> Result<Stored, PortError> {
+    let version = u64::try_from(version)
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| PortError::permanent("a stored version is not positive"))?;
+    Ok(Stored { version, document })
+}
+
+/// A version for a bind parameter.
+pub(crate) fn version_param(version: u64) -> Result<i64, PortError> {
+    i64::try_from(version).map_err(|_| PortError::permanent("version out of range"))
+}
+
+/// Now, in seconds since the epoch, for `updated_at`.
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A page size for a bind parameter.
+pub(crate) fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
