@@ -71,8 +71,7 @@ impl TwoFactor {
     pub async fn status(&self, account: &Account) -> Result<Status> {
         account.validate()?;
         let (record, _) = self.load(account).await?;
-        let entropy = Entropy::draw(getrandom::fill).map_err(|_| Error::Random)?;
-        core::status::status(&record, &self.ctx(account, &entropy))
+        core::status::status(&record, &self.ctx(account, None))
     }
 
     /// The account's security stamp: a value that changes with every change
@@ -180,7 +179,7 @@ impl TwoFactor {
     /// Drops the pending setup (or switch, or new number): everything stays
     /// as it was before it began. Errors: [`Error::NoPendingSetup`].
     pub async fn cancel_setup(&self, account: &Account) -> Result<()> {
-        self.transact(account, |record, _| core::setup::cancel(record))
+        self.transact_with(account, None, |record, _| core::setup::cancel(record))
             .await
     }
 
@@ -255,7 +254,9 @@ impl TwoFactor {
             },
             None => None,
         };
-        self.transact(account, |record, ctx| {
+        // Randomness only for a device to remember.
+        let entropy = remember.map(|_| draw()).transpose()?;
+        self.transact_with(account, entropy.as_ref(), |record, ctx| {
             core::login::verify(record, ctx, code, hit.as_ref(), remember)
         })
         .await
@@ -313,15 +314,19 @@ impl TwoFactor {
     /// Forgets the remembered device `id`: it will be asked for a code
     /// again. Errors: [`Error::NoSuchDevice`].
     pub async fn revoke_device(&self, account: &Account, id: &str) -> Result<()> {
-        self.transact(account, |record, _| core::device::revoke(record, Some(id)))
-            .await
-            .map(|_| ())
+        self.transact_with(account, None, |record, _| {
+            core::device::revoke(record, Some(id))
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Forgets every remembered device; how many there were.
     pub async fn revoke_all_devices(&self, account: &Account) -> Result<usize> {
-        self.transact(account, |record, _| core::device::revoke(record, None))
-            .await
+        self.transact_with(account, None, |record, _| {
+            core::device::revoke(record, None)
+        })
+        .await
     }
 
     /// Removes the fallback `method`, once `password` is the account's.
@@ -442,7 +447,7 @@ impl TwoFactor {
         .await
     }
 
-    fn ctx<'a>(&'a self, account: &'a Account, entropy: &'a Entropy) -> Ctx<'a> {
+    fn ctx<'a>(&'a self, account: &'a Account, entropy: Option<&'a Entropy>) -> Ctx<'a> {
         Ctx {
             entropy,
             now: self.inner.clock.now(),
@@ -480,9 +485,9 @@ impl TwoFactor {
         mut decide: impl FnMut(Record, &Ctx<'_>, Proofs<'_>) -> Result<Decision<Verdict<T>>>,
     ) -> Result<Verdict<T>> {
         account.validate()?;
-        let entropy = Entropy::draw(getrandom::fill).map_err(|_| Error::Random)?;
+        let entropy = draw()?;
         let (record, _) = self.load(account).await?;
-        let ctx = self.ctx(account, &entropy);
+        let ctx = self.ctx(account, Some(&entropy));
         precheck(&record, &ctx)?;
         if let Some(until) = record.guard.locked(ctx.now) {
             return Ok(Verdict::LockedOut { until });
@@ -497,8 +502,10 @@ impl TwoFactor {
             password_ok,
             code: reauth.code,
         };
-        self.transact_with(account, &entropy, |record, ctx| decide(record, ctx, proofs))
-            .await
+        self.transact_with(account, Some(&entropy), |record, ctx| {
+            decide(record, ctx, proofs)
+        })
+        .await
     }
 
     /// Load → decide → compare-and-swap save → effects, deciding again on a
@@ -509,18 +516,20 @@ impl TwoFactor {
         decide: impl FnMut(Record, &Ctx<'_>) -> Result<Decision<R>>,
     ) -> Result<R> {
         account.validate()?;
-        let entropy = Entropy::draw(getrandom::fill).map_err(|_| Error::Random)?;
-        self.transact_with(account, &entropy, decide).await
+        let entropy = draw()?;
+        self.transact_with(account, Some(&entropy), decide).await
     }
 
-    /// [`transact`](Self::transact) with entropy already drawn. One draw
-    /// serves every retry: a lost attempt's output was never stored.
+    /// [`transact`](Self::transact) with entropy already drawn, or none for
+    /// a decision that needs none. One draw serves every retry: a lost
+    /// attempt's output was never stored.
     async fn transact_with<R>(
         &self,
         account: &Account,
-        entropy: &Entropy,
+        entropy: Option<&Entropy>,
         mut decide: impl FnMut(Record, &Ctx<'_>) -> Result<Decision<R>>,
     ) -> Result<R> {
+        account.validate()?;
         for _ in 0..=self.inner.policy.max_retries {
             let (record, version) = self.load(account).await?;
             let ctx = self.ctx(account, entropy);
@@ -620,6 +629,11 @@ impl TwoFactor {
         }
         undelivered.map_or(Ok(()), Err)
     }
+}
+
+/// Random bytes for one call, in one system call.
+fn draw() -> Result<Entropy> {
+    Entropy::draw(getrandom::fill).map_err(|_| Error::Random)
 }
 
 /// Configures a [`TwoFactor`]. `issuer`, `key`, `store` and `passwords` are

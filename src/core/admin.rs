@@ -53,7 +53,7 @@ pub(crate) fn reset(
         return Err(Error::NotEnabled);
     }
     forget(&mut record);
-    restamp(&mut record, ctx);
+    restamp(&mut record, ctx)?;
     let reason: String = clean(reason).chars().take(LONGEST_REASON).collect();
     Ok(Decision {
         save: Some(record),

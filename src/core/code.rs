@@ -97,7 +97,7 @@ pub(crate) fn issue(
     } else {
         p.email_ttl
     };
-    let code = code_from(ctx.entropy.code, p.digits);
+    let code = code_from(ctx.entropy()?.code, p.digits);
     let binding = Binding {
         user: ctx.account.id(),
         purpose,

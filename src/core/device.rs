@@ -45,8 +45,12 @@ pub(crate) fn clean(text: &str) -> String {
 }
 
 /// Remembers a device labelled `label`: its token to hand out.
-pub(crate) fn remember(record: &mut Record, ctx: &Ctx<'_>, label: &str) -> RememberedDevice {
-    let token = token(&ctx.entropy.device);
+pub(crate) fn remember(
+    record: &mut Record,
+    ctx: &Ctx<'_>,
+    label: &str,
+) -> Result<RememberedDevice> {
+    let token = token(&ctx.entropy()?.device);
     let mac = token_mac(ctx.keys.code(), ctx.account.id(), &token);
     let id = data_encoding::HEXLOWER.encode(mac.get(..6).unwrap_or_default());
     let expires = ctx.now.saturating_add(ctx.policy.devices.ttl);
@@ -63,7 +67,7 @@ pub(crate) fn remember(record: &mut Record, ctx: &Ctx<'_>, label: &str) -> Remem
         expires,
         last_used: None,
     });
-    RememberedDevice { token, id, expires }
+    Ok(RememberedDevice { token, id, expires })
 }
 
 /// The devices remembered now.
@@ -113,7 +117,7 @@ mod tests {
     fn remembered_until_expiry_and_only_for_this_account() {
         let mut f = Fixture::new();
         let mut r = Record::default();
-        let dev = remember(&mut r, &f.ctx(T0), "Firefox\non Linux");
+        let dev = remember(&mut r, &f.ctx(T0), "Firefox\non Linux").unwrap();
         assert_eq!(r.devices[0].label, "Firefox on Linux");
         let t = dev.token.expose_secret().to_owned();
         assert_eq!(trusted(&r, &f.ctx(T0 + 1), &t), Some(0));
@@ -124,6 +128,16 @@ mod tests {
         assert_eq!(trusted(&r, &f.ctx(T0 + 1), &t), None, "another account");
         let doc = String::from_utf8(r.encode().unwrap()).unwrap();
         assert!(!doc.contains(&t), "only a hash is stored");
+    }
+
+    #[test]
+    fn no_drawn_randomness_is_an_error_never_zeros() {
+        let f = Fixture::new();
+        let mut ctx = f.ctx(T0);
+        ctx.entropy = None;
+        let mut r = Record::default();
+        assert!(matches!(remember(&mut r, &ctx, "x"), Err(Error::Random)));
+        assert!(r.devices.is_empty());
     }
 
     #[test]
@@ -146,7 +160,7 @@ mod tests {
     fn revoke_one_or_all() {
         let f = Fixture::new();
         let mut r = Record::default();
-        let a = remember(&mut r, &f.ctx_seeded(T0, 1), "a");
+        let a = remember(&mut r, &f.ctx_seeded(T0, 1), "a").unwrap();
         let _ = remember(&mut r, &f.ctx_seeded(T0, 2), "b");
         assert!(matches!(
             revoke(r.clone(), Some("nope")),

@@ -2,9 +2,7 @@
 //! back on with the settings kept.
 
 use super::setup::active;
-use super::{
-    login, reauthenticate, reject, restamp, settings_changed, Ctx, Decision, Effect, Proofs,
-};
+use super::{login, reauthenticate, reject, settings_changed, Ctx, Decision, Proofs};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::Change;
@@ -61,7 +59,7 @@ pub(crate) fn disable(
             (EventKind::Suspended, Change::Suspended)
         }
     };
-    Ok(settings_changed(record, ctx, kind, method, change))
+    settings_changed(record, ctx, kind, method, change)
 }
 
 /// Whether there are kept settings to turn back on; checked before the
@@ -87,26 +85,30 @@ pub(crate) fn reenable(
         return Ok(end);
     }
     let typed = proofs.code.unwrap_or_default();
-    let primary = record.enrolment.as_ref().map(|e| e.primary);
+    let primary = record
+        .enrolment
+        .as_ref()
+        .map(|e| e.primary)
+        .ok_or(Error::NotEnabled)?;
     if login::check_code(&mut record, ctx, typed)?.is_none() {
-        return Ok(reject(record, ctx, EventKind::SetupCodeRejected, primary));
+        return Ok(reject(
+            record,
+            ctx,
+            EventKind::SetupCodeRejected,
+            Some(primary),
+        ));
     }
     if let Some(e) = record.enrolment.as_mut() {
         e.suspended = None;
     }
     record.guard.succeed();
-    restamp(&mut record, ctx);
-    let mut decision = settings_changed(
+    settings_changed(
         record,
         ctx,
         EventKind::Reenabled,
-        primary,
-        Change::Enabled(primary.unwrap_or(crate::status::Method::App)),
-    );
-    decision
-        .effects
-        .retain(|e| !matches!(e, Effect::Event(EventKind::Disabled, _)));
-    Ok(decision)
+        Some(primary),
+        Change::Enabled(primary),
+    )
 }
 
 #[cfg(test)]

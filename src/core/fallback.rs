@@ -39,13 +39,13 @@ pub(crate) fn remove(
     if record.code.as_ref().is_some_and(|c| c.method == method) {
         record.code = None;
     }
-    Ok(settings_changed(
+    settings_changed(
         record,
         ctx,
         EventKind::FallbackRemoved,
         Some(method),
         Change::FallbackRemoved(method),
-    ))
+    )
 }
 
 /// Makes the enrolled `method` the one asked for first at login.
@@ -64,11 +64,11 @@ pub(crate) fn set_primary(
     }
     // Devices were remembered under the old method: they ask again.
     record.devices.clear();
-    Ok(settings_changed(
+    settings_changed(
         record,
         ctx,
         EventKind::PrimaryChanged,
         Some(method),
         Change::PrimaryChanged(method),
-    ))
+    )
 }

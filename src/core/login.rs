@@ -187,11 +187,14 @@ pub(crate) fn verify(
         _ => None,
     };
     effects.insert(0, Effect::Event(EventKind::LoginAccepted, method));
-    let device = remember.map(|label| {
-        effects.push(Effect::Event(EventKind::DeviceRemembered, None));
-        effects.push(Effect::Notice(Change::DeviceRemembered));
-        device::remember(&mut record, ctx, label)
-    });
+    let device = match remember {
+        Some(label) => {
+            effects.push(Effect::Event(EventKind::DeviceRemembered, None));
+            effects.push(Effect::Notice(Change::DeviceRemembered));
+            Some(device::remember(&mut record, ctx, label)?)
+        }
+        None => None,
+    };
     Ok(Decision {
         save: Some(record),
         effects,

@@ -18,6 +18,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::account::Account;
 use crate::clock::Timestamp;
+use crate::error::Error;
 use crate::event::EventKind;
 use crate::message::Change;
 use crate::methods::seal::{Keys, NONCE_LEN};
@@ -39,8 +40,17 @@ pub(crate) struct Ctx<'a> {
     /// Which senders the host configured.
     pub(crate) can_email: bool,
     pub(crate) can_text: bool,
-    /// Random bytes, drawn by the caller for this decision.
-    pub(crate) entropy: &'a Entropy,
+    /// Random bytes, drawn by the caller for a decision that may need
+    /// them; `None` for one that needs none (a login without "remember").
+    pub(crate) entropy: Option<&'a Entropy>,
+}
+
+impl Ctx<'_> {
+    /// The random bytes; an error if the caller drew none, which is a bug
+    /// in the caller, never a reason to use zeros.
+    pub(crate) fn entropy(&self) -> Result<&Entropy, Error> {
+        self.entropy.ok_or(Error::Random)
+    }
 }
 
 /// Random bytes a decision may need, drawn by the caller.
@@ -55,8 +65,13 @@ pub(crate) struct Entropy {
 }
 
 impl Entropy {
-    /// Entropy from `fill`, which writes random bytes into a buffer.
-    pub(crate) fn draw<E>(mut fill: impl FnMut(&mut [u8]) -> Result<(), E>) -> Result<Self, E> {
+    /// Entropy from `fill`, called once to write random bytes into one
+    /// buffer (one system call), which is then split up.
+    pub(crate) fn draw<E>(fill: impl FnOnce(&mut [u8]) -> Result<(), E>) -> Result<Self, E> {
+        const LEN: usize =
+            TOTP_SECRET_LEN + NONCE_LEN + 8 + 32 * crate::methods::recovery::COUNT + 32 + 16;
+        let mut buf = zeroize::Zeroizing::new([0u8; LEN]);
+        fill(buf.as_mut_slice())?;
         let mut e = Entropy {
             totp_secret: [0; TOTP_SECRET_LEN],
             nonce: [0; NONCE_LEN],
@@ -65,21 +80,30 @@ impl Entropy {
             device: [0; 32],
             stamp: [0; 16],
         };
-        fill(&mut e.totp_secret)?;
-        fill(&mut e.nonce)?;
-        fill(&mut e.code)?;
+        let mut rest = buf.as_slice();
+        let mut take = |out: &mut [u8]| {
+            let (head, tail) = rest.split_at(out.len().min(rest.len()));
+            if let Some(o) = out.get_mut(..head.len()) {
+                o.copy_from_slice(head);
+            }
+            rest = tail;
+        };
+        take(&mut e.totp_secret);
+        take(&mut e.nonce);
+        take(&mut e.code);
         for r in &mut e.recovery {
-            fill(r)?;
+            take(r);
         }
-        fill(&mut e.device)?;
-        fill(&mut e.stamp)?;
+        take(&mut e.device);
+        take(&mut e.stamp);
         Ok(e)
     }
 }
 
 /// A new security stamp: the factors changed.
-pub(crate) fn restamp(record: &mut Record, ctx: &Ctx<'_>) {
-    record.stamp = Some(data_encoding::HEXLOWER.encode(&ctx.entropy.stamp));
+pub(crate) fn restamp(record: &mut Record, ctx: &Ctx<'_>) -> Result<(), Error> {
+    record.stamp = Some(data_encoding::HEXLOWER.encode(&ctx.entropy()?.stamp));
+    Ok(())
 }
 
 /// Something to do once the new record is saved.
@@ -173,13 +197,13 @@ pub(crate) fn settings_changed(
     kind: EventKind,
     method: Option<Method>,
     change: Change,
-) -> Decision<Verdict<()>> {
-    restamp(&mut record, ctx);
-    Decision {
+) -> Result<Decision<Verdict<()>>, Error> {
+    restamp(&mut record, ctx)?;
+    Ok(Decision {
         save: Some(record),
         effects: vec![Effect::Event(kind, method), Effect::Notice(change)],
         reply: Verdict::Accepted(()),
-    }
+    })
 }
 
 /// What a security change was re-authenticated with: whether the password
@@ -246,19 +270,30 @@ pub(crate) mod testing {
                 issuer: "Acme",
                 can_email: true,
                 can_text: true,
-                entropy: &self.seeds[usize::from(seed)],
+                entropy: Some(&self.seeds[usize::from(seed)]),
             }
         }
     }
 
+    /// Entropy whose fields are filled with `seed`, `seed + 1`, … in
+    /// order (the TOTP secret `seed`, the nonce `seed + 1`, the code
+    /// `seed + 2`, the recovery codes `seed + 3` to `seed + 12`, the device
+    /// `seed + 13`, the stamp `seed + 14`).
     pub(crate) fn entropy(seed: u8) -> Entropy {
-        let mut n = 0u8;
-        Entropy::draw::<()>(|buf| {
-            n = n.wrapping_add(1);
-            buf.fill(seed.wrapping_add(n.wrapping_sub(1)));
+        let mut e = Entropy::draw::<()>(|buf| {
+            buf.fill(0);
             Ok(())
         })
-        .unwrap()
+        .unwrap();
+        e.totp_secret.fill(seed);
+        e.nonce.fill(seed.wrapping_add(1));
+        e.code.fill(seed.wrapping_add(2));
+        for (i, r) in e.recovery.iter_mut().enumerate() {
+            r.fill(seed.wrapping_add(3 + i as u8));
+        }
+        e.device.fill(seed.wrapping_add(13));
+        e.stamp.fill(seed.wrapping_add(14));
+        e
     }
 
     /// The code `entropy(seed)` sends.

@@ -25,7 +25,7 @@ pub(crate) struct RecoveryHit {
 pub(crate) fn issue(record: &mut Record, ctx: &Ctx<'_>) -> Result<RecoveryCodes> {
     let mut shown = Vec::with_capacity(COUNT);
     let mut slots = Vec::with_capacity(COUNT);
-    for (index, random) in ctx.entropy.recovery.iter().enumerate() {
+    for (index, random) in ctx.entropy()?.recovery.iter().enumerate() {
         let code = make(index, random);
         slots.push(Some(hash(
             &ctx.policy.recovery,
@@ -68,7 +68,7 @@ pub(crate) fn regenerate(
         return Ok(end);
     }
     let codes = issue(&mut record, ctx)?;
-    restamp(&mut record, ctx);
+    restamp(&mut record, ctx)?;
     Ok(Decision {
         save: Some(record),
         effects: vec![

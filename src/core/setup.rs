@@ -107,7 +107,7 @@ pub(crate) fn begin(
             let sealed = ctx.keys.seal(
                 ctx.account.id(),
                 SecretKind::PhoneNumber,
-                ctx.entropy.nonce,
+                ctx.entropy()?.nonce,
                 to.as_bytes(),
             )?;
             let (sends, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, to)?;
@@ -131,7 +131,7 @@ pub(crate) fn begin(
 fn begin_app(ctx: &Ctx<'_>, expires: crate::clock::Timestamp) -> Result<(Factor, Setup)> {
     let p = &ctx.policy.totp;
     let totp = Totp::new(p.algorithm, p.digits, p.period);
-    let secret = &ctx.entropy.totp_secret;
+    let secret = &ctx.entropy()?.totp_secret;
     let uri = key_uri(ctx.issuer, ctx.account.label(), secret, &totp).map_err(|e| match e {
         KeyUriError::Issuer => Error::Config("the issuer must contain no ':'"),
         _ => Error::InvalidAccount("the account label cannot be put in a key URI"),
@@ -139,7 +139,7 @@ fn begin_app(ctx: &Ctx<'_>, expires: crate::clock::Timestamp) -> Result<(Factor,
     let sealed = ctx.keys.seal(
         ctx.account.id(),
         SecretKind::TotpSecret,
-        ctx.entropy.nonce,
+        ctx.entropy()?.nonce,
         secret,
     )?;
     let factor = Factor::App(AppFactor {
@@ -259,7 +259,7 @@ pub(crate) fn confirm(
     };
     record.pending = None;
     record.guard.succeed();
-    restamp(&mut record, ctx);
+    restamp(&mut record, ctx)?;
     let mut recovery_codes = None;
     let mut effects = Vec::new();
     let (kind, change) = match (pending.goal, record.enrolment.as_mut()) {

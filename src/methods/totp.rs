@@ -182,6 +182,13 @@ fn truncate_mac<M: Mac>(mut mac: M, counter: u64, digits: u8) -> u32 {
     binary % 10u32.pow(u32::from(digits))
 }
 
+/// Every step from `first` to `last` computed and compared in constant
+/// time; the latest matching step, if it is after `after`.
+///
+/// Steps ascend, so the latest match is the largest: a match after `after`
+/// exists exactly when the latest one is, which is checked once, after the
+/// loop (on public numbers).
+#[inline]
 fn window<M: Mac + KeyInit + Clone>(
     secret: &[u8],
     first: u64,
@@ -194,13 +201,26 @@ fn window<M: Mac + KeyInit + Clone>(
     let mut found = 0u64;
     let mut any = Choice::from(0);
     for step in first..=last {
-        let candidate = truncate_mac(key.clone(), step, digits);
-        let fresh = Choice::from(u8::from(after.is_none_or(|a| step > a)));
-        let hit = candidate.ct_eq(&code) & fresh;
+        let mut mac = key.clone();
+        mac.update(&step.to_be_bytes());
+        let candidate = reduce(dynamic_truncation(&mac.finalize().into_bytes()), digits);
+        let hit = candidate.ct_eq(&code);
         found = u64::conditional_select(&found, &step, hit);
         any |= hit;
     }
-    bool::from(any).then_some(found)
+    (bool::from(any) && after.is_none_or(|a| found > a)).then_some(found)
+}
+
+/// `binary` modulo 10^`digits` (6 to 8), each divisor a constant so that
+/// no step pays for a division; [`NEVER`] stays `NEVER`.
+#[inline]
+fn reduce(binary: u32, digits: u8) -> u32 {
+    match (binary, digits) {
+        (NEVER, _) => NEVER,
+        (b, 6) => b % 1_000_000,
+        (b, 7) => b % 10_000_000,
+        (b, _) => b % 100_000_000,
+    }
 }
 
 /// Characters left as they are in a key URI's label and issuer: RFC 3986's
