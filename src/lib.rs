@@ -75,6 +75,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[doc(hidden)]
+pub mod __bench;
 mod account;
 mod clock;
 mod core;

@@ -1,0 +1,208 @@
+//! Throughput of `verify_login`: N tasks over M accounts, against memory,
+//! SQLite or PostgreSQL. Each verification is a wrong code under an
+//! unlimited lockout, so each one loads, unseals, checks and saves.
+//!
+//! ```text
+//! cargo run --release --example load -- --tasks 16 --accounts 100 --seconds 10
+//! cargo run --release --features sqlite --example load -- --store sqlite --db /tmp/load.db
+//! cargo run --release --features postgres --example load -- --store postgres --url postgres://…
+//! ```
+//! Prints p50, p99 and verifications per second.
+
+use std::error::Error;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use twofactor::secrecy::{ExposeSecret, SecretString};
+use twofactor::{
+    Account, MasterKey, MemoryStore, NewMethod, PasswordVerifier, Policy, PortError, Setup,
+    TwoFactor, TwoFactorBuilder, Verdict,
+};
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+/// A prime stride, so that each task walks all accounts in its own order.
+const STRIDE: usize = 7919;
+
+struct Anyone;
+
+#[async_trait]
+impl PasswordVerifier for Anyone {
+    async fn verify(&self, _: &Account, _: &SecretString) -> std::result::Result<bool, PortError> {
+        Ok(true)
+    }
+}
+
+struct Args {
+    store: String,
+    tasks: usize,
+    accounts: usize,
+    seconds: u64,
+    db: String,
+    url: String,
+}
+
+fn args() -> Result<Args> {
+    let mut a = Args {
+        store: "memory".into(),
+        tasks: 16,
+        accounts: 100,
+        seconds: 10,
+        db: "/tmp/twofactor-load.db".into(),
+        url: std::env::var("TWOFACTOR_POSTGRES_URL").unwrap_or_default(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--store" => a.store = value()?,
+            "--tasks" => a.tasks = value()?.parse()?,
+            "--accounts" => a.accounts = value()?.parse()?,
+            "--seconds" => a.seconds = value()?.parse()?,
+            "--db" => a.db = value()?,
+            "--url" => a.url = value()?,
+            other => return Err(format!("unknown flag {other}").into()),
+        }
+    }
+    if a.tasks == 0 || a.accounts == 0 {
+        return Err("--tasks and --accounts must be at least 1".into());
+    }
+    Ok(a)
+}
+
+async fn store(builder: TwoFactorBuilder, a: &Args) -> Result<TwoFactorBuilder> {
+    Ok(match a.store.as_str() {
+        "memory" => builder.store(MemoryStore::new()),
+        #[cfg(feature = "sqlite")]
+        "sqlite" => builder.store(twofactor::SqliteStore::open(&a.db).await?),
+        #[cfg(feature = "postgres")]
+        "postgres" => {
+            let s = twofactor::PostgresStore::connect(&a.url, a.tasks.min(64) as u32).await?;
+            s.migrate().await?;
+            builder.store(s)
+        }
+        other => {
+            return Err(
+                format!("store {other:?}: memory, or sqlite/postgres with that feature").into(),
+            )
+        }
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let a = args()?;
+    let mut policy = Policy::default();
+    policy.lockout.threshold = u32::MAX;
+    policy.lockout.daily_limit = u32::MAX;
+    policy.recovery.memory_kib = 64; // set-up speed; not what is measured
+    policy.recovery.passes = 1;
+    let builder = TwoFactor::builder()
+        .issuer("Load")
+        .key(MasterKey::generate()?)
+        .passwords(Anyone)
+        .policy(policy);
+    let tf = store(builder, &a).await?.build()?;
+
+    print!("setting up {} accounts… ", a.accounts);
+    std::io::stdout().flush()?;
+    let run = std::process::id();
+    let mut accounts = Vec::new();
+    for i in 0..a.accounts {
+        let account = Account::new(format!("load-{run}-{i}"), "load@example.com");
+        let pw = SecretString::from("x");
+        let Verdict::Accepted(Setup::App(s)) =
+            tf.begin_setup(&account, NewMethod::App, &pw).await?
+        else {
+            return Err("setup refused".into());
+        };
+        let plain: String = s.secret.expose_secret().split(' ').collect();
+        let secret = data_encoding::BASE32_NOPAD.decode(plain.as_bytes())?;
+        let now = twofactor::Clock::now(&twofactor::SystemClock).unix_seconds();
+        let code = twofactor::methods::totp::Totp::new(twofactor::Algorithm::Sha1, 6, 30)
+            .code_at(&secret, now);
+        if !tf
+            .confirm_setup(&account, &code.to_string())
+            .await?
+            .is_accepted()
+        {
+            return Err("confirm refused".into());
+        }
+        accounts.push(account);
+    }
+    println!("done");
+
+    let accounts = Arc::new(accounts);
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..a.tasks)
+        .map(|t| {
+            let (tf, accounts, done) = (tf.clone(), accounts.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut i = t;
+                while Instant::now() < deadline {
+                    let Some(account) = accounts.get(i % accounts.len()) else {
+                        return Err("no account".to_owned());
+                    };
+                    let start = Instant::now();
+                    // "0" is never a code: always evaluated, always a failure saved
+                    let verdict = tf.verify_login(account, "0", None).await;
+                    latencies.push(start.elapsed());
+                    if verdict.is_err() {
+                        return Err(format!("{verdict:?}"));
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                    i += STRIDE;
+                }
+                Ok(latencies)
+            })
+        })
+        .collect();
+
+    // a progress bar, on one line
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let elapsed = started.elapsed().as_secs_f64();
+        let frac = (elapsed / a.seconds as f64).min(1.0);
+        let width = 30;
+        let filled = (frac * width as f64) as usize;
+        print!(
+            "\r[{}{}] {:>4.1}s {:>9} verifies",
+            "#".repeat(filled),
+            " ".repeat(width - filled),
+            elapsed,
+            done.load(Ordering::Relaxed)
+        );
+        std::io::stdout().flush()?;
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    if all.is_empty() {
+        return Err("no verification finished".into());
+    }
+    let pct = |p: f64| {
+        let i = ((all.len() as f64 * p) as usize).min(all.len() - 1);
+        all.get(i).copied().unwrap_or_default()
+    };
+    println!(
+        "\n{} store, {} tasks, {} accounts: {} verifies in {:.1} s = {:.0}/s; p50 {:?}, p99 {:?}",
+        a.store,
+        a.tasks,
+        a.accounts,
+        all.len(),
+        elapsed,
+        all.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.99)
+    );
+    Ok(())
+}

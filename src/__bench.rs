@@ -1,0 +1,117 @@
+//! Thin wrappers over internal checks, for `benches/verify.rs` only. Not
+//! part of the API: names and shapes may change in any release.
+
+use secrecy::SecretString;
+
+use crate::message::Purpose;
+use crate::methods::code::{code_mac, code_matches, Binding, CodeKey};
+use crate::methods::{device, recovery};
+use crate::status::Method;
+
+/// An email/SMS code check's state: a key and a stored MAC.
+pub struct CodeCheck {
+    key: CodeKey,
+    mac: [u8; 32],
+}
+
+impl CodeCheck {
+    /// A check for the code `code` sent to `to`.
+    pub fn new(code: &str, to: &str) -> Self {
+        let key = <CodeKey as hmac::digest::KeyInit>::new(&[7u8; 64].into());
+        let mac = code_mac(&key, &binding(to), code);
+        Self { key, mac }
+    }
+
+    /// Whether `typed` is the code.
+    pub fn verify(&self, typed: &str, to: &str) -> bool {
+        code_matches(&self.key, &binding(to), 6, typed, &self.mac)
+    }
+}
+
+fn binding(to: &str) -> Binding<'_> {
+    Binding {
+        user: "user-42",
+        purpose: Purpose::Login,
+        method: Method::Email,
+        destination: to,
+    }
+}
+
+/// A recovery-code check's state: `left` live slots of ten, and the code
+/// of slot 0.
+pub struct RecoveryCheck {
+    slots: Vec<Option<String>>,
+    dummy: String,
+    code: String,
+}
+
+impl RecoveryCheck {
+    /// Ten codes hashed with `memory_kib`/`passes`, all but `left` used.
+    pub fn new(left: usize, memory_kib: u32, passes: u32) -> Self {
+        let policy = crate::policy::RecoveryPolicy {
+            memory_kib,
+            passes,
+            lanes: 1,
+        };
+        let mut slots = Vec::new();
+        let mut code = String::new();
+        for i in 0..recovery::COUNT {
+            let random = [i as u8 + 1; 32];
+            let shown = recovery::make(i, &random);
+            if i == 0 {
+                code = shown.to_string();
+            }
+            let phc = recovery::hash(&policy, "user-42", &shown, &random).ok();
+            slots.push(if i < left { phc } else { None });
+        }
+        let dummy = slots.first().cloned().flatten().unwrap_or_default();
+        Self { slots, dummy, code }
+    }
+
+    /// The code of slot 0, live while `left` is at least 1.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// Whether `typed` matches its slot: one argon2id computation.
+    pub fn verify(&self, typed: &str) -> bool {
+        recovery::check_one(&self.slots, &self.dummy, typed, |phc, n| {
+            recovery::verify(phc, "user-42", n)
+        })
+        .is_some()
+    }
+}
+
+/// A remembered-device check's state: 20 stored token MACs.
+pub struct DeviceCheck {
+    key: CodeKey,
+    macs: Vec<[u8; 32]>,
+}
+
+impl DeviceCheck {
+    /// Twenty devices; the token of the last is `token(19)`.
+    pub fn new() -> Self {
+        let key = <CodeKey as hmac::digest::KeyInit>::new(&[9u8; 64].into());
+        let macs = (0..20u8)
+            .map(|i| device::token_mac(&key, "user-42", &Self::token(i)))
+            .collect();
+        Self { key, macs }
+    }
+
+    /// The token of device `i`.
+    pub fn token(i: u8) -> SecretString {
+        device::token(&[i; 32])
+    }
+
+    /// The index of the device whose token is `token`.
+    pub fn verify(&self, token: &SecretString) -> Option<usize> {
+        let mac = device::token_mac(&self.key, "user-42", token);
+        device::find(self.macs.iter().map(|m| m.as_slice()), &mac)
+    }
+}
+
+impl Default for DeviceCheck {
+    fn default() -> Self {
+        Self::new()
+    }
+}
