@@ -1,8 +1,9 @@
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::Row;
 
-use super::sql::{limit_param, now, port_error, stored, version_param};
+use super::sql::{
+    limit_param, listed_row, now, port_error, save_outcome, stored_row, version_param,
+};
 use crate::error::PortError;
 use crate::ports::{Listed, SaveOutcome, Stored, UserStore};
 
@@ -62,13 +63,7 @@ impl UserStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(port_error)?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(Some(stored(
-                r.try_get(0).map_err(port_error)?,
-                r.try_get(1).map_err(port_error)?,
-            )?)),
-        }
+        row.as_ref().map(stored_row).transpose()
     }
 
     async fn save(
@@ -100,12 +95,7 @@ impl UserStore for PostgresStore {
             .await
         }
         .map_err(port_error)?;
-        Ok(match result.rows_affected() {
-            1 => SaveOutcome::Saved {
-                version: expected + 1,
-            },
-            _ => SaveOutcome::Conflict,
-        })
+        Ok(save_outcome(result.rows_affected(), expected))
     }
 
     async fn delete(&self, user: &str) -> Result<bool, PortError> {
@@ -127,16 +117,6 @@ impl UserStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(port_error)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Listed {
-                    user: r.try_get(0).map_err(port_error)?,
-                    stored: stored(
-                        r.try_get(1).map_err(port_error)?,
-                        r.try_get(2).map_err(port_error)?,
-                    )?,
-                })
-            })
-            .collect()
+        rows.iter().map(listed_row).collect()
     }
 }

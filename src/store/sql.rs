@@ -2,8 +2,56 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
 use crate::error::PortError;
-use crate::ports::Stored;
+use crate::ports::{Listed, SaveOutcome, Stored};
+
+/// What a compare-and-swap statement that touched `rows` rows means.
+pub(crate) fn save_outcome(rows: u64, expected: u64) -> SaveOutcome {
+    match rows {
+        1 => SaveOutcome::Saved {
+            version: expected + 1,
+        },
+        _ => SaveOutcome::Conflict,
+    }
+}
+
+/// Column `i` of `row`.
+fn column<'r, R, T>(row: &'r R, i: usize) -> Result<T, PortError>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    T: Decode<'r, R::Database> + Type<R::Database>,
+{
+    row.try_get(i).map_err(port_error)
+}
+
+/// A `(version, document)` row.
+pub(crate) fn stored_row<R>(row: &R) -> Result<Stored, PortError>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    stored(column(row, 0)?, column(row, 1)?)
+}
+
+/// A `(user_id, version, document)` row.
+pub(crate) fn listed_row<R>(row: &R) -> Result<Listed, PortError>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(Listed {
+        user: column(row, 0)?,
+        stored: stored(column(row, 1)?, column(row, 2)?)?,
+    })
+}
 
 /// A sqlx error as a [`PortError`]: transient when a retry may help (I/O,
 /// a full or closed pool, a serialisation failure, a deadlock, a busy

@@ -3,9 +3,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::Row;
 
-use super::sql::{limit_param, now, port_error, stored, version_param};
+use super::sql::{
+    limit_param, listed_row, now, port_error, save_outcome, stored_row, version_param,
+};
 use crate::error::PortError;
 use crate::ports::{Listed, SaveOutcome, Stored, UserStore};
 
@@ -72,13 +73,7 @@ impl UserStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(port_error)?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(Some(stored(
-                r.try_get(0).map_err(port_error)?,
-                r.try_get(1).map_err(port_error)?,
-            )?)),
-        }
+        row.as_ref().map(stored_row).transpose()
     }
 
     async fn save(
@@ -110,12 +105,7 @@ impl UserStore for SqliteStore {
             .await
         }
         .map_err(port_error)?;
-        Ok(match result.rows_affected() {
-            1 => SaveOutcome::Saved {
-                version: expected + 1,
-            },
-            _ => SaveOutcome::Conflict,
-        })
+        Ok(save_outcome(result.rows_affected(), expected))
     }
 
     async fn delete(&self, user: &str) -> Result<bool, PortError> {
@@ -137,16 +127,6 @@ impl UserStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(port_error)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Listed {
-                    user: r.try_get(0).map_err(port_error)?,
-                    stored: stored(
-                        r.try_get(1).map_err(port_error)?,
-                        r.try_get(2).map_err(port_error)?,
-                    )?,
-                })
-            })
-            .collect()
+        rows.iter().map(listed_row).collect()
     }
 }
