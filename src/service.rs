@@ -69,7 +69,6 @@ impl TwoFactor {
 
     /// Whether, and how, the account is protected.
     pub async fn status(&self, account: &Account) -> Result<Status> {
-        account.validate()?;
         let (record, _) = self.load(account).await?;
         core::status::status(&record, &self.ctx(account, None))
     }
@@ -80,7 +79,6 @@ impl TwoFactor {
     /// session and end sessions whose stamp is no longer current. `None`
     /// until two-factor authentication was first turned on.
     pub async fn security_stamp(&self, account: &Account) -> Result<Option<String>> {
-        account.validate()?;
         let (record, _) = self.load(account).await?;
         Ok(record.stamp)
     }
@@ -269,7 +267,6 @@ impl TwoFactor {
         account: &Account,
         code: &str,
     ) -> Result<Result<Option<core::recovery::RecoveryHit>, Timestamp>> {
-        account.validate()?;
         let (record, _) = self.load(account).await?;
         if let Some(until) = record.guard.locked(self.inner.clock.now()) {
             return Ok(Err(until));
@@ -306,7 +303,6 @@ impl TwoFactor {
 
     /// The devices remembered now, for an account page.
     pub async fn devices(&self, account: &Account) -> Result<Vec<DeviceInfo>> {
-        account.validate()?;
         let (record, _) = self.load(account).await?;
         Ok(core::device::list(&record, self.inner.clock.now()))
     }
@@ -460,7 +456,10 @@ impl TwoFactor {
         }
     }
 
+    /// The account's record and its version; the one place an account id
+    /// is checked before it reaches the store.
     async fn load(&self, account: &Account) -> Result<(Record, u64)> {
+        account.validate()?;
         match self
             .inner
             .store
@@ -484,7 +483,6 @@ impl TwoFactor {
         precheck: impl Fn(&Record, &Ctx<'_>) -> Result<()>,
         mut decide: impl FnMut(Record, &Ctx<'_>, Proofs<'_>) -> Result<Decision<Verdict<T>>>,
     ) -> Result<Verdict<T>> {
-        account.validate()?;
         let entropy = draw()?;
         let (record, _) = self.load(account).await?;
         let ctx = self.ctx(account, Some(&entropy));
@@ -515,7 +513,6 @@ impl TwoFactor {
         account: &Account,
         decide: impl FnMut(Record, &Ctx<'_>) -> Result<Decision<R>>,
     ) -> Result<R> {
-        account.validate()?;
         let entropy = draw()?;
         self.transact_with(account, Some(&entropy), decide).await
     }
@@ -529,7 +526,6 @@ impl TwoFactor {
         entropy: Option<&Entropy>,
         mut decide: impl FnMut(Record, &Ctx<'_>) -> Result<Decision<R>>,
     ) -> Result<R> {
-        account.validate()?;
         for _ in 0..=self.inner.policy.max_retries {
             let (record, version) = self.load(account).await?;
             let ctx = self.ctx(account, entropy);
