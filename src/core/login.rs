@@ -21,18 +21,13 @@ pub(crate) fn begin(
     ctx: &Ctx<'_>,
     device_token: Option<&str>,
 ) -> Result<Decision<LoginStep>> {
-    let Some(e) = active(&record) else {
+    if active(&record).is_none() {
         return Ok(Decision::unchanged(LoginStep::NotRequired));
-    };
+    }
     if let Some(until) = record.guard.locked(ctx.now) {
         return Ok(Decision::unchanged(LoginStep::LockedOut { until }));
     }
-    let method = e.primary;
-    let alternatives: Vec<Method> = e.methods().into_iter().filter(|m| *m != method).collect();
-    let to = match e.factor(method) {
-        Some(f) => code::destination(f, ctx)?,
-        None => None,
-    };
+    // A remembered device needs nothing else: no number unsealed, no code.
     if let Some(i) = device_token.and_then(|t| device::trusted(&record, ctx, t)) {
         let step = record.devices.get_mut(i).map(|d| {
             d.last_used = Some(ctx.now);
@@ -49,6 +44,15 @@ pub(crate) fn begin(
             });
         }
     }
+    let Some(e) = active(&record) else {
+        return Ok(Decision::unchanged(LoginStep::NotRequired));
+    };
+    let method = e.primary;
+    let alternatives: Vec<Method> = e.methods().into_iter().filter(|m| *m != method).collect();
+    let to = match e.factor(method) {
+        Some(f) => code::destination(f, ctx)?,
+        None => None,
+    };
     let Some(to) = to else {
         return Ok(Decision::unchanged(LoginStep::Challenge {
             method,
