@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
-use twofactor::__bench::{CodeCheck, DeviceCheck, RecoveryCheck};
+use twofactor::__internal::{CodeCheck, DeviceCheck, RecoveryCheck};
 use twofactor::methods::totp::Totp;
 use twofactor::{
     Account, Algorithm, Clock, ManualClock, MasterKey, MemoryStore, NewMethod, PasswordVerifier,

@@ -76,7 +76,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 #[doc(hidden)]
-pub mod __bench;
+pub mod __internal;
 mod account;
 mod clock;
 mod core;

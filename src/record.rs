@@ -23,24 +23,16 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     schema: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) enrolment: Option<Enrolment>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) pending: Option<PendingSetup>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) code: Option<OutstandingCode>,
     /// When codes were sent in the last hour, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) sends: Vec<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) recovery: Option<RecoverySet>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) devices: Vec<Device>,
     /// Changes with every change of factors, so that a host can end the
     /// account's other sessions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) stamp: Option<String>,
-    #[serde(default)]
     pub(crate) guard: Guard,
 }
 
@@ -61,24 +53,33 @@ impl Default for Record {
 }
 
 impl Record {
-    /// The document a store keeps (JSON).
+    /// The record as a stored document: postcard, a compact binary serde
+    /// format, whose first value is the schema version.
+    ///
+    /// The format follows the declaration order of every field and enum
+    /// variant below; reordering any of them is a schema change.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        serde_json::to_vec(self).map_err(|e| Error::CorruptRecord(Box::new(e)))
+        postcard::to_allocvec(self).map_err(|e| Error::CorruptRecord(Box::new(e)))
     }
 
     /// Reads a document written by [`encode`](Self::encode); a document of an
-    /// unknown schema version or a broken one is a typed error.
+    /// unknown schema version, a broken one or one with bytes left over is a
+    /// typed error.
     pub fn decode(document: &[u8]) -> Result<Self> {
-        #[derive(Deserialize)]
-        struct Probe {
-            schema: u32,
+        let corrupt = |e: postcard::Error| Error::CorruptRecord(Box::new(e));
+        let (schema, _) = postcard::take_from_bytes::<u32>(document).map_err(corrupt)?;
+        if schema > SCHEMA_VERSION {
+            return Err(Error::UnsupportedSchema(schema));
         }
-        let probe: Probe =
-            serde_json::from_slice(document).map_err(|e| Error::CorruptRecord(Box::new(e)))?;
-        if probe.schema != SCHEMA_VERSION {
-            return Err(Error::UnsupportedSchema(probe.schema));
+        if schema < SCHEMA_VERSION {
+            return Err(Error::CorruptRecord(
+                format!("schema version {schema} was never written").into(),
+            ));
         }
-        serde_json::from_slice(document).map_err(|e| Error::CorruptRecord(Box::new(e)))
+        match postcard::take_from_bytes::<Record>(document).map_err(corrupt)? {
+            (record, []) => Ok(record),
+            _ => Err(Error::CorruptRecord("bytes after the record".into())),
+        }
     }
 }
 
@@ -108,7 +109,6 @@ pub(crate) struct Enrolment {
     /// Every enrolled factor, the primary among them.
     pub(crate) factors: Vec<Factor>,
     /// Since when it is turned off with the settings kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) suspended: Option<Timestamp>,
 }
 
@@ -146,7 +146,6 @@ impl Enrolment {
 
 /// One enrolled (or pending) second factor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "snake_case")]
 pub(crate) enum Factor {
     /// An authenticator app.
     App(AppFactor),
@@ -242,12 +241,10 @@ impl fmt::Debug for RecoverySet {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Device {
     pub(crate) id: String,
-    #[serde(with = "crate::methods::b64")]
     pub(crate) mac: Vec<u8>,
     pub(crate) label: String,
     pub(crate) created: Timestamp,
     pub(crate) expires: Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_used: Option<Timestamp>,
 }
 
@@ -266,7 +263,6 @@ impl fmt::Debug for Device {
 pub(crate) struct OutstandingCode {
     pub(crate) purpose: Purpose,
     pub(crate) method: Method,
-    #[serde(with = "crate::methods::b64")]
     pub(crate) mac: Vec<u8>,
     pub(crate) expires: Timestamp,
     pub(crate) tries_left: u8,
@@ -305,6 +301,12 @@ pub(crate) struct Guard {
     pub(crate) day_failures: u32,
 }
 
+/// Whether `needle` appears anywhere in a stored document.
+#[cfg(test)]
+pub(crate) fn holds(document: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && document.windows(needle.len()).any(|w| w == needle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,25 +321,85 @@ mod tests {
 
     #[test]
     fn broken_and_future_documents_are_typed_errors() {
+        let corrupt = |doc: &[u8]| matches!(Record::decode(doc), Err(Error::CorruptRecord(_)));
+        assert!(corrupt(b""));
+        assert!(corrupt(&[0]), "schema 0 was never written");
         assert!(matches!(
-            Record::decode(b"not json"),
-            Err(Error::CorruptRecord(_))
-        ));
-        assert!(matches!(
-            Record::decode(b"{}"),
-            Err(Error::CorruptRecord(_))
-        ));
-        assert!(matches!(
-            Record::decode(br#"{"schema":2}"#),
+            Record::decode(&[2]),
             Err(Error::UnsupportedSchema(2))
         ));
         assert!(matches!(
-            Record::decode(br#"{"schema":1,"guard":{"failures":"x"}}"#),
-            Err(Error::CorruptRecord(_))
+            Record::decode(&[0x80, 0x01, 0xff]),
+            Err(Error::UnsupportedSchema(128))
         ));
+        let mut doc = sample().encode().unwrap();
+        for len in 0..doc.len() {
+            assert!(corrupt(&doc[..len]), "cut to {len} bytes");
+        }
+        doc.push(0);
+        assert!(corrupt(&doc), "a byte left over");
+    }
+
+    /// Any single changed byte decodes to a record or a typed error.
+    #[test]
+    fn changed_bytes_never_panic() {
+        let doc = sample().encode().unwrap();
+        for at in 0..doc.len() {
+            for byte in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+                let mut changed = doc.clone();
+                changed[at] = byte;
+                match Record::decode(&changed) {
+                    Ok(_) | Err(Error::CorruptRecord(_) | Error::UnsupportedSchema(_)) => {}
+                    Err(other) => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+
+    fn sample() -> Record {
+        Record {
+            enrolment: Some(Enrolment {
+                primary: Method::Sms,
+                since: Timestamp::from_unix_seconds(300),
+                factors: vec![Factor::Email(EmailFactor {})],
+                suspended: None,
+            }),
+            code: Some(OutstandingCode {
+                purpose: Purpose::Login,
+                method: Method::Email,
+                mac: vec![0xaa],
+                expires: Timestamp::from_unix_seconds(5),
+                tries_left: 4,
+            }),
+            stamp: Some("s".into()),
+            guard: Guard {
+                failures: 2,
+                ..Guard::default()
+            },
+            ..Record::default()
+        }
+    }
+
+    /// The stored form is postcard in declaration order: fields, then enum
+    /// variants by position. Reordering either changes these bytes, and is
+    /// a schema change.
+    #[test]
+    fn the_stored_form_is_fixed() {
         assert_eq!(
-            Record::decode(br#"{"schema":1}"#).unwrap(),
-            Record::default()
+            Record::default().encode().unwrap(),
+            [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         );
+        #[rustfmt::skip]
+        let expected = [
+            1, // schema
+            1, 2, 0xac, 0x02, 1, 1, 0, // enrolment: Sms, since 300, [Email], not suspended
+            0, // pending
+            1, 1, 1, 1, 0xaa, 5, 4, // code: Login, Email, mac, expires 5, 4 tries
+            0, 0, 0, // sends, recovery, devices
+            1, 1, b's', // stamp
+            2, 0, 0, 0, 0, // guard
+        ];
+        assert_eq!(sample().encode().unwrap(), expected);
+        assert_eq!(Record::decode(&expected).unwrap(), sample());
     }
 }

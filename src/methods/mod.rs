@@ -1,7 +1,6 @@
 //! The building blocks each second factor is made of. Pure functions: no
 //! I/O, no clock, no randomness of their own.
 
-pub(crate) mod b64;
 pub(crate) mod code;
 pub(crate) mod device;
 pub(crate) mod phone;

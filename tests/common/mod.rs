@@ -238,3 +238,16 @@ pub fn sqlite_path(name: &str) -> std::path::PathBuf {
         data_encoding::HEXLOWER.encode(&r)
     ))
 }
+
+/// A stored document as JSON: the record's fields by name.
+#[allow(dead_code)]
+pub fn document_json(document: &[u8]) -> serde_json::Value {
+    twofactor::__internal::document_json(document).expect("a readable record")
+}
+
+/// Whether `needle` appears anywhere in a stored document's bytes.
+#[allow(dead_code)]
+pub fn holds(document: &[u8], needle: impl AsRef<[u8]>) -> bool {
+    let needle = needle.as_ref();
+    !needle.is_empty() && document.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,5 +1,5 @@
-//! Thin wrappers over internal checks, for `benches/verify.rs` only. Not
-//! part of the API: names and shapes may change in any release.
+//! Thin wrappers over internals, for the crate's own benches and tests
+//! only. Not part of the API: names and shapes may change in any release.
 
 use secrecy::SecretString;
 
@@ -7,6 +7,13 @@ use crate::message::Purpose;
 use crate::methods::code::{code_mac, code_matches, Binding, CodeKey};
 use crate::methods::{device, recovery};
 use crate::status::Method;
+
+/// A stored document as JSON, to look into in tests: the record's fields
+/// by name, byte strings as arrays of numbers.
+pub fn document_json(document: &[u8]) -> crate::Result<serde_json::Value> {
+    let record = crate::record::Record::decode(document)?;
+    serde_json::to_value(&record).map_err(|e| crate::Error::CorruptRecord(Box::new(e)))
+}
 
 /// An email/SMS code check's state: a key and a stored MAC.
 pub struct CodeCheck {
