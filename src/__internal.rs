@@ -47,19 +47,19 @@ fn binding(to: &str) -> Binding<'_> {
 /// A recovery-code check's state: `left` live slots of ten, and the code
 /// of slot 0.
 pub struct RecoveryCheck {
-    slots: Vec<Option<String>>,
-    dummy: String,
+    slots: Vec<Option<recovery::Slot>>,
+    cost: recovery::Cost,
     code: String,
 }
 
 impl RecoveryCheck {
     /// Ten codes hashed with `memory_kib`/`passes`, all but `left` used.
     pub fn new(left: usize, memory_kib: u32, passes: u32) -> Self {
-        let policy = crate::policy::RecoveryPolicy {
+        let cost = recovery::Cost::from(&crate::policy::RecoveryPolicy {
             memory_kib,
             passes,
             lanes: 1,
-        };
+        });
         let mut slots = Vec::new();
         let mut code = String::new();
         for i in 0..recovery::COUNT {
@@ -68,11 +68,10 @@ impl RecoveryCheck {
             if i == 0 {
                 code = shown.to_string();
             }
-            let phc = recovery::hash(&policy, "user-42", &shown, &random).ok();
-            slots.push(if i < left { phc } else { None });
+            let slot = recovery::hash(cost, "user-42", &shown, &random).ok();
+            slots.push(if i < left { slot } else { None });
         }
-        let dummy = slots.first().cloned().flatten().unwrap_or_default();
-        Self { slots, dummy, code }
+        Self { slots, cost, code }
     }
 
     /// The code of slot 0, live while `left` is at least 1.
@@ -82,8 +81,8 @@ impl RecoveryCheck {
 
     /// Whether `typed` matches its slot: one argon2id computation.
     pub fn verify(&self, typed: &str) -> bool {
-        recovery::check_one(&self.slots, &self.dummy, typed, |phc, n| {
-            recovery::verify(phc, "user-42", n)
+        recovery::check_one(&self.slots, &recovery::Slot::DUMMY, typed, |slot, n| {
+            recovery::verify(slot, self.cost, "user-42", n)
         })
         .is_some()
     }

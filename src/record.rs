@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::message::Purpose;
+use crate::methods::recovery::{Cost, Slot};
 use crate::methods::seal::Sealed;
 use crate::methods::totp::Totp;
 use crate::policy::Algorithm;
@@ -215,11 +216,13 @@ pub(crate) enum Goal {
     Switch,
 }
 
-/// Recovery codes: one argon2id PHC string per slot, `None` once used.
+/// Recovery codes: one argon2id hash per slot, `None` once used, and the
+/// argon2id parameters they were hashed with.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct RecoverySet {
     pub(crate) created: Timestamp,
-    pub(crate) slots: Vec<Option<String>>,
+    pub(crate) cost: Cost,
+    pub(crate) slots: Vec<Option<Slot>>,
 }
 
 impl RecoverySet {

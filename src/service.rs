@@ -41,9 +41,6 @@ struct Inner {
     events: Arc<dyn EventSink>,
     email: Option<Arc<dyn EmailSender>>,
     sms: Option<Arc<dyn SmsSender>>,
-    /// A recovery-code hash that matches nothing, checked against when the
-    /// slot a code names is empty, so that timing does not tell.
-    dummy_recovery: String,
 }
 
 impl fmt::Debug for TwoFactor {
@@ -271,14 +268,20 @@ impl TwoFactor {
         if let Some(until) = record.guard.locked(self.inner.clock.now()) {
             return Ok(Err(until));
         }
-        let slots = record.recovery.map(|r| r.slots).unwrap_or_default();
+        let (cost, slots) = match record.recovery {
+            Some(set) => (set.cost, set.slots),
+            None => (
+                recovery_codes::Cost::from(&self.inner.policy.recovery),
+                Vec::new(),
+            ),
+        };
         let index =
-            recovery_codes::check_one(&slots, &self.inner.dummy_recovery, code, |phc, n| {
-                recovery_codes::verify(phc, account.id(), n)
+            recovery_codes::check_one(&slots, &recovery_codes::Slot::DUMMY, code, |slot, n| {
+                recovery_codes::verify(slot, cost, account.id(), n)
             });
         Ok(Ok(index.and_then(|index| {
-            let phc = slots.get(index).cloned().flatten()?;
-            Some(core::recovery::RecoveryHit { index, phc })
+            let slot = slots.get(index).cloned().flatten()?;
+            Some(core::recovery::RecoveryHit { index, slot })
         })))
     }
 
@@ -726,9 +729,6 @@ impl TwoFactorBuilder {
         }
         self.policy.validate().map_err(Error::Config)?;
         let key = self.key.ok_or(Error::Config("a master key is required"))?;
-        let dummy_code = recovery_codes::make(0, &[0; 32]);
-        let dummy_recovery =
-            recovery_codes::hash(&self.policy.recovery, "", &dummy_code, &[0; 32])?;
         Ok(TwoFactor {
             inner: Arc::new(Inner {
                 issuer,
@@ -742,7 +742,6 @@ impl TwoFactorBuilder {
                 events: self.events.unwrap_or_else(|| Arc::new(TracingEvents)),
                 email: self.email,
                 sms: self.sms,
-                dummy_recovery,
             }),
         })
     }

@@ -157,7 +157,9 @@ async fn regenerating_needs_the_password_and_voids_the_old_set() {
     for c in &new {
         assert!(!holds(&doc, c) && !holds(&doc, c.replace('-', "")));
     }
-    assert!(holds(&doc, "$argon2id$"));
+    let slots = &document_json(&doc)["recovery"]["slots"];
+    assert_eq!(slots.as_array().map(Vec::len), Some(10), "{slots}");
+    assert!(slots[1]["hash"].as_array().is_some_and(|h| h.len() == 32));
 }
 
 #[tokio::test]
@@ -914,4 +916,43 @@ async fn the_security_stamp_changes_with_every_factor_change_only() {
         .unwrap()
         .is_accepted());
     changed(tf.security_stamp(&alice).await.unwrap(), true, "turned off");
+}
+
+/// Codes keep the argon2id cost they were hashed with: raising the policy's
+/// cost later leaves them working, and new ones get the new cost.
+#[tokio::test]
+async fn recovery_codes_survive_a_change_of_cost() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (_, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let before = h.store.load("alice").await.unwrap().unwrap().document;
+    let mut dearer = policy();
+    dearer.recovery.memory_kib *= 2;
+    dearer.recovery.passes += 1;
+    let later = h.instance_with(dearer);
+    assert!(later
+        .verify_login(&alice, &codes[2], None)
+        .await
+        .unwrap()
+        .is_accepted());
+    let fresh = later
+        .regenerate_recovery_codes(&alice, &password())
+        .await
+        .unwrap()
+        .accepted()
+        .unwrap();
+    let after = h.store.load("alice").await.unwrap().unwrap().document;
+    let cost = |doc: &[u8]| document_json(doc)["recovery"]["cost"].clone();
+    assert_ne!(cost(&before), cost(&after));
+    assert_eq!(
+        cost(&after)["passes"],
+        serde_json::json!(policy().recovery.passes + 1)
+    );
+    h.advance(30);
+    assert!(later
+        .verify_login(&alice, &shown(&fresh)[0], None)
+        .await
+        .unwrap()
+        .is_accepted());
 }

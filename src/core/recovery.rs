@@ -8,7 +8,7 @@ use super::{reauthenticate, restamp, Ctx, Decision, Effect};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::Change;
-use crate::methods::recovery::{hash, make, COUNT};
+use crate::methods::recovery::{hash, make, Cost, Slot, COUNT};
 use crate::record::{Record, RecoverySet};
 use crate::setup::RecoveryCodes;
 use crate::verdict::Verdict;
@@ -18,25 +18,22 @@ use crate::verdict::Verdict;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RecoveryHit {
     pub(crate) index: usize,
-    pub(crate) phc: String,
+    pub(crate) slot: Slot,
 }
 
 /// Makes a new set of codes, replacing the old one; the codes to show.
 pub(crate) fn issue(record: &mut Record, ctx: &Ctx<'_>) -> Result<RecoveryCodes> {
     let mut shown = Vec::with_capacity(COUNT);
     let mut slots = Vec::with_capacity(COUNT);
+    let cost = Cost::from(&ctx.policy.recovery);
     for (index, random) in ctx.entropy()?.recovery.iter().enumerate() {
         let code = make(index, random);
-        slots.push(Some(hash(
-            &ctx.policy.recovery,
-            ctx.account.id(),
-            &code,
-            random,
-        )?));
+        slots.push(Some(hash(cost, ctx.account.id(), &code, random)?));
         shown.push(SecretString::from(code.as_str()));
     }
     record.recovery = Some(RecoverySet {
         created: ctx.now,
+        cost,
         slots,
     });
     Ok(RecoveryCodes(shown))
@@ -48,7 +45,7 @@ pub(crate) fn spend(record: &mut Record, hit: Option<&RecoveryHit>) -> Option<us
     let hit = hit?;
     let set = record.recovery.as_mut()?;
     let slot = set.slots.get_mut(hit.index)?;
-    if slot.as_deref() != Some(hit.phc.as_str()) {
+    if slot.as_ref() != Some(&hit.slot) {
         return None;
     }
     *slot = None;

@@ -6,8 +6,11 @@
 //! an alphabet without I, L, O and U (about 49 bits). Typing is forgiving:
 //! case, spaces and dashes do not matter.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::fmt;
+
 use argon2::{Algorithm, Argon2, Params, Version};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -86,51 +89,100 @@ fn secret_input(user: &str, normalised: &str) -> Zeroizing<Vec<u8>> {
     input
 }
 
-fn argon(policy: &RecoveryPolicy) -> Result<Argon2<'static>> {
-    let params = Params::new(policy.memory_kib, policy.passes, policy.lanes, None)
-        .map_err(|_| Error::Config("recovery argon2 parameters out of range"))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+/// The argon2id parameters a set of codes was hashed with, kept with the
+/// set so that a later change of policy leaves existing codes working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Cost {
+    memory_kib: u32,
+    passes: u32,
+    lanes: u32,
 }
 
-/// The argon2id PHC string of `shown` (as [`make`] gave it) for `user`.
-pub(crate) fn hash(
-    policy: &RecoveryPolicy,
-    user: &str,
-    shown: &str,
-    random: &CodeEntropy,
-) -> Result<String> {
+impl From<&RecoveryPolicy> for Cost {
+    fn from(policy: &RecoveryPolicy) -> Self {
+        Self {
+            memory_kib: policy.memory_kib,
+            passes: policy.passes,
+            lanes: policy.lanes,
+        }
+    }
+}
+
+impl Cost {
+    fn argon(self) -> Option<Argon2<'static>> {
+        let params = Params::new(self.memory_kib, self.passes, self.lanes, None).ok()?;
+        Some(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+}
+
+/// One code's argon2id hash as stored: its salt and the 32-byte output,
+/// under the set's [`Cost`]. Raw bytes rather than a PHC string: a tenth of
+/// the record is all ten, and reading them allocates nothing.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Slot {
+    salt: [u8; 16],
+    hash: [u8; 32],
+}
+
+impl Slot {
+    /// What a used or absent slot is checked against, so that every check
+    /// costs one computation: all zeros, which no argon2id output is but
+    /// with chance 2^-256.
+    pub(crate) const DUMMY: Slot = Slot {
+        salt: [0; 16],
+        hash: [0; 32],
+    };
+}
+
+impl fmt::Debug for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Slot([REDACTED])")
+    }
+}
+
+/// The argon2id hash of `shown` (as [`make`] gave it) for `user`, salted
+/// with the last 16 bytes of `random`.
+pub(crate) fn hash(cost: Cost, user: &str, shown: &str, random: &CodeEntropy) -> Result<Slot> {
     let (_, normalised) = parse(shown).ok_or(Error::Config("not a recovery code"))?;
-    let salt = random.get(16..32).unwrap_or(&[0; 16]);
-    let salt = SaltString::encode_b64(salt).map_err(|_| Error::Random)?;
-    argon(policy)?
-        .hash_password(&secret_input(user, &normalised), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| Error::Config("a recovery code could not be hashed"))
+    let salt = *random.last_chunk::<16>().ok_or(Error::Random)?;
+    let mut hash = [0u8; 32];
+    cost.argon()
+        .ok_or(Error::Config("recovery argon2 parameters out of range"))?
+        .hash_password_into(&secret_input(user, &normalised), &salt, &mut hash)
+        .map_err(|_| Error::Config("a recovery code could not be hashed"))?;
+    Ok(Slot { salt, hash })
 }
 
-/// Checks a normalised code against one PHC string: one argon2id
-/// computation, with the parameters the string names.
-pub(crate) fn verify(phc: &str, user: &str, normalised: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(&secret_input(user, normalised), &h)
-            .is_ok()
-    })
+/// Checks a normalised code against one slot: one argon2id computation
+/// with the set's `cost`, compared in constant time.
+pub(crate) fn verify(slot: &Slot, cost: Cost, user: &str, normalised: &str) -> bool {
+    let Some(argon) = cost.argon() else {
+        return false;
+    };
+    let mut out = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(
+            &secret_input(user, normalised),
+            &slot.salt,
+            out.as_mut_slice(),
+        )
+        .is_ok()
+        && bool::from(out.as_slice().ct_eq(slot.hash.as_slice()))
 }
 
 /// Checks `input` against the slot its index names, computing exactly one
 /// hash whether the slot is full, used or absent (then against `dummy`), so
 /// that the time taken says nothing about which codes are left.
-/// `check(phc, normalised)` does the computation. `Some(index)` on a match.
-pub(crate) fn check_one(
-    slots: &[Option<String>],
-    dummy: &str,
+/// `check(slot, normalised)` does the computation. `Some(index)` on a match.
+pub(crate) fn check_one<T>(
+    slots: &[Option<T>],
+    dummy: &T,
     input: &str,
-    mut check: impl FnMut(&str, &str) -> bool,
+    mut check: impl FnMut(&T, &str) -> bool,
 ) -> Option<usize> {
     let (index, normalised) = parse(input)?;
-    match slots.get(index).and_then(Option::as_deref) {
-        Some(phc) => check(phc, &normalised).then_some(index),
+    match slots.get(index).and_then(Option::as_ref) {
+        Some(slot) => check(slot, &normalised).then_some(index),
         None => {
             let _ = check(dummy, &normalised);
             None
@@ -183,17 +235,29 @@ mod tests {
     }
 
     #[test]
-    fn hashes_bind_the_account() {
+    fn hashes_bind_the_account_and_the_cost() {
         let random = [3u8; 32];
         let shown = make(4, &random);
-        let phc = hash(&cheap(), "alice", &shown, &random).unwrap();
-        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        let cost = Cost::from(&cheap());
+        let slot = hash(cost, "alice", &shown, &random).unwrap();
+        assert_eq!(slot.salt, [3; 16]);
         let (_, norm) = parse(&shown).unwrap();
-        assert!(verify(&phc, "alice", &norm));
-        assert!(!verify(&phc, "bob", &norm));
-        assert!(!verify(&phc, "alice", "4AAAAAAAAAAA"));
-        let default = hash(&RecoveryPolicy::default(), "alice", &shown, &random).unwrap();
-        assert!(default.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify(&slot, cost, "alice", &norm));
+        assert!(!verify(&slot, cost, "bob", &norm));
+        assert!(!verify(&slot, cost, "alice", "4AAAAAAAAAAA"));
+        let dearer = Cost { passes: 2, ..cost };
+        assert!(
+            !verify(&slot, dearer, "alice", &norm),
+            "the cost is part of the hash"
+        );
+        assert!(!verify(&Slot::DUMMY, cost, "alice", &norm));
+        let broken = Cost {
+            memory_kib: 0,
+            ..cost
+        };
+        assert!(!verify(&slot, broken, "alice", &norm));
+        assert!(hash(broken, "alice", &shown, &random).is_err());
+        assert_eq!(format!("{slot:?}"), "Slot([REDACTED])");
     }
 
     /// One hash computation per check, with ten codes left or one, and for
@@ -205,7 +269,7 @@ mod tests {
         let (_, norm) = parse(&code).unwrap();
         let count = |slots: &[Option<String>], input: &str| {
             let mut calls = 0;
-            let hit = check_one(slots, "dummy", input, |phc, n| {
+            let hit = check_one(slots, &"dummy".to_owned(), input, |phc, n| {
                 calls += 1;
                 phc == "phc-3" && n == norm.as_str()
             });

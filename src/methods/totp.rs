@@ -219,7 +219,13 @@ struct Sha1Counter {
 }
 
 /// SHA-1's initial state (FIPS 180-4, 5.3.1).
-const SHA1_IV: [u32; 5] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0];
+const SHA1_IV: [u32; 5] = [
+    0x6745_2301,
+    0xefcd_ab89,
+    0x98ba_dcfe,
+    0x1032_5476,
+    0xc3d2_e1f0,
+];
 /// Bits hashed by the inner hash: the pad block, then the counter.
 const INNER_BITS: u64 = (64 + 8) * 8;
 /// Bits hashed by the outer hash: the pad block, then the inner digest.
