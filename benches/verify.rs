@@ -82,7 +82,7 @@ fn sent_codes(c: &mut Criterion) {
     });
 
     let mut g = c.benchmark_group("recovery");
-    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.sample_size(20).measurement_time(Duration::from_secs(20));
     let policy = Policy::default();
     for (name, left) in [("verify_10_left", 10), ("verify_1_left", 1)] {
         let check = RecoveryCheck::new(left, policy.recovery.memory_kib, policy.recovery.passes);
