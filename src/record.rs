@@ -60,7 +60,10 @@ impl Record {
     /// The format follows the declaration order of every field and enum
     /// variant below; reordering any of them is a schema change.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        postcard::to_allocvec(self).map_err(|e| Error::CorruptRecord(Box::new(e)))
+        // Sized for a record with an app, ten recovery codes and a few
+        // devices, so that writing one seldom grows the buffer.
+        postcard::to_extend(self, Vec::with_capacity(1024))
+            .map_err(|e| Error::CorruptRecord(Box::new(e)))
     }
 
     /// Reads a document written by [`encode`](Self::encode); a document of an
@@ -244,6 +247,7 @@ impl fmt::Debug for RecoverySet {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Device {
     pub(crate) id: String,
+    #[serde(with = "crate::methods::bytes")]
     pub(crate) mac: Vec<u8>,
     pub(crate) label: String,
     pub(crate) created: Timestamp,
@@ -266,6 +270,7 @@ impl fmt::Debug for Device {
 pub(crate) struct OutstandingCode {
     pub(crate) purpose: Purpose,
     pub(crate) method: Method,
+    #[serde(with = "crate::methods::bytes")]
     pub(crate) mac: Vec<u8>,
     pub(crate) expires: Timestamp,
     pub(crate) tries_left: u8,

@@ -1,6 +1,7 @@
 //! The building blocks each second factor is made of. Pure functions: no
 //! I/O, no clock, no randomness of their own.
 
+pub(crate) mod bytes;
 pub(crate) mod code;
 pub(crate) mod device;
 pub(crate) mod phone;

@@ -120,7 +120,9 @@ impl Cost {
 /// the record is all ten, and reading them allocates nothing.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Slot {
+    #[serde(with = "crate::methods::bytes::array")]
     salt: [u8; 16],
+    #[serde(with = "crate::methods::bytes::array")]
     hash: [u8; 32],
 }
 

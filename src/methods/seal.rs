@@ -199,7 +199,9 @@ fn associated_data(user: &str, kind: SecretKind) -> Vec<u8> {
 /// A sealed secret as stored: nonce and ciphertext (with its tag).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Sealed {
+    #[serde(with = "crate::methods::bytes")]
     nonce: Vec<u8>,
+    #[serde(with = "crate::methods::bytes")]
     ciphertext: Vec<u8>,
 }
 
