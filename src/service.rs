@@ -275,10 +275,7 @@ impl TwoFactor {
                 Vec::new(),
             ),
         };
-        let index =
-            recovery_codes::check_one(&slots, &recovery_codes::Slot::DUMMY, code, |slot, n| {
-                recovery_codes::verify(slot, cost, account.id(), n)
-            });
+        let index = recovery_codes::check(&slots, cost, account.id(), code);
         Ok(Ok(index.and_then(|index| {
             let slot = slots.get(index).cloned().flatten()?;
             Some(core::recovery::RecoveryHit { index, slot })

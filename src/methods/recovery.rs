@@ -109,15 +109,27 @@ impl From<&RecoveryPolicy> for Cost {
 }
 
 impl Cost {
-    fn argon(self) -> Option<Argon2<'static>> {
-        let params = Params::new(self.memory_kib, self.passes, self.lanes, None).ok()?;
-        Some(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    /// argon2id under this cost of `user` and a normalised code, salted
+    /// with `salt`, into `out`: the one computation hashing and checking
+    /// share.
+    fn hash_into(
+        self,
+        user: &str,
+        normalised: &str,
+        salt: &[u8; 16],
+        out: &mut [u8; 32],
+    ) -> Result<()> {
+        let params = Params::new(self.memory_kib, self.passes, self.lanes, None)
+            .map_err(|_| Error::Config("recovery argon2 parameters out of range"))?;
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into(&secret_input(user, normalised), salt, out)
+            .map_err(|_| Error::Config("a recovery code could not be hashed"))
     }
 }
 
 /// One code's argon2id hash as stored: its salt and the 32-byte output,
-/// under the set's [`Cost`]. Raw bytes rather than a PHC string: a tenth of
-/// the record is all ten, and reading them allocates nothing.
+/// under the set's [`Cost`]. Raw bytes rather than a PHC string: half the
+/// size, and reading them allocates nothing.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Slot {
     #[serde(with = "crate::methods::bytes::array")]
@@ -148,28 +160,26 @@ pub(crate) fn hash(cost: Cost, user: &str, shown: &str, random: &CodeEntropy) ->
     let (_, normalised) = parse(shown).ok_or(Error::Config("not a recovery code"))?;
     let salt = *random.last_chunk::<16>().ok_or(Error::Random)?;
     let mut hash = [0u8; 32];
-    cost.argon()
-        .ok_or(Error::Config("recovery argon2 parameters out of range"))?
-        .hash_password_into(&secret_input(user, &normalised), &salt, &mut hash)
-        .map_err(|_| Error::Config("a recovery code could not be hashed"))?;
+    cost.hash_into(user, &normalised, &salt, &mut hash)?;
     Ok(Slot { salt, hash })
 }
 
 /// Checks a normalised code against one slot: one argon2id computation
 /// with the set's `cost`, compared in constant time.
-pub(crate) fn verify(slot: &Slot, cost: Cost, user: &str, normalised: &str) -> bool {
-    let Some(argon) = cost.argon() else {
-        return false;
-    };
+fn verify(slot: &Slot, cost: Cost, user: &str, normalised: &str) -> bool {
     let mut out = Zeroizing::new([0u8; 32]);
-    argon
-        .hash_password_into(
-            &secret_input(user, normalised),
-            &slot.salt,
-            out.as_mut_slice(),
-        )
+    cost.hash_into(user, normalised, &slot.salt, &mut out)
         .is_ok()
         && bool::from(out.as_slice().ct_eq(slot.hash.as_slice()))
+}
+
+/// The index of the slot `input` matches for `user`: [`check_one`] with
+/// one argon2id computation under the set's `cost`, against
+/// [`Slot::DUMMY`] when the slot is used or absent.
+pub(crate) fn check(slots: &[Option<Slot>], cost: Cost, user: &str, input: &str) -> Option<usize> {
+    check_one(slots, &Slot::DUMMY, input, |slot, normalised| {
+        verify(slot, cost, user, normalised)
+    })
 }
 
 /// Checks `input` against the slot its index names, computing exactly one
