@@ -140,11 +140,13 @@ impl fmt::Debug for OtpCode {
 pub fn hotp(algorithm: Algorithm, secret: &[u8], counter: u64, digits: u8) -> u32 {
     let digits = digits.clamp(6, 8);
     match algorithm {
-        Algorithm::Sha1 => keyed::<Sha1Mac>(secret).map(|m| truncate_mac(m, counter, digits)),
-        Algorithm::Sha256 => keyed::<Sha256Mac>(secret).map(|m| truncate_mac(m, counter, digits)),
-        Algorithm::Sha512 => keyed::<Sha512Mac>(secret).map(|m| truncate_mac(m, counter, digits)),
+        // The `hmac` crate for every algorithm, SHA-1 too: codes made here
+        // check the one-block HMAC that verification uses.
+        Algorithm::Sha1 => keyed::<Sha1Mac>(secret).map(|m| m.truncated(counter)),
+        Algorithm::Sha256 => keyed::<Sha256Mac>(secret).map(|m| m.truncated(counter)),
+        Algorithm::Sha512 => keyed::<Sha512Mac>(secret).map(|m| m.truncated(counter)),
     }
-    .unwrap_or(NEVER)
+    .map_or(NEVER, |binary| reduce(binary, digits))
 }
 
 /// RFC 4226 section 5.3 dynamic truncation of an HMAC, before the modulo.
@@ -173,16 +175,6 @@ type Sha512Mac = Hmac<sha2::Sha512>;
 
 fn keyed<M: Mac + KeyInit>(secret: &[u8]) -> Option<M> {
     <M as Mac>::new_from_slice(secret).ok()
-}
-
-fn truncate_mac<M: Mac>(mut mac: M, counter: u64, digits: u8) -> u32 {
-    mac.update(&counter.to_be_bytes());
-    let out = mac.finalize().into_bytes();
-    let binary = dynamic_truncation(&out);
-    if binary == NEVER {
-        return NEVER;
-    }
-    binary % 10u32.pow(u32::from(digits))
 }
 
 /// An HMAC keyed with a secret, ready to MAC 8-byte counters.
