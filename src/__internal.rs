@@ -15,6 +15,12 @@ pub fn document_json(document: &[u8]) -> crate::Result<serde_json::Value> {
     serde_json::to_value(&record).map_err(|e| crate::Error::CorruptRecord(Box::new(e)))
 }
 
+/// Whether `needle` appears anywhere in a stored document's bytes.
+pub fn holds(document: &[u8], needle: impl AsRef<[u8]>) -> bool {
+    let needle = needle.as_ref();
+    !needle.is_empty() && document.windows(needle.len()).any(|w| w == needle)
+}
+
 /// An email/SMS code check's state: a key and a stored MAC.
 pub struct CodeCheck {
     key: CodeKey,

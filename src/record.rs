@@ -309,12 +309,6 @@ pub(crate) struct Guard {
     pub(crate) day_failures: u32,
 }
 
-/// Whether `needle` appears anywhere in a stored document.
-#[cfg(test)]
-pub(crate) fn holds(document: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && document.windows(needle.len()).any(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,11 +128,11 @@ mod tests {
         assert_eq!(trusted(&r, &f.ctx(T0 + 1), &t), None, "another account");
         let doc = r.encode().unwrap();
         assert!(
-            !crate::record::holds(&doc, t.as_bytes()),
+            !crate::__internal::holds(&doc, t.as_bytes()),
             "only a hash is stored"
         );
         let raw = data_encoding::BASE64URL_NOPAD.decode(t.as_bytes()).unwrap();
-        assert!(!crate::record::holds(&doc, &raw[..8]));
+        assert!(!crate::__internal::holds(&doc, &raw[..8]));
     }
 
     #[test]

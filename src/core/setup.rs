@@ -364,8 +364,8 @@ mod tests {
         assert_eq!(app.expires.unix_seconds(), T0 + 900);
         let doc = record.encode().unwrap();
         let base32 = data_encoding::BASE32_NOPAD.encode(&[1; 20]);
-        assert!(!crate::record::holds(&doc, base32.as_bytes()));
-        assert!(!crate::record::holds(&doc, &[1; 8]), "the raw secret");
+        assert!(!crate::__internal::holds(&doc, base32.as_bytes()));
+        assert!(!crate::__internal::holds(&doc, [1; 8]), "the raw secret");
         assert_eq!(
             status(&record, &f.ctx(T0)).unwrap(),
             Status::Pending {
@@ -512,8 +512,8 @@ mod tests {
         .unwrap();
         let r = d.save.unwrap();
         let doc = r.encode().unwrap();
-        assert!(!crate::record::holds(&doc, b"60123451688"));
-        assert!(!crate::record::holds(&doc, b"1688"));
+        assert!(!crate::__internal::holds(&doc, b"60123451688"));
+        assert!(!crate::__internal::holds(&doc, b"1688"));
         assert!(confirm(r, &f.ctx(T0 + 5), &sent(4))
             .unwrap()
             .reply

@@ -245,9 +245,5 @@ pub fn document_json(document: &[u8]) -> serde_json::Value {
     twofactor::__internal::document_json(document).expect("a readable record")
 }
 
-/// Whether `needle` appears anywhere in a stored document's bytes.
-#[allow(dead_code)]
-pub fn holds(document: &[u8], needle: impl AsRef<[u8]>) -> bool {
-    let needle = needle.as_ref();
-    !needle.is_empty() && document.windows(needle.len()).any(|w| w == needle)
-}
+#[allow(unused_imports)]
+pub use twofactor::__internal::holds;
