@@ -22,36 +22,37 @@ pub(crate) mod array {
         bytes: &[u8; N],
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
+        super::serialize(bytes, s)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
         d: D,
     ) -> Result<[u8; N], D::Error> {
-        let mut out = [0u8; N];
-        let mut filled = 0;
-        d.deserialize_bytes(Bytes(Fill {
-            out: &mut out,
-            filled: &mut filled,
+        let fill = d.deserialize_bytes(Bytes(Fill {
+            out: [0; N],
+            filled: 0,
         }))?;
-        if filled == N {
-            Ok(out)
+        if fill.filled == N {
+            Ok(fill.out)
         } else {
-            Err(D::Error::invalid_length(filled, &"the array's length"))
+            Err(D::Error::invalid_length(fill.filled, &"the array's length"))
         }
     }
 
-    /// Where the bytes go: the array, and how many were written.
-    pub(super) struct Fill<'a, const N: usize> {
-        pub(super) out: &'a mut [u8; N],
-        pub(super) filled: &'a mut usize,
+    /// An array being filled, and how many bytes it has.
+    pub(super) struct Fill<const N: usize> {
+        pub(super) out: [u8; N],
+        pub(super) filled: usize,
     }
 }
 
 /// Something bytes can be put into, in one go or one at a time.
 trait Sink {
     fn put_all(&mut self, bytes: &[u8]) -> bool;
-    fn put(&mut self, byte: u8) -> bool;
+
+    fn put(&mut self, byte: u8) -> bool {
+        self.put_all(&[byte])
+    }
 }
 
 impl Sink for Vec<u8> {
@@ -59,27 +60,18 @@ impl Sink for Vec<u8> {
         self.extend_from_slice(bytes);
         true
     }
-
-    fn put(&mut self, byte: u8) -> bool {
-        self.push(byte);
-        true
-    }
 }
 
-impl<const N: usize> Sink for array::Fill<'_, N> {
+impl<const N: usize> Sink for array::Fill<N> {
     fn put_all(&mut self, bytes: &[u8]) -> bool {
-        match self.out.get_mut(*self.filled..*self.filled + bytes.len()) {
+        match self.out.get_mut(self.filled..self.filled + bytes.len()) {
             Some(room) => {
                 room.copy_from_slice(bytes);
-                *self.filled += bytes.len();
+                self.filled += bytes.len();
                 true
             }
             None => false,
         }
-    }
-
-    fn put(&mut self, byte: u8) -> bool {
-        self.put_all(&[byte])
     }
 }
 
