@@ -1,6 +1,7 @@
 //! A user loses the phone with the authenticator app: support lists the
-//! accounts, deletes the user's setup, the user logs in with the password
-//! alone, and sets two-factor authentication up again on the new phone.
+//! accounts and, proving it is them with their own second factor, deletes
+//! the user's setup; the user logs in with the password alone, and sets
+//! two-factor authentication up again on the new phone.
 //!
 //! ```text
 //! cargo run --example admin_reset           # type the new app's codes yourself
@@ -13,7 +14,7 @@ use support::{ask, step, Demo, Result};
 use twofactor::methods::totp::Totp;
 use twofactor::secrecy::ExposeSecret;
 use twofactor::{
-    Account, Admin, Algorithm, Clock, LoginStep, NewMethod, Setup, Status, TwoFactor, Verdict,
+    Account, Algorithm, Clock, Error, LoginStep, NewMethod, Setup, Status, TwoFactor, Verdict,
 };
 
 /// Sets the app up for `account`; the secret, for the demo to play the
@@ -30,16 +31,7 @@ async fn set_up_app(demo: &Demo, tf: &TwoFactor, account: &Account) -> Result<Ve
     let plain: String = setup.secret.expose_secret().split(' ').collect();
     let secret = data_encoding::BASE32_NOPAD.decode(plain.as_bytes())?;
     loop {
-        let code = if demo.unattended {
-            let now = demo.clock.now().unix_seconds();
-            let code = Totp::new(Algorithm::Sha1, 6, 30)
-                .code_at(&secret, now)
-                .to_string();
-            println!("Code from the app: {code}   (computed by the demo)");
-            code
-        } else {
-            ask("Code from the app:")?
-        };
+        let code = app_code(demo, &secret, "Code from the app:")?;
         match tf.confirm_setup(account, &code).await? {
             Verdict::Accepted(on) => {
                 if let Some(codes) = on.recovery_codes {
@@ -50,9 +42,28 @@ async fn set_up_app(demo: &Demo, tf: &TwoFactor, account: &Account) -> Result<Ve
                 }
                 return Ok(secret);
             }
-            Verdict::Rejected { attempts_left } => println!("Wrong ({attempts_left} left)."),
-            Verdict::LockedOut { until } => return Err(format!("locked until {until}").into()),
+            Verdict::Rejected {
+                attempts_left,
+                reason,
+            } => println!("Refused: {reason:?} ({attempts_left} left)."),
+            Verdict::LockedOut { until } | Verdict::Throttled { until } => {
+                return Err(format!("locked until {until}").into())
+            }
         }
+    }
+}
+
+/// A code from the app whose secret is `secret`, now: typed by the person,
+/// or computed by the demo.
+fn app_code(demo: &Demo, secret: &[u8], prompt: &str) -> Result<String> {
+    if demo.unattended {
+        let code = Totp::new(Algorithm::Sha1, 6, 30)
+            .code_at(secret, demo.clock.now().unix_seconds())
+            .to_string();
+        println!("{prompt} {code}   (computed by the demo)");
+        Ok(code)
+    } else {
+        ask(prompt)
     }
 }
 
@@ -61,6 +72,10 @@ async fn main() -> Result<()> {
     let demo = Demo::from_args();
     let tf = demo.builder().await?.build()?;
     let alice = Account::new("user-42", "alice@example.com");
+    let support = Account::new("support-7", "support@acme.example");
+
+    step("Support (an administrator) has an authenticator app of their own");
+    let support_phone = set_up_app(&demo, &tf, &support).await?;
 
     step("Alice sets up an authenticator app on her old phone");
     let _old_phone = set_up_app(&demo, &tf, &alice).await?;
@@ -79,12 +94,27 @@ async fn main() -> Result<()> {
     }
 
     step("Support deletes the 2FA setup, after checking who is calling");
-    tf.admin_reset(
-        &Admin::new("support-7"),
-        &alice,
-        "lost phone, ID checked, ticket 4711",
-    )
-    .await?;
+    let reason = "lost phone, ID checked, ticket 4711";
+    match tf
+        .admin_reset(&support, &demo.password, &alice, reason)
+        .await
+    {
+        Err(Error::StepUpRequired) => println!("The password alone is refused: a code too."),
+        other => return Err(format!("expected a step-up, got {other:?}").into()),
+    }
+    demo.wait(30);
+    let code = app_code(&demo, &support_phone, "Support's own code:")?;
+    let grant = match tf.step_up(&support, &demo.password, &code).await? {
+        Verdict::Accepted(grant) => grant,
+        other => return Err(format!("step-up refused: {other:?}").into()),
+    };
+    if !tf
+        .admin_reset(&support, &grant, &alice, reason)
+        .await?
+        .is_accepted()
+    {
+        return Err("the reset was refused".into());
+    }
     println!("Alice's status: {:?}", tf.status(&alice).await?);
 
     step("Alice logs in with her password alone");
@@ -98,13 +128,7 @@ async fn main() -> Result<()> {
     demo.wait(60);
     let new_phone = set_up_app(&demo, &tf, &alice).await?;
     demo.wait(30);
-    let code = if demo.unattended {
-        Totp::new(Algorithm::Sha1, 6, 30)
-            .code_at(&new_phone, demo.clock.now().unix_seconds())
-            .to_string()
-    } else {
-        ask("Log in: code from the new phone:")?
-    };
+    let code = app_code(&demo, &new_phone, "Log in: code from the new phone:")?;
     println!(
         "Login with the new phone -> {:?}",
         tf.verify_login(&alice, &code, None).await?

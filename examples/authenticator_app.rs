@@ -1,6 +1,7 @@
 //! Authenticator-app two-factor authentication, end to end, in a terminal:
 //! set up (QR code and secret), confirm, log in, a replayed code refused, a
-//! lockout, and disabling it again.
+//! lockout, and disabling it again with a step-up (the password alone is
+//! not enough).
 //!
 //! ```text
 //! cargo run --example authenticator_app           # scan the QR with your phone
@@ -16,8 +17,8 @@ use twofactor::methods::totp::Totp;
 use twofactor::secrecy::{ExposeSecret, SecretString};
 use twofactor::Keep;
 use twofactor::{
-    Account, Algorithm, Clock, LoginStep, ManualClock, NewMethod, Setup, Status, SystemClock,
-    Verdict,
+    Account, Algorithm, Clock, Error, LoginStep, ManualClock, NewMethod, Reauth, Rejection, Setup,
+    Status, SystemClock, Verdict,
 };
 
 /// Where codes come from: the person at the keyboard, or the demo's own
@@ -87,10 +88,12 @@ async fn main() -> Result<()> {
                 );
                 break;
             }
-            Verdict::Rejected { attempts_left } => {
+            Verdict::Rejected { attempts_left, .. } => {
                 println!("Wrong code ({attempts_left} attempts left); try again.")
             }
-            Verdict::LockedOut { until } => return Err(format!("locked until {until}").into()),
+            Verdict::LockedOut { until } | Verdict::Throttled { until } => {
+                return Err(format!("locked until {until}").into())
+            }
         }
     }
     println!("Two-factor authentication: {:?}", tf.status(&alice).await?);
@@ -115,28 +118,34 @@ async fn main() -> Result<()> {
                 println!("Logged in.");
                 break code;
             }
-            Verdict::Rejected { attempts_left } => {
-                println!("Refused ({attempts_left} attempts left): a new code, please.")
+            Verdict::Rejected {
+                attempts_left,
+                reason,
+            } => {
+                println!("Refused ({reason:?}, {attempts_left} attempts left): a new code, please.")
             }
-            Verdict::LockedOut { until } => return Err(format!("locked until {until}").into()),
+            Verdict::LockedOut { until } | Verdict::Throttled { until } => {
+                return Err(format!("locked until {until}").into())
+            }
         }
     };
 
     step("Someone replays the same code");
     match tf.verify_login(&alice, &login_code, None).await? {
-        Verdict::Rejected { attempts_left } => {
-            println!("Refused as a replay ({attempts_left} attempts left).")
-        }
+        Verdict::Rejected {
+            attempts_left,
+            reason: Rejection::Replayed,
+        } => println!("Refused as a replay ({attempts_left} attempts left)."),
         other => return Err(format!("a replay must be refused, got {other:?}").into()),
     }
 
     step("Someone guesses codes");
     let until = loop {
         match tf.verify_login(&alice, "000000", None).await? {
-            Verdict::Rejected { attempts_left } => {
+            Verdict::Rejected { attempts_left, .. } => {
                 println!("000000 refused, {attempts_left} attempts left")
             }
-            Verdict::LockedOut { until } => break until,
+            Verdict::LockedOut { until } | Verdict::Throttled { until } => break until,
             Verdict::Accepted(_) => return Err("a guess was accepted".into()),
         }
     };
@@ -155,14 +164,26 @@ async fn main() -> Result<()> {
         tf.begin_login(&alice, None).await?
     );
 
-    step("Disable: the password again");
+    step("Disable: the password and a current code (a step-up)");
+    match tf.disable(&alice, &password, Keep::Nothing).await {
+        Err(Error::StepUpRequired) => {
+            println!("The password alone is refused: someone with a stolen session and the password must not turn it off.")
+        }
+        other => return Err(format!("expected a step-up, got {other:?}").into()),
+    }
+    if demo {
+        clock.advance(Duration::from_secs(30)); // a fresh code
+    }
+    let code = phone.code("Code from your app, to confirm:", &clock)?;
+    clock.set(SystemClock.now().max(clock.now()));
     let wrong = SecretString::from("password123");
     println!(
-        "A wrong password -> {:?}",
-        tf.disable(&alice, &wrong, Keep::Nothing).await?
+        "With a wrong password -> {:?}",
+        tf.disable(&alice, Reauth::with_code(&wrong, &code), Keep::Nothing)
+            .await?
     );
     if !tf
-        .disable(&alice, &password, Keep::Nothing)
+        .disable(&alice, Reauth::with_code(&password, &code), Keep::Nothing)
         .await?
         .is_accepted()
     {

@@ -1,5 +1,6 @@
 //! Two-factor authentication by emailed codes: setup with a wrong code and a
-//! resend, login, an SMS fallback ("Send SMS code"), and disabling it.
+//! resend, login, a step-up before an SMS fallback is added ("Send SMS
+//! code"), and disabling it.
 //!
 //! ```text
 //! cargo run --example email_code           # type the codes the console shows
@@ -52,8 +53,13 @@ async fn main() -> Result<()> {
                 println!("Enabled: {} codes.", on.method.display_name());
                 break;
             }
-            Verdict::Rejected { attempts_left } => println!("Wrong ({attempts_left} left)."),
-            Verdict::LockedOut { until } => return Err(format!("locked until {until}").into()),
+            Verdict::Rejected {
+                attempts_left,
+                reason,
+            } => println!("Refused: {reason:?} ({attempts_left} left)."),
+            Verdict::LockedOut { until } | Verdict::Throttled { until } => {
+                return Err(format!("locked until {until}").into())
+            }
         }
     }
 
@@ -69,11 +75,12 @@ async fn main() -> Result<()> {
     let code = demo.sent_code("Code:")?;
     println!("-> {:?}", tf.verify_login(&alice, &code, None).await?);
 
-    step("Add a fallback: text messages to a mobile number");
+    step("Add a fallback: text messages to a mobile number, after a step-up");
     demo.wait(30);
     let number = PhoneNumber::parse("+60 12-345 1688")?;
+    let grant = demo.step_up_by(&tf, &alice, Method::Email).await?;
     let Verdict::Accepted(Setup::Code(setup)) = tf
-        .add_fallback(&alice, NewMethod::Sms(number), &demo.password)
+        .add_fallback(&alice, NewMethod::Sms(number), &grant)
         .await?
     else {
         return Err("adding the fallback was refused".into());
@@ -98,9 +105,11 @@ async fn main() -> Result<()> {
     let code = demo.sent_code("Code from the text message:")?;
     println!("-> {:?}", tf.verify_login(&alice, &code, None).await?);
 
-    step("Disable, with the password");
+    step("Disable, after a step-up (the grant from before has expired)");
+    demo.wait(30);
+    let grant = demo.step_up_by(&tf, &alice, Method::Sms).await?;
     if !tf
-        .disable(&alice, &demo.password, Keep::Nothing)
+        .disable(&alice, &grant, Keep::Nothing)
         .await?
         .is_accepted()
     {

@@ -1,6 +1,6 @@
 //! Two-factor authentication by texted codes: the number checked, setup,
-//! login, a wrong code, the send limits, an email fallback, a new number
-//! verified before it replaces the old, and disabling it.
+//! login, a wrong code, the send limits, a step-up, an email fallback, a new
+//! number verified before it replaces the old, and disabling it.
 //!
 //! ```text
 //! cargo run --example sms_code           # type the codes the console shows
@@ -73,11 +73,18 @@ async fn main() -> Result<()> {
         demo.wait(30);
     }
 
-    step("Add a fallback: email codes");
+    step("Add a fallback: email codes, after a step-up");
     demo.wait(3600);
-    let Verdict::Accepted(Setup::Code(setup)) = tf
+    match tf
         .add_fallback(&alice, NewMethod::Email, &demo.password)
-        .await?
+        .await
+    {
+        Err(Error::StepUpRequired) => println!("The password alone is refused: a code too."),
+        other => return Err(format!("expected a step-up, got {other:?}").into()),
+    }
+    let grant = demo.step_up_by(&tf, &alice, Method::Sms).await?;
+    let Verdict::Accepted(Setup::Code(setup)) =
+        tf.add_fallback(&alice, NewMethod::Email, &grant).await?
     else {
         return Err("adding the fallback was refused".into());
     };
@@ -99,8 +106,7 @@ async fn main() -> Result<()> {
     step("A new phone number: verified before it replaces the old");
     demo.wait(30);
     let new_number = PhoneNumber::parse("+1 415 555 0100")?;
-    let Verdict::Accepted(Setup::Code(setup)) =
-        tf.change_phone(&alice, new_number, &demo.password).await?
+    let Verdict::Accepted(Setup::Code(setup)) = tf.change_phone(&alice, new_number, &grant).await?
     else {
         return Err("the change was refused".into());
     };
@@ -117,9 +123,9 @@ async fn main() -> Result<()> {
     }
     println!("Status: {:?}", tf.status(&alice).await?);
 
-    step("Disable, with the password");
+    step("Disable, within the same step-up's ten minutes");
     if !tf
-        .disable(&alice, &demo.password, Keep::Nothing)
+        .disable(&alice, &grant, Keep::Nothing)
         .await?
         .is_accepted()
     {

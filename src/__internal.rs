@@ -5,7 +5,8 @@ use secrecy::SecretString;
 
 use crate::message::Purpose;
 use crate::methods::code::{code_mac, code_matches, Binding, CodeKey};
-use crate::methods::{device, recovery};
+use crate::methods::recovery;
+use crate::methods::token::{self as device, TokenKind};
 use crate::status::Method;
 
 /// A stored document as JSON, to look into in tests: the record's fields
@@ -102,7 +103,7 @@ impl DeviceCheck {
     pub fn new() -> Self {
         let key = <CodeKey as hmac::digest::KeyInit>::new(&[9u8; 64].into());
         let macs = (0..20u8)
-            .map(|i| device::token_mac(&key, "user-42", &Self::token(i)))
+            .map(|i| device::token_mac(&key, TokenKind::Device, "user-42", &Self::token(i)))
             .collect();
         Self { key, macs }
     }
@@ -114,7 +115,7 @@ impl DeviceCheck {
 
     /// The index of the device whose token is `token`.
     pub fn verify(&self, token: &SecretString) -> Option<usize> {
-        let mac = device::token_mac(&self.key, "user-42", token);
+        let mac = device::token_mac(&self.key, TokenKind::Device, "user-42", token);
         device::find(self.macs.iter().map(|m| m.as_slice()), &mac)
     }
 }

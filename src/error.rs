@@ -52,10 +52,22 @@ pub enum Error {
     /// valid (it may yet arrive); asking again is subject to the send limits.
     #[error("the code could not be delivered")]
     Delivery(#[source] PortError),
-    /// Switching method needs a current code of the method in force, and
-    /// none was given (see [`Reauth::with_code`](crate::Reauth::with_code)).
-    #[error("a current code of the method in force is required")]
-    CodeRequired,
+    /// The change needs the password and a current second factor, or a live
+    /// step-up grant (the step-up rule; see [`Reauth`](crate::Reauth)), and
+    /// was given less: the password alone, or a grant that expired, was
+    /// revoked or is another account's. Nothing was evaluated or counted:
+    /// ask for a second factor.
+    #[error("this change needs the password and a current second factor, or a step-up grant")]
+    StepUpRequired,
+    /// An administrator's act was refused before anything was evaluated:
+    /// the [`AdminPolicy`](crate::AdminPolicy) does not allow it, the
+    /// administrator has no second factor on, or acted on their own account.
+    #[error("not permitted")]
+    NotPermitted,
+    /// An administrator's reason is required: 1 to 500 characters, not
+    /// blank.
+    #[error("a reason of 1 to 500 characters is required")]
+    InvalidReason,
     /// No remembered device has that id.
     #[error("no remembered device has that id")]
     NoSuchDevice,
@@ -173,6 +185,7 @@ mod tests {
         assert!(!Error::Store(PortError::permanent(io())).is_transient());
         assert!(Error::Contention.is_transient());
         assert!(!Error::NotEnabled.is_transient());
+        assert!(!Error::StepUpRequired.is_transient());
     }
 
     #[test]

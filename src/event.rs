@@ -37,8 +37,15 @@ pub enum EventKind {
     SetupCodeRejected,
     /// A login's code was accepted.
     LoginAccepted,
-    /// A login's code was wrong, malformed or replayed.
+    /// A login's code was wrong.
     LoginRejected,
+    /// A right authenticator-app code for a time step already used: an
+    /// observed code replayed, or a double submission.
+    CodeReplayed,
+    /// A right sent code that had expired or been replaced.
+    CodeExpired,
+    /// Something that is not a code at all (wrong length, not digits).
+    MalformedCode,
     /// A password given to re-authenticate was wrong.
     PasswordRejected,
     /// Failures locked the account.
@@ -75,6 +82,22 @@ pub enum EventKind {
     Reenabled,
     /// An administrator deleted the setup.
     AdminReset,
+    /// An administrator lifted a lockout.
+    AdminUnlock,
+    /// A code was not sent: a limit of the account, the destination or the
+    /// source held it back.
+    SendThrottled,
+    /// An attempt from a source with too many failures across accounts was
+    /// refused without being evaluated.
+    SourceThrottled,
+    /// A step-up succeeded: a grant was issued.
+    StepUp,
+    /// A step-up's second factor was wrong (the password was right).
+    StepUpRejected,
+    /// A factor change was authorised by a step-up grant.
+    GrantUsed,
+    /// A step-up grant was revoked (sign-out).
+    GrantRevoked,
 }
 
 impl EventKind {
@@ -86,6 +109,9 @@ impl EventKind {
             EventKind::SetupCodeRejected => "setup_code_rejected",
             EventKind::LoginAccepted => "login_accepted",
             EventKind::LoginRejected => "login_rejected",
+            EventKind::CodeReplayed => "code_replayed",
+            EventKind::CodeExpired => "code_expired",
+            EventKind::MalformedCode => "malformed_code",
             EventKind::PasswordRejected => "password_rejected",
             EventKind::LockedOut => "locked_out",
             EventKind::Disabled => "disabled",
@@ -104,6 +130,13 @@ impl EventKind {
             EventKind::Suspended => "suspended",
             EventKind::Reenabled => "reenabled",
             EventKind::AdminReset => "admin_reset",
+            EventKind::AdminUnlock => "admin_unlock",
+            EventKind::SendThrottled => "send_throttled",
+            EventKind::SourceThrottled => "source_throttled",
+            EventKind::StepUp => "step_up",
+            EventKind::StepUpRejected => "step_up_rejected",
+            EventKind::GrantUsed => "grant_used",
+            EventKind::GrantRevoked => "grant_revoked",
         }
     }
 
@@ -113,8 +146,14 @@ impl EventKind {
             self,
             EventKind::SetupCodeRejected
                 | EventKind::LoginRejected
+                | EventKind::CodeReplayed
+                | EventKind::CodeExpired
+                | EventKind::MalformedCode
                 | EventKind::PasswordRejected
+                | EventKind::StepUpRejected
                 | EventKind::LockedOut
+                | EventKind::SendThrottled
+                | EventKind::SourceThrottled
         )
     }
 }

@@ -6,18 +6,24 @@
 //! codes, remembered devices, asking for the code at login, lockout after
 //! failed attempts, switching method without a gap, security notices,
 //! turning it off (keeping the settings or not), and an administrator's
-//! list and reset. The host keeps its own users, passwords and
-//! database, and plugs them in through small traits ([`UserStore`],
-//! [`PasswordVerifier`], [`Clock`], [`EmailSender`], [`SmsSender`],
-//! [`EventSink`]).
+//! list, reset and unlock. The host keeps its own users, passwords and
+//! database, and plugs them in through small traits ([`UserStore`] and
+//! [`LimitStore`], [`PasswordVerifier`], [`Clock`], [`EmailSender`],
+//! [`SmsSender`], [`EventSink`], [`AdminPolicy`]).
 //!
 //! A code is accepted at most once and every failed attempt is counted, even
 //! when requests for one account race across many app servers: every change
-//! is a compare-and-swap on the account's record.
+//! is a compare-and-swap on the account's record. A password alone never
+//! changes a factor: while two-factor authentication is on, every change to
+//! it needs the password and a current second factor, or a short-lived
+//! step-up grant obtained with both ([`Reauth`], [`TwoFactor::step_up`]).
+//! Sends and failures are also limited per destination and per request
+//! source, across accounts ([`TwoFactor::with_source`]).
 //!
 //! ```
-//! use twofactor::{Account, Argon2Passwords, ManualClock, MasterKey, MemoryStore,
-//!                 Method, NewMethod, Setup, Status, Timestamp, TwoFactor, Verdict, LoginStep};
+//! use twofactor::{Account, Argon2Passwords, Error, Keep, LoginStep, ManualClock, MasterKey,
+//!                 MemoryStore, Method, NewMethod, Rejection, Setup, Status, Timestamp,
+//!                 TwoFactor, Verdict};
 //! use twofactor::methods::totp::Totp;
 //! use secrecy::{ExposeSecret, SecretString};
 //!
@@ -54,16 +60,24 @@
 //! assert_eq!(on.recovery_codes.map(|c| c.codes().len()), Some(10));
 //! assert!(tf.status(&alice).await?.is_on());
 //!
-//! // Login, 30 seconds later: the password was right, now the code.
+//! // Login, 30 seconds later: the password was right, now the code. A
+//! // per-request handle also limits guesses and sends per client address.
+//! let tf_req = tf.with_source("192.0.2.7".parse::<std::net::IpAddr>()?);
 //! clock.advance(std::time::Duration::from_secs(30));
-//! assert!(matches!(tf.begin_login(&alice, None).await?, LoginStep::Challenge { method: Method::App, .. }));
+//! assert!(matches!(tf_req.begin_login(&alice, None).await?, LoginStep::Challenge { method: Method::App, .. }));
 //! let code = app_code(clock_now(&clock));
-//! assert!(tf.verify_login(&alice, &code, None).await?.is_accepted());
+//! assert!(tf_req.verify_login(&alice, &code, None).await?.is_accepted());
 //! // The same code again is a replay.
-//! assert_eq!(tf.verify_login(&alice, &code, None).await?, Verdict::Rejected { attempts_left: 4 });
+//! assert_eq!(tf_req.verify_login(&alice, &code, None).await?,
+//!            Verdict::Rejected { attempts_left: 4, reason: Rejection::Replayed });
 //!
-//! // Off again, with the password.
-//! assert!(tf.disable(&alice, &password, twofactor::Keep::Nothing).await?.is_accepted());
+//! // Off again: the password alone is not enough while it is on…
+//! assert!(matches!(tf.disable(&alice, &password, Keep::Nothing).await, Err(Error::StepUpRequired)));
+//! // …a step-up (password and a current code) gives a grant for ten minutes.
+//! clock.advance(std::time::Duration::from_secs(30));
+//! let grant = tf.step_up(&alice, &password, &app_code(clock_now(&clock))).await?
+//!     .accepted().expect("right password and code");
+//! assert!(tf.disable(&alice, &grant, Keep::Nothing).await?.is_accepted());
 //! assert_eq!(tf.begin_login(&alice, None).await?, LoginStep::NotRequired);
 //! # Ok(()) }
 //! # fn clock_now(c: &ManualClock) -> Timestamp { twofactor::Clock::now(c) }
@@ -78,6 +92,7 @@
 #[doc(hidden)]
 pub mod __internal;
 mod account;
+mod admins;
 mod clock;
 mod core;
 mod error;
@@ -87,15 +102,18 @@ pub mod methods;
 mod password;
 mod policy;
 mod ports;
+mod reauth;
 mod record;
 mod service;
 mod setup;
+mod source;
 mod status;
 pub mod store;
 pub mod transport;
 mod verdict;
 
 pub use account::Account;
+pub use admins::{Admins, NoAdmins};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, PortError, Result};
 pub use event::{Event, EventKind, TracingEvents};
@@ -104,18 +122,22 @@ pub use methods::phone::PhoneNumber;
 pub use methods::seal::MasterKey;
 pub use password::{hash_password, verify_phc, Argon2Passwords};
 pub use policy::{
-    Algorithm, CodePolicy, DevicePolicy, LockoutPolicy, Policy, RecoveryPolicy, TotpPolicy,
+    AfterReset, Algorithm, CodePolicy, DevicePolicy, FactorChange, LimitPolicy, LockoutPolicy,
+    Policy, RecoveryPolicy, StepUpPolicy, TotpPolicy,
 };
 pub use ports::{
-    EmailSender, EventSink, Listed, PasswordVerifier, SaveOutcome, SmsSender, Stored, UserStore,
+    AdminPolicy, EmailSender, EventSink, LimitStore, Listed, PasswordVerifier, SaveOutcome,
+    SmsSender, Stored, UserStore,
 };
+pub use reauth::Reauth;
 pub use record::{Record, SCHEMA_VERSION};
 /// The secret-holding types of the API come from `secrecy`, re-exported so
 /// that hosts use the same version.
 pub use secrecy;
 pub use service::{TwoFactor, TwoFactorBuilder};
-pub use setup::{AppSetup, CodeSetup, Enabled, Keep, NewMethod, Reauth, RecoveryCodes, Setup};
-pub use status::{AccountSummary, Admin, Method, Page, State, Status};
+pub use setup::{AppSetup, CodeSetup, Enabled, Keep, NewMethod, RecoveryCodes, Setup};
+pub use source::Source;
+pub use status::{AccountSummary, AdminAction, Method, Page, State, Status};
 #[cfg(feature = "memory")]
 pub use store::MemoryStore;
 #[cfg(feature = "postgres")]
@@ -124,7 +146,9 @@ pub use store::PostgresStore;
 pub use store::SqliteStore;
 #[cfg(feature = "console")]
 pub use transport::{ConsoleEmail, ConsoleSms};
-pub use verdict::{DeviceInfo, LoginStep, Proof, RememberedDevice, Sent, Verdict, Verified};
+pub use verdict::{
+    DeviceInfo, Grant, LoginStep, Proof, Rejection, RememberedDevice, Sent, Verdict, Verified,
+};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -16,6 +16,8 @@ pub enum Purpose {
     Setup,
     /// The second step of a login.
     Login,
+    /// Re-authenticating for a change of factors (a step-up).
+    StepUp,
 }
 
 impl Purpose {
@@ -24,6 +26,7 @@ impl Purpose {
         match self {
             Purpose::Setup => "setup",
             Purpose::Login => "login",
+            Purpose::StepUp => "step_up",
         }
     }
 }
@@ -64,6 +67,11 @@ pub struct Notice {
     pub at: Timestamp,
     /// The service's name (the issuer).
     pub issuer: String,
+    /// How it is sent: [`Method::Email`] to the account's address, or
+    /// [`Method::Sms`] to a number that no longer receives codes (a number
+    /// replaced or removed is told too, so that its owner learns of a
+    /// change made by someone else).
+    pub via: Method,
 }
 
 /// A change to an account's security settings.
@@ -95,6 +103,8 @@ pub enum Change {
     DeviceRemembered,
     /// An administrator deleted the setup.
     AdminReset,
+    /// An administrator lifted a lockout.
+    Unlocked,
 }
 
 impl Message {
@@ -115,6 +125,7 @@ impl Message {
                     Change::RecoveryCodesRegenerated => "new recovery codes",
                     Change::DeviceRemembered => "a device was remembered",
                     Change::AdminReset => "two-factor authentication removed by support",
+                    Change::Unlocked => "your account was unlocked by support",
                 };
                 format!("{}: {what}", n.issuer)
             }
@@ -128,10 +139,22 @@ impl Message {
             Message::Code(c) => {
                 let minutes = c.valid_for.as_secs().div_ceil(60);
                 let code = c.code.expose_secret();
-                match c.method {
-                    Method::Sms => format!(
+                match (c.method, c.purpose) {
+                    (Method::Sms, Purpose::StepUp) => format!(
+                        "{code} is your {} code to change security settings. Valid {minutes} \
+                         min. Never share it.",
+                        c.issuer
+                    ),
+                    (Method::Sms, _) => format!(
                         "{code} is your {} code. Valid {minutes} min. Never share it.",
                         c.issuer
+                    ),
+                    (_, Purpose::StepUp) => format!(
+                        "Your {} code to confirm a change to your security settings is \
+                         {code}.\n\nIt is valid for {minutes} minutes. Nobody from {} will ever \
+                         ask you for it.\n\nIf you are not changing your settings, someone may \
+                         have your password and be signed in as you: change your password now.\n",
+                        c.issuer, c.issuer
                     ),
                     _ => format!(
                         "Your {} verification code is {code}.\n\nIt is valid for {minutes} \
@@ -141,6 +164,11 @@ impl Message {
                     ),
                 }
             }
+            Message::Notice(n) if n.via == Method::Sms => format!(
+                "{}: this number no longer gets your login codes (changed {}). \
+                 Not you? Contact support now.",
+                n.issuer, n.at
+            ),
             Message::Notice(n) => {
                 let what = match n.change {
                     Change::Enabled(m) => format!(
@@ -201,8 +229,13 @@ impl Message {
                     ),
                     Change::AdminReset => format!(
                         "Support removed two-factor authentication from your {} account at {}. \
-                         Your password alone now logs you in: set two-factor authentication up \
-                         again soon.",
+                         Set two-factor authentication up again when you next log in.",
+                        n.issuer, n.at
+                    ),
+                    Change::Unlocked => format!(
+                        "Support unlocked your {} account at {} after too many failed \
+                         attempts to log in. If those attempts were not yours, someone has your \
+                         password.",
                         n.issuer, n.at
                     ),
                 };
@@ -266,7 +299,38 @@ mod tests {
             change,
             at: Timestamp::from_unix_seconds(0),
             issuer: "Acme".into(),
+            via: Method::Email,
         })
+    }
+
+    #[test]
+    fn a_number_is_told_in_one_text_that_it_no_longer_gets_codes() {
+        let m = Message::Notice(Notice {
+            change: Change::PhoneChanged,
+            at: Timestamp::from_unix_seconds(1_700_000_000),
+            issuer: "Acme Portal".into(),
+            via: Method::Sms,
+        });
+        let text = m.text();
+        assert!(text.starts_with("Acme Portal: this number no longer gets"));
+        assert!(text.chars().count() <= 160, "one SMS: {text}");
+    }
+
+    #[test]
+    fn step_up_codes_say_what_they_are_for() {
+        let m = |method| {
+            Message::Code(CodeMessage {
+                code: SecretString::from("042917"),
+                purpose: Purpose::StepUp,
+                method,
+                valid_for: Duration::from_secs(300),
+                issuer: "Acme Portal".into(),
+            })
+        };
+        let sms = m(Method::Sms).text();
+        assert!(sms.contains("to change security settings"), "{sms}");
+        assert!(sms.chars().count() <= 160, "one SMS: {sms}");
+        assert!(m(Method::Email).text().contains("confirm a change"));
     }
 
     #[test]
@@ -299,6 +363,7 @@ mod tests {
             change: Change::Disabled,
             at: Timestamp::from_unix_seconds(0),
             issuer: "<Acme & Sons>".into(),
+            via: Method::Email,
         });
         let html = m.html();
         assert!(html.contains("&lt;Acme &amp; Sons&gt;"));

@@ -1,5 +1,6 @@
 //! The security rules, with their defaults.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -38,10 +39,11 @@ pub struct TotpPolicy {
     pub algorithm: Algorithm,
     /// Digits per code, 6 to 8. Default 6.
     pub digits: u8,
-    /// Seconds per time step. Default 30.
+    /// Seconds per time step, 15 to 60 (RFC 6238 recommends 30). Default 30.
     pub period: u64,
-    /// Steps accepted either side of the current one, for clock drift.
-    /// Default 1 (so three codes are valid at any moment).
+    /// Steps accepted either side of the current one, for clock drift: at
+    /// most 1 (RFC 6238, section 5.2). Default 1 (so three codes are valid
+    /// at any moment).
     pub skew: u8,
 }
 
@@ -61,15 +63,15 @@ impl Default for TotpPolicy {
 #[non_exhaustive]
 pub struct LockoutPolicy {
     /// Consecutive failures (codes and passwords alike) that lock the
-    /// account. Default 5.
+    /// account, 3 to 10. Default 5.
     pub threshold: u32,
     /// How long the first lockout lasts. Default 1 minute.
     pub first: Duration,
     /// The longest lockout; each lockout doubles the last up to this.
     /// Default 1 hour.
     pub longest: Duration,
-    /// The most failures allowed in any one day, whatever the lockouts.
-    /// Default 100.
+    /// The most failures allowed in any one day, whatever the lockouts: at
+    /// most 100 (NIST SP 800-63B-4). Default 100.
     pub daily_limit: u32,
 }
 
@@ -90,13 +92,18 @@ impl Default for LockoutPolicy {
 pub struct CodePolicy {
     /// Digits per code, 6 to 10. Default 6.
     pub digits: u8,
-    /// How long an emailed code is valid. Default 10 minutes.
+    /// How long an emailed code is valid, at most 10 minutes. Default 10
+    /// minutes.
     pub email_ttl: Duration,
-    /// How long a texted code is valid. Default 5 minutes.
+    /// How long a texted code is valid, at most 10 minutes. Default 5
+    /// minutes.
     pub sms_ttl: Duration,
     /// Wrong tries before a code is void. Default 5.
     pub tries: u8,
-    /// The least time between two codes sent to one account. Default 30 s.
+    /// The least time between two codes for the same purpose (a login, a
+    /// setup, a step-up) sent to one account. Default 30 s. A step-up code
+    /// followed by the new method's setup code, as a switch asks for, is
+    /// not held back by it.
     pub resend_after: Duration,
     /// The most codes sent to one account in any hour (SMS pumping).
     /// Default 5.
@@ -158,7 +165,115 @@ impl Default for DevicePolicy {
     }
 }
 
+/// How step-up grants ("sudo mode") work: see
+/// [`TwoFactor::step_up`](crate::TwoFactor::step_up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StepUpPolicy {
+    /// How long a grant authorises factor changes, 1 minute to 1 hour.
+    /// Default 10 minutes.
+    pub grant_ttl: Duration,
+    /// The most grants live at once per account (one per signed-in
+    /// session, say); the oldest is dropped first. Default 5.
+    pub max_grants: usize,
+}
+
+impl Default for StepUpPolicy {
+    fn default() -> Self {
+        Self {
+            grant_ttl: Duration::from_secs(10 * 60),
+            max_grants: 5,
+        }
+    }
+}
+
+/// Limits that hold across accounts: per destination (a phone number or an
+/// email address, whatever the account) and per request source (see
+/// [`Source`](crate::Source)). Each is counted in the store, so every app
+/// instance sees the same counts.
+///
+/// Each pair is an hourly and a daily limit, counted in windows that start
+/// with the first event and last an hour and a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LimitPolicy {
+    /// Codes sent to one number or address in an hour, whatever the account
+    /// (setup codes to a number not yet verified included). Default 5.
+    pub destination_per_hour: u32,
+    /// … and in a day. Default 10.
+    pub destination_per_day: u32,
+    /// Codes sent on requests from one source in an hour. Default 20.
+    pub source_sends_per_hour: u32,
+    /// … and in a day. Default 100.
+    pub source_sends_per_day: u32,
+    /// Failed attempts (wrong codes, wrong passwords when re-authenticating)
+    /// from one source in an hour, across all accounts. Default 50.
+    pub source_failures_per_hour: u32,
+    /// … and in a day. Default 200.
+    pub source_failures_per_day: u32,
+}
+
+impl Default for LimitPolicy {
+    fn default() -> Self {
+        Self {
+            destination_per_hour: 5,
+            destination_per_day: 10,
+            source_sends_per_hour: 20,
+            source_sends_per_day: 100,
+            source_failures_per_hour: 50,
+            source_failures_per_day: 200,
+        }
+    }
+}
+
+/// A change to the ways an account passes its second factor. While two-factor
+/// authentication is on (or suspended with the settings kept), each needs the
+/// password **and** a current second factor, or a step-up grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum FactorChange {
+    /// [`begin_setup`](crate::TwoFactor::begin_setup) while on or suspended:
+    /// a switch of method, or starting over.
+    Switch,
+    /// [`add_fallback`](crate::TwoFactor::add_fallback).
+    AddMethod,
+    /// [`change_phone`](crate::TwoFactor::change_phone).
+    ChangePhone,
+    /// [`set_primary`](crate::TwoFactor::set_primary).
+    SetPrimary,
+    /// [`remove_fallback`](crate::TwoFactor::remove_fallback).
+    RemoveMethod,
+    /// [`disable`](crate::TwoFactor::disable), either way.
+    Disable,
+    /// [`reenable`](crate::TwoFactor::reenable).
+    Reenable,
+    /// [`regenerate_recovery_codes`](crate::TwoFactor::regenerate_recovery_codes).
+    RegenerateRecoveryCodes,
+    /// [`cancel_setup`](crate::TwoFactor::cancel_setup) of a pending switch,
+    /// new method or new number.
+    CancelSetup,
+}
+
+/// What an administrator's reset leaves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AfterReset {
+    /// Off: the password alone logs in until the user sets two-factor
+    /// authentication up again. Default.
+    #[default]
+    Off,
+    /// The next login answers
+    /// [`LoginStep::SetupRequired`](crate::LoginStep::SetupRequired): the
+    /// user must set a method up before going further.
+    SetupRequired,
+}
+
 /// All the rules, with safe defaults. Change a field only for a reason.
+///
+/// [`TwoFactorBuilder::build`](crate::TwoFactorBuilder::build) refuses values
+/// outside safe bounds (each field says its bound and where it comes from);
+/// the few hosts that truly need more call a `dangerous_…` method, whose name
+/// says what it is.
 ///
 /// ```
 /// let mut policy = twofactor::Policy::default();
@@ -178,11 +293,12 @@ pub struct Policy {
     pub recovery: RecoveryPolicy,
     /// Remembered devices.
     pub devices: DevicePolicy,
-    /// Whether switching to another method while two-factor authentication
-    /// is on needs a current code of the old method besides the password.
-    /// Default true: a stolen session and password cannot move the account
-    /// to the attacker's phone.
-    pub switch_needs_code: bool,
+    /// Step-up grants.
+    pub step_up: StepUpPolicy,
+    /// Limits per destination and per source, across accounts.
+    pub limits: LimitPolicy,
+    /// What an administrator's reset leaves. Default [`AfterReset::Off`].
+    pub after_admin_reset: AfterReset,
     /// How long a begun setup waits for its confirming code. Default 15
     /// minutes.
     pub setup_ttl: Duration,
@@ -191,6 +307,20 @@ pub struct Policy {
     /// Default 64: a request loses at most once to each other request on the
     /// same account, so this covers 64 at once.
     pub max_retries: u32,
+    /// Bounds lifted by a `dangerous_…` method, and the changes allowed with
+    /// the password alone.
+    lifted: Lifted,
+}
+
+/// What the `dangerous_…` methods allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Lifted {
+    skew: bool,
+    period: bool,
+    code_ttl: bool,
+    lockout_threshold: bool,
+    daily_failures: bool,
+    password_only: BTreeSet<FactorChange>,
 }
 
 impl Default for Policy {
@@ -201,26 +331,105 @@ impl Default for Policy {
             lockout: LockoutPolicy::default(),
             recovery: RecoveryPolicy::default(),
             devices: DevicePolicy::default(),
-            switch_needs_code: true,
+            step_up: StepUpPolicy::default(),
+            limits: LimitPolicy::default(),
+            after_admin_reset: AfterReset::Off,
             setup_ttl: Duration::from_secs(15 * 60),
             max_retries: 64,
+            lifted: Lifted::default(),
         }
     }
 }
 
 impl Policy {
-    /// Checks that the rules make sense together.
+    /// Accepts codes up to `steps` time steps (at most 10) either side of
+    /// the current one. **Weaker than the default**: each step more is two
+    /// more codes a guess may hit, and an observed code stays good for
+    /// longer. RFC 6238 (section 5.2) recommends at most one step.
+    pub fn dangerous_totp_skew(mut self, steps: u8) -> Self {
+        self.totp.skew = steps;
+        self.lifted.skew = true;
+        self
+    }
+
+    /// Time steps of `seconds` (1 to 300) outside 15 to 60 s. **Weaker than
+    /// the default** when longer (an observed code lives longer), and
+    /// unusable when much shorter. RFC 6238 (section 5.2) recommends 30 s.
+    pub fn dangerous_totp_period(mut self, seconds: u64) -> Self {
+        self.totp.period = seconds;
+        self.lifted.period = true;
+        self
+    }
+
+    /// Sent codes valid for longer than 10 minutes (at most a day).
+    /// **Weaker than the default**: NIST SP 800-63B-4 allows an out-of-band
+    /// secret 10 minutes at most.
+    pub fn dangerous_code_ttl(mut self, email: Duration, sms: Duration) -> Self {
+        self.codes.email_ttl = email;
+        self.codes.sms_ttl = sms;
+        self.lifted.code_ttl = true;
+        self
+    }
+
+    /// Locks after `failures` consecutive failures (1 to 100) outside 3 to
+    /// 10. **Weaker than the default** when higher (more guesses before a
+    /// lock), and easier to abuse to lock users out when lower.
+    pub fn dangerous_lockout_threshold(mut self, failures: u32) -> Self {
+        self.lockout.threshold = failures;
+        self.lifted.lockout_threshold = true;
+        self
+    }
+
+    /// Allows more than 100 failures a day (at most 10 000). **Weaker than
+    /// the default**: NIST SP 800-63B-4 limits consecutive failed attempts on
+    /// one account to 100.
+    pub fn dangerous_daily_failures(mut self, failures: u32) -> Self {
+        self.lockout.daily_limit = failures;
+        self.lifted.daily_failures = true;
+        self
+    }
+
+    /// Lets `change` go through with the account password alone while two-factor
+    /// authentication is on. **Weaker than the seed portals need**: whoever
+    /// has a user's password and a signed-in session (a stolen cookie, an
+    /// unlocked computer) can then make that change, which is what a second
+    /// factor exists to stop. Prefer a step-up grant, which makes the
+    /// second factor a one-off per session.
+    pub fn dangerous_password_only(mut self, change: FactorChange) -> Self {
+        self.lifted.password_only.insert(change);
+        self
+    }
+
+    /// Whether `change` was allowed with the password alone.
+    pub fn allows_password_only(&self, change: FactorChange) -> bool {
+        self.lifted.password_only.contains(&change)
+    }
+
+    /// Checks that the rules are within their bounds (or lifted by a
+    /// `dangerous_…` method) and make sense together.
     pub(crate) fn validate(&self) -> Result<(), &'static str> {
-        if !(6..=8).contains(&self.totp.digits) {
+        let t = &self.totp;
+        if !(6..=8).contains(&t.digits) {
             return Err("totp.digits must be 6, 7 or 8");
         }
-        if self.totp.period == 0 {
-            return Err("totp.period must be at least one second");
+        // RFC 6238, 5.2: at most one step either way for network delay.
+        match (self.lifted.skew, t.skew) {
+            (false, 0..=1) | (true, 0..=10) => {}
+            (false, _) => return Err("totp.skew above 1 step needs Policy::dangerous_totp_skew"),
+            (true, _) => return Err("totp.skew must be at most 10 steps"),
         }
-        if self.totp.skew > 2 {
-            return Err("totp.skew above 2 steps accepts too many codes");
+        // RFC 6238, 5.2: 30 s; shorter than 15 cannot be typed, longer than
+        // 60 keeps a code alive too long.
+        match (self.lifted.period, t.period) {
+            (false, 15..=60) | (true, 1..=300) => {}
+            (false, _) => {
+                return Err("totp.period outside 15-60 s needs Policy::dangerous_totp_period")
+            }
+            (true, _) => return Err("totp.period must be 1 to 300 s"),
         }
         let c = &self.codes;
+        // NIST SP 800-63B-4: a one-time code has at least 6 digits; 10 is
+        // the most a 64-bit draw carries without visible bias.
         if !(6..=10).contains(&c.digits) {
             return Err("codes.digits must be 6 to 10");
         }
@@ -230,10 +439,41 @@ impl Policy {
         if c.email_ttl.is_zero() || c.sms_ttl.is_zero() {
             return Err("codes.email_ttl and codes.sms_ttl must be positive");
         }
-        if self.lockout.threshold == 0 || self.lockout.daily_limit == 0 {
-            return Err("lockout.threshold and lockout.daily_limit must be at least 1");
+        // NIST SP 800-63B-4: an out-of-band secret is valid 10 minutes at most.
+        let ten_minutes = Duration::from_secs(600);
+        let longest = if self.lifted.code_ttl {
+            Duration::from_secs(86_400)
+        } else {
+            ten_minutes
+        };
+        if c.email_ttl > longest || c.sms_ttl > longest {
+            return Err(if self.lifted.code_ttl {
+                "codes.email_ttl and codes.sms_ttl must be at most a day"
+            } else {
+                "codes valid over 10 minutes need Policy::dangerous_code_ttl"
+            });
         }
-        if self.lockout.first.is_zero() || self.lockout.longest < self.lockout.first {
+        let l = &self.lockout;
+        // OWASP and common practice: 3 to 10 attempts before a lock.
+        match (self.lifted.lockout_threshold, l.threshold) {
+            (false, 3..=10) | (true, 1..=100) => {}
+            (false, _) => {
+                return Err(
+                    "lockout.threshold outside 3-10 needs Policy::dangerous_lockout_threshold",
+                )
+            }
+            (true, _) => return Err("lockout.threshold must be 1 to 100"),
+        }
+        // NIST SP 800-63B-4: no more than 100 consecutive failed attempts.
+        match (self.lifted.daily_failures, l.daily_limit) {
+            (false, 1..=100) | (true, 1..=10_000) => {}
+            (false, 0) | (true, 0) => return Err("lockout.daily_limit must be at least 1"),
+            (false, _) => {
+                return Err("lockout.daily_limit above 100 needs Policy::dangerous_daily_failures")
+            }
+            (true, _) => return Err("lockout.daily_limit must be at most 10 000"),
+        }
+        if l.first.is_zero() || l.longest < l.first {
             return Err("lockout.first must be positive and at most lockout.longest");
         }
         let r = &self.recovery;
@@ -242,6 +482,23 @@ impl Policy {
         }
         if self.devices.ttl.is_zero() || self.devices.max == 0 {
             return Err("devices.ttl and devices.max must be positive");
+        }
+        let s = &self.step_up;
+        if s.grant_ttl < Duration::from_secs(60) || s.grant_ttl > Duration::from_secs(3600) {
+            return Err("step_up.grant_ttl must be 1 minute to 1 hour");
+        }
+        if s.max_grants == 0 || s.max_grants > 100 {
+            return Err("step_up.max_grants must be 1 to 100");
+        }
+        let m = &self.limits;
+        for (hour, day) in [
+            (m.destination_per_hour, m.destination_per_day),
+            (m.source_sends_per_hour, m.source_sends_per_day),
+            (m.source_failures_per_hour, m.source_failures_per_day),
+        ] {
+            if hour == 0 || day < hour {
+                return Err("each hourly limit must be at least 1 and at most its daily limit");
+            }
         }
         if self.setup_ttl.is_zero() {
             return Err("setup_ttl must be positive");
@@ -274,30 +531,112 @@ mod tests {
             (19456, 2, 1)
         );
         assert_eq!(p.devices.ttl, Duration::from_secs(30 * 86_400));
-        assert!(p.switch_needs_code);
+        assert_eq!(p.step_up.grant_ttl, Duration::from_secs(600));
+        assert_eq!(p.step_up.max_grants, 5);
+        let l = &p.limits;
+        assert_eq!((l.destination_per_hour, l.destination_per_day), (5, 10));
+        assert_eq!((l.source_sends_per_hour, l.source_sends_per_day), (20, 100));
+        assert_eq!(
+            (l.source_failures_per_hour, l.source_failures_per_day),
+            (50, 200)
+        );
+        assert_eq!(p.after_admin_reset, AfterReset::Off);
+        assert!(!p.allows_password_only(FactorChange::Disable));
         assert_eq!(p.validate(), Ok(()));
     }
 
+    /// Each value just outside its bound is refused; each bound itself is
+    /// accepted.
     #[test]
-    fn nonsense_is_refused() {
-        let cases: [fn(&mut Policy); 12] = [
+    fn values_outside_the_safe_bounds_are_refused() {
+        let refused: [fn(&mut Policy); 22] = [
             |p| p.recovery.memory_kib = 1,
             |p| p.devices.max = 0,
             |p| p.codes.digits = 5,
             |p| p.codes.digits = 11,
             |p| p.codes.tries = 0,
             |p| p.codes.sends_per_hour = 0,
+            |p| p.codes.email_ttl = Duration::from_secs(601),
+            |p| p.codes.sms_ttl = Duration::from_secs(601),
             |p| p.totp.digits = 5,
             |p| p.totp.digits = 9,
-            |p| p.totp.period = 0,
-            |p| p.totp.skew = 3,
-            |p| p.lockout.threshold = 0,
+            |p| p.totp.period = 14,
+            |p| p.totp.period = 61,
+            |p| p.totp.skew = 2,
+            |p| p.lockout.threshold = 2,
+            |p| p.lockout.threshold = 11,
+            |p| p.lockout.daily_limit = 101,
+            |p| p.lockout.daily_limit = 0,
             |p| p.lockout.longest = Duration::from_secs(1),
+            |p| p.step_up.grant_ttl = Duration::from_secs(59),
+            |p| p.step_up.grant_ttl = Duration::from_secs(3601),
+            |p| p.limits.destination_per_hour = 0,
+            |p| p.limits.source_failures_per_day = 1,
         ];
-        for change in cases {
+        for change in refused {
             let mut p = Policy::default();
             change(&mut p);
             assert!(p.validate().is_err(), "{p:?}");
         }
+        let accepted: [fn(&mut Policy); 9] = [
+            |p| p.codes.digits = 10,
+            |p| p.codes.sms_ttl = Duration::from_secs(600),
+            |p| p.totp.period = 15,
+            |p| p.totp.period = 60,
+            |p| p.totp.skew = 0,
+            |p| p.lockout.threshold = 3,
+            |p| p.lockout.threshold = 10,
+            |p| p.lockout.daily_limit = 100,
+            |p| p.step_up.grant_ttl = Duration::from_secs(3600),
+        ];
+        for change in accepted {
+            let mut p = Policy::default();
+            change(&mut p);
+            assert_eq!(p.validate(), Ok(()), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn dangerous_setters_lift_their_bound_and_only_it() {
+        let p = Policy::default().dangerous_totp_skew(2);
+        assert_eq!((p.totp.skew, p.validate()), (2, Ok(())));
+        assert!(Policy::default()
+            .dangerous_totp_skew(11)
+            .validate()
+            .is_err());
+        let mut p = Policy::default().dangerous_totp_skew(2);
+        p.totp.period = 90;
+        assert!(
+            p.validate().is_err(),
+            "the skew setter lifts no other bound"
+        );
+        assert_eq!(
+            Policy::default().dangerous_totp_period(90).validate(),
+            Ok(())
+        );
+        assert!(Policy::default()
+            .dangerous_totp_period(0)
+            .validate()
+            .is_err());
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            Policy::default().dangerous_code_ttl(hour, hour).validate(),
+            Ok(())
+        );
+        assert_eq!(
+            Policy::default().dangerous_lockout_threshold(20).validate(),
+            Ok(())
+        );
+        assert_eq!(
+            Policy::default().dangerous_daily_failures(500).validate(),
+            Ok(())
+        );
+        assert!(Policy::default()
+            .dangerous_daily_failures(10_001)
+            .validate()
+            .is_err());
+        let p = Policy::default().dangerous_password_only(FactorChange::Disable);
+        assert!(p.allows_password_only(FactorChange::Disable));
+        assert!(!p.allows_password_only(FactorChange::Switch));
     }
 }

@@ -5,9 +5,11 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::account::Account;
+use crate::clock::Timestamp;
 use crate::error::PortError;
 use crate::event::Event;
 use crate::message::Message;
+use crate::status::AdminAction;
 
 /// A stored document and the version it was saved at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +68,49 @@ pub trait UserStore: Send + Sync {
     /// Up to `limit` documents in ascending order of user id, starting after
     /// `after` (from the start when `None`).
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<Listed>, PortError>;
+}
+
+/// Where the counters of the limits that hold across accounts live (per
+/// destination, per request source): small versioned documents under their
+/// own keys, beside the account records and apart from them. They never
+/// show up in [`UserStore::list`].
+///
+/// The stores shipped here implement it on the same database as their
+/// records (a table of its own), so a host with PostgreSQL gets the limits
+/// across every instance with nothing new to run. [`save_limit`](Self::save_limit)
+/// is a compare-and-swap exactly like [`UserStore::save`], and the
+/// conformance suite checks it the same way.
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// The counter document under `key`, or `None`.
+    async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError>;
+
+    /// Writes `document` under `key` if and only if the stored version is
+    /// still `expected` (0: none stored yet), as version `expected + 1`. It
+    /// is no longer needed after `expires`.
+    async fn save_limit(
+        &self,
+        key: &str,
+        document: &[u8],
+        expected: u64,
+        expires: Timestamp,
+    ) -> Result<SaveOutcome, PortError>;
+
+    /// Deletes the documents no longer needed at `now`; how many.
+    async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError>;
+}
+
+/// Who may act on whose account as an administrator. The default,
+/// [`NoAdmins`](crate::NoAdmins), allows nobody: a host opts in.
+///
+/// Even when the policy allows it, the administrator proves it is them with
+/// their own step-up (a grant, or their password and a current second
+/// factor), gives a reason, and is audited; and nobody acts as an
+/// administrator on their own account.
+#[async_trait]
+pub trait AdminPolicy: Send + Sync {
+    /// Whether `admin` may do `action` to `target`.
+    async fn may_act(&self, admin: &Account, target: &Account, action: AdminAction) -> bool;
 }
 
 /// Checks an account's password before a security change (re-authentication).
@@ -130,5 +175,45 @@ impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
 impl<T: EmailSender + ?Sized> EmailSender for std::sync::Arc<T> {
     async fn send_email(&self, to: &str, message: &Message) -> Result<(), PortError> {
         (**self).send_email(to, message).await
+    }
+}
+
+#[async_trait]
+impl<T: SmsSender + ?Sized> SmsSender for std::sync::Arc<T> {
+    async fn send_sms(&self, to: &str, message: &Message) -> Result<(), PortError> {
+        (**self).send_sms(to, message).await
+    }
+}
+
+#[async_trait]
+impl<T: PasswordVerifier + ?Sized> PasswordVerifier for std::sync::Arc<T> {
+    async fn verify(&self, account: &Account, password: &SecretString) -> Result<bool, PortError> {
+        (**self).verify(account, password).await
+    }
+}
+
+#[async_trait]
+impl<T: LimitStore + ?Sized> LimitStore for std::sync::Arc<T> {
+    async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
+        (**self).load_limit(key).await
+    }
+    async fn save_limit(
+        &self,
+        key: &str,
+        document: &[u8],
+        expected: u64,
+        expires: Timestamp,
+    ) -> Result<SaveOutcome, PortError> {
+        (**self).save_limit(key, document, expected, expires).await
+    }
+    async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
+        (**self).purge_limits(now).await
+    }
+}
+
+#[async_trait]
+impl<T: AdminPolicy + ?Sized> AdminPolicy for std::sync::Arc<T> {
+    async fn may_act(&self, admin: &Account, target: &Account, action: AdminAction) -> bool {
+        (**self).may_act(admin, target, action).await
     }
 }

@@ -143,34 +143,6 @@ impl fmt::Debug for RecoveryCodes {
     }
 }
 
-/// What re-authenticates a security change: the password, and for a switch
-/// of method (when [`Policy::switch_needs_code`](crate::Policy::switch_needs_code))
-/// a current code of the method in force.
-#[derive(Debug, Clone, Copy)]
-pub struct Reauth<'a> {
-    pub(crate) password: &'a SecretString,
-    pub(crate) code: Option<&'a str>,
-}
-
-impl<'a> Reauth<'a> {
-    /// The password and a current code.
-    pub fn with_code(password: &'a SecretString, code: &'a str) -> Self {
-        Self {
-            password,
-            code: Some(code),
-        }
-    }
-}
-
-impl<'a> From<&'a SecretString> for Reauth<'a> {
-    fn from(password: &'a SecretString) -> Self {
-        Self {
-            password,
-            code: None,
-        }
-    }
-}
-
 /// What [`disable`](crate::TwoFactor::disable) keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keep {

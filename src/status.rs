@@ -63,6 +63,12 @@ pub enum Status {
         /// Devices remembered now.
         devices: usize,
     },
+    /// An administrator's reset requires the user to set a method up
+    /// before logging in (see [`AfterReset`](crate::AfterReset)).
+    SetupRequired {
+        /// Since when.
+        since: Timestamp,
+    },
     /// Turned off with the settings kept: the password alone logs in, and
     /// [`reenable`](crate::TwoFactor::reenable) turns it back on.
     Suspended {
@@ -94,6 +100,8 @@ pub enum State {
     On,
     /// Off with the settings kept.
     Suspended,
+    /// Off, and must be set up again at the next login.
+    SetupRequired,
     /// The stored record could not be read.
     Unreadable,
 }
@@ -121,20 +129,13 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-/// Who does something on an administration page, for the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Admin {
-    id: String,
-}
-
-impl Admin {
-    /// The administrator with this id.
-    pub fn new(id: impl Into<String>) -> Self {
-        Self { id: id.into() }
-    }
-
-    /// The id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
+/// What an administrator asks to do to another account, for an
+/// [`AdminPolicy`](crate::AdminPolicy) to allow or refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AdminAction {
+    /// [`admin_reset`](crate::TwoFactor::admin_reset): delete the setup.
+    Reset,
+    /// [`admin_unlock`](crate::TwoFactor::admin_unlock): lift a lockout.
+    Unlock,
 }

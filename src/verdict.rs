@@ -1,11 +1,13 @@
 //! The answer to anything a person types: a code, a password.
 
+use std::time::Duration;
+
 use crate::clock::Timestamp;
 use crate::status::Method;
 
 /// What became of a code or password: accepted, refused, or not even looked
-/// at because the account is locked out. A wrong answer is an outcome, not an
-/// [`Error`](crate::Error).
+/// at because the account is locked out or the request's source is
+/// throttled. A wrong answer is an outcome, not an [`Error`](crate::Error).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub enum Verdict<T> {
@@ -15,12 +17,57 @@ pub enum Verdict<T> {
     Rejected {
         /// Failures left before the account locks.
         attempts_left: u32,
+        /// Why, in a form fit to show the user (see [`Rejection`]).
+        reason: Rejection,
     },
-    /// Too many failures: nothing is evaluated until `until`.
+    /// Too many failures on this account: nothing is evaluated until
+    /// `until`.
     LockedOut {
         /// When attempts are taken again.
         until: Timestamp,
     },
+    /// Too many failures from this request's [`Source`](crate::Source),
+    /// across accounts: nothing was evaluated. Other sources are not held
+    /// back, and the account is not locked.
+    Throttled {
+        /// When attempts from this source are taken again.
+        until: Timestamp,
+    },
+}
+
+/// Why an answer was rejected. Every reason is safe to show the user: none
+/// tells a guesser more than "wrong" would, since an expired or used code
+/// cannot be used again either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Not the code: "Wrong code."
+    WrongCode,
+    /// The account password given to re-authenticate was wrong: "Wrong
+    /// password."
+    WrongPassword,
+    /// A sent code that was right but is no longer valid (expired, or
+    /// replaced by a newer one): "This code has expired: send a new one."
+    Expired,
+    /// An authenticator-app code that was right but was already used (or
+    /// an earlier one was used after it): "This code was already used: wait
+    /// for the next one."
+    Replayed,
+    /// Not a code at all (wrong length, not digits): "Codes are 6 digits."
+    Malformed,
+}
+
+impl Rejection {
+    /// A stable snake_case name, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::WrongCode => "wrong_code",
+            Rejection::WrongPassword => "wrong_password",
+            Rejection::Expired => "expired",
+            Rejection::Replayed => "replayed",
+            Rejection::Malformed => "malformed",
+        }
+    }
 }
 
 impl<T> Verdict<T> {
@@ -34,6 +81,22 @@ impl<T> Verdict<T> {
         match self {
             Verdict::Accepted(t) => Some(t),
             _ => None,
+        }
+    }
+
+    /// The same verdict with what an acceptance unlocked mapped by `f`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verdict<U> {
+        match self {
+            Verdict::Accepted(t) => Verdict::Accepted(f(t)),
+            Verdict::Rejected {
+                attempts_left,
+                reason,
+            } => Verdict::Rejected {
+                attempts_left,
+                reason,
+            },
+            Verdict::LockedOut { until } => Verdict::LockedOut { until },
+            Verdict::Throttled { until } => Verdict::Throttled { until },
         }
     }
 }
@@ -62,7 +125,16 @@ pub enum LoginStep {
         /// Other enrolled methods the user may ask for instead, with
         /// [`send_code`](crate::TwoFactor::send_code) ("Send SMS code").
         alternatives: Vec<Method>,
+        /// For an emailed or texted primary whose code a send limit held
+        /// back (`sent` is `None`): how long until one can be sent. The
+        /// challenge stands: the user may type a code from another method
+        /// or a recovery code meanwhile, or ask again later.
+        retry_after: Option<Duration>,
     },
+    /// An administrator's reset requires the user to set two-factor
+    /// authentication up again: let them in to the setup page only, and
+    /// call [`begin_setup`](crate::TwoFactor::begin_setup) with the password.
+    SetupRequired,
     /// Too many failures: tell the user to wait until `until`.
     LockedOut {
         /// When attempts are taken again.
@@ -146,6 +218,34 @@ pub struct Sent {
     pub to: String,
     /// When the code stops working.
     pub expires: Timestamp,
+}
+
+/// A step-up grant ("sudo mode"), from
+/// [`step_up`](crate::TwoFactor::step_up): for a few minutes it stands in
+/// for the password and a second factor on factor changes.
+///
+/// The host MUST keep [`token`](Self::token) server-side in that user's
+/// session only (never in a URL, a log, or a cookie readable by scripts),
+/// pass it as [`Reauth::grant`](crate::Reauth::grant) to the changes the user
+/// makes within the window, and drop it at sign-out (calling
+/// [`revoke_step_up`](crate::TwoFactor::revoke_step_up)). Only a keyed hash
+/// of it is stored. `Debug` shows no token.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Grant {
+    /// 256 random bits, URL-safe.
+    pub token: secrecy::SecretString,
+    /// When it stops authorising changes.
+    pub expires: Timestamp,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("token", &"[REDACTED]")
+            .field("expires", &self.expires)
+            .finish()
+    }
 }
 
 impl PartialEq for RememberedDevice {

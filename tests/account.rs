@@ -14,8 +14,8 @@ mod common;
 use common::*;
 use secrecy::{ExposeSecret, SecretString};
 use twofactor::{
-    Account, Admin, Change, Error, EventKind, Keep, LoginStep, Message, Method, NewMethod,
-    PhoneNumber, Proof, Reauth, RecoveryCodes, Setup, State, Status, TwoFactor, UserStore, Verdict,
+    Account, Change, Error, EventKind, Keep, LoginStep, Message, Method, NewMethod, PhoneNumber,
+    Proof, Reauth, RecoveryCodes, Rejection, Setup, State, Status, TwoFactor, UserStore, Verdict,
 };
 
 /// Turns the app on; the user's app and the recovery codes shown.
@@ -82,7 +82,7 @@ async fn ten_recovery_codes_each_used_once() {
     // used once only
     assert_eq!(
         tf.verify_login(&alice, &codes[3], None).await.unwrap(),
-        Verdict::Rejected { attempts_left: 4 }
+        wrong(4)
     );
     // another still works, and a success resets the count
     assert!(tf
@@ -95,7 +95,7 @@ async fn ten_recovery_codes_each_used_once() {
         tf.verify_login(&alice, "5ABC-DEFG-HJKM", None)
             .await
             .unwrap(),
-        Verdict::Rejected { attempts_left: 4 }
+        wrong(4)
     );
 }
 
@@ -122,19 +122,27 @@ async fn recovery_codes_live_under_the_same_lockout() {
 }
 
 #[tokio::test]
-async fn regenerating_needs_the_password_and_voids_the_old_set() {
+async fn regenerating_needs_a_step_up_and_voids_the_old_set() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (_, old) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, old) = enrol_with_codes(&h, &tf, &alice).await;
+    assert!(matches!(
+        tf.regenerate_recovery_codes(&alice, &password()).await,
+        Err(Error::StepUpRequired)
+    ));
+    h.advance(30);
     let wrong = SecretString::from("nope");
-    assert!(!tf
-        .regenerate_recovery_codes(&alice, &wrong)
-        .await
-        .unwrap()
-        .is_accepted());
+    let code = app.code(h.now());
+    assert_eq!(
+        tf.regenerate_recovery_codes(&alice, Reauth::with_code(&wrong, &code))
+            .await
+            .unwrap(),
+        rejected(4, Rejection::WrongPassword)
+    );
+    let grant = h.grant(&tf, &alice, &app).await;
     let new = tf
-        .regenerate_recovery_codes(&alice, &password())
+        .regenerate_recovery_codes(&alice, &grant)
         .await
         .unwrap()
         .accepted()
@@ -264,9 +272,9 @@ async fn devices_are_forgotten_when_the_factors_change() {
         let tf = h.instance();
         let alice = h.account("alice");
         let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
-        h.advance(30);
+        let grant = h.grant(&tf, &alice, &app).await;
         let _ = tf
-            .add_fallback(&alice, NewMethod::Email, &password())
+            .add_fallback(&alice, NewMethod::Email, &grant)
             .await
             .unwrap();
         assert!(tf
@@ -291,25 +299,29 @@ async fn devices_are_forgotten_when_the_factors_change() {
         match change {
             "disable" => {
                 assert!(tf
-                    .disable(&alice, &password(), Keep::Nothing)
+                    .disable(&alice, &grant, Keep::Nothing)
                     .await
                     .unwrap()
                     .is_accepted())
             }
             "suspend" => {
                 assert!(tf
-                    .disable(&alice, &password(), Keep::Settings)
+                    .disable(&alice, &grant, Keep::Settings)
                     .await
                     .unwrap()
                     .is_accepted())
             }
-            "reset" => tf
-                .admin_reset(&Admin::new("root"), &alice, "lost phone")
-                .await
-                .unwrap(),
+            "reset" => {
+                let (root, _, proof) = h.admin(&tf, "root").await;
+                assert!(tf
+                    .admin_reset(&root, &proof, &alice, "lost phone")
+                    .await
+                    .unwrap()
+                    .is_accepted())
+            }
             "primary" => {
                 assert!(tf
-                    .set_primary(&alice, Method::Email, &password())
+                    .set_primary(&alice, Method::Email, &grant)
                     .await
                     .unwrap()
                     .is_accepted())
@@ -356,7 +368,7 @@ async fn switching_method_without_a_gap() {
             &password()
         )
         .await,
-        Err(Error::CodeRequired)
+        Err(Error::StepUpRequired)
     ));
     let pw = password();
     assert!(!tf
@@ -488,9 +500,15 @@ async fn a_cancelled_or_lapsed_switch_leaves_everything_as_it_was() {
         if lapse {
             h.advance(900);
         } else {
-            tf.cancel_setup(&alice).await.unwrap();
+            // cancelling a switch is a step-up of its own
             assert!(matches!(
-                tf.cancel_setup(&alice).await,
+                tf.cancel_setup(&alice, &password()).await,
+                Err(Error::StepUpRequired)
+            ));
+            let grant = h.grant(&tf, &alice, &app).await;
+            assert!(tf.cancel_setup(&alice, &grant).await.unwrap().is_accepted());
+            assert!(matches!(
+                tf.cancel_setup(&alice, &grant).await,
                 Err(Error::NoPendingSetup)
             ));
         }
@@ -509,12 +527,16 @@ async fn the_help_pages_way_disable_then_set_up_still_works() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    enrol_with_codes(&h, &tf, &alice).await;
+    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    h.advance(30);
+    let pw = password();
+    let code = app.code(h.now());
     assert!(tf
-        .disable(&alice, &password(), Keep::Nothing)
+        .disable(&alice, Reauth::with_code(&pw, &code), Keep::Nothing)
         .await
         .unwrap()
         .is_accepted());
+    // off: the password alone sets it up again
     let (new, codes) = enrol_with_codes(&h, &tf, &alice).await;
     assert_eq!(codes.len(), 10);
     h.advance(30);
@@ -531,8 +553,11 @@ async fn disable_keeping_the_settings_then_reenable_without_a_new_scan() {
     let tf = h.instance();
     let alice = h.account("alice");
     let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    h.advance(30);
+    let pw = password();
+    let code = app.code(h.now());
     assert!(tf
-        .disable(&alice, &password(), Keep::Settings)
+        .disable(&alice, Reauth::with_code(&pw, &code), Keep::Settings)
         .await
         .unwrap()
         .is_accepted());
@@ -552,20 +577,28 @@ async fn disable_keeping_the_settings_then_reenable_without_a_new_scan() {
         Err(Error::NotEnabled)
     ));
     assert!(h.notices().contains(&Change::Suspended));
-    // a wrong code does not bring it back, and counts
+    // the password alone does not bring it back; a wrong code counts
     h.advance(30);
+    assert!(matches!(
+        tf.reenable(&alice, &password()).await,
+        Err(Error::StepUpRequired)
+    ));
     assert_eq!(
-        tf.reenable(&alice, &password(), "000000").await.unwrap(),
-        Verdict::Rejected { attempts_left: 4 }
+        tf.reenable(&alice, Reauth::with_code(&pw, "000000"))
+            .await
+            .unwrap(),
+        wrong(4)
     );
+    let code = app.code(h.now());
+    let other = SecretString::from("x");
     assert!(!tf
-        .reenable(&alice, &SecretString::from("x"), &app.code(h.now()))
+        .reenable(&alice, Reauth::with_code(&other, &code))
         .await
         .unwrap()
         .is_accepted());
     // the same secret, proved by a current code
     assert!(tf
-        .reenable(&alice, &password(), &app.code(h.now()))
+        .reenable(&alice, Reauth::with_code(&pw, &code))
         .await
         .unwrap()
         .is_accepted());
@@ -577,7 +610,7 @@ async fn disable_keeping_the_settings_then_reenable_without_a_new_scan() {
         }
     ));
     assert!(matches!(
-        tf.reenable(&alice, &password(), "123456").await,
+        tf.reenable(&alice, Reauth::with_code(&pw, "123456")).await,
         Err(Error::AlreadyEnabled)
     ));
     h.advance(30);
@@ -603,16 +636,30 @@ async fn reenable_an_sms_method_with_a_code_sent_while_suspended() {
         .await
         .unwrap()
         .is_accepted());
+    h.advance(30);
+    tf.send_step_up_code(&alice, Method::Sms).await.unwrap();
+    let (pw, code) = (password(), h.last_code());
     assert!(tf
-        .disable(&alice, &password(), Keep::Settings)
+        .disable(&alice, Reauth::with_code(&pw, &code), Keep::Settings)
         .await
         .unwrap()
         .is_accepted());
     h.advance(30);
-    let sent = tf.send_code(&alice, Method::Sms).await.unwrap();
+    // a login code is no step-up code
+    let _ = tf.send_code(&alice, Method::Sms).await.unwrap();
+    let login = h.last_code();
+    assert_eq!(
+        tf.reenable(&alice, Reauth::with_code(&pw, &login))
+            .await
+            .unwrap(),
+        wrong(4)
+    );
+    h.advance(30);
+    let sent = tf.send_step_up_code(&alice, Method::Sms).await.unwrap();
     assert_eq!(sent.to, "+60 ••• ••• 1688", "the same number, kept");
+    let code = h.last_code();
     assert!(tf
-        .reenable(&alice, &password(), &h.last_code())
+        .reenable(&alice, Reauth::with_code(&pw, &code))
         .await
         .unwrap()
         .is_accepted());
@@ -624,12 +671,12 @@ async fn disable_deleting_the_settings_leaves_nothing() {
     let tf = h.instance();
     let alice = h.account("alice");
     let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
-    h.advance(30);
+    let grant = h.grant(&tf, &alice, &app).await;
     let _ = tf
         .add_fallback(
             &alice,
             NewMethod::Sms(PhoneNumber::parse("+60123451688").unwrap()),
-            &password(),
+            &grant,
         )
         .await
         .unwrap();
@@ -646,7 +693,7 @@ async fn disable_deleting_the_settings_leaves_nothing() {
     h.advance(30);
     let _ = tf.send_code(&alice, Method::Sms).await.unwrap();
     assert!(tf
-        .disable(&alice, &password(), Keep::Nothing)
+        .disable(&alice, &grant, Keep::Nothing)
         .await
         .unwrap()
         .is_accepted());
@@ -656,23 +703,34 @@ async fn disable_deleting_the_settings_leaves_nothing() {
         assert!(doc[gone].is_null(), "{gone} left: {doc}");
     }
     assert_eq!(doc["devices"], serde_json::json!([]), "devices left: {doc}");
+    assert_eq!(doc["grants"], serde_json::json!([]), "grants left: {doc}");
+    let pw = password();
     assert!(matches!(
-        tf.reenable(&alice, &password(), &codes[0]).await,
+        tf.reenable(&alice, Reauth::with_code(&pw, &codes[0])).await,
         Err(Error::NotEnabled)
     ));
+    // the number that no longer gets codes is told
+    let told: Vec<_> = h
+        .outbox
+        .messages()
+        .into_iter()
+        .filter(|r| r.to == "+60123451688" && matches!(r.message, Message::Notice(_)))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
     // settings kept earlier can be deleted too
-    enrol_with_codes(&h, &tf, &alice).await;
+    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let grant = h.grant(&tf, &alice, &app).await;
     assert!(tf
-        .disable(&alice, &password(), Keep::Settings)
+        .disable(&alice, &grant, Keep::Settings)
         .await
         .unwrap()
         .is_accepted());
     assert!(matches!(
-        tf.disable(&alice, &password(), Keep::Settings).await,
+        tf.disable(&alice, &grant, Keep::Settings).await,
         Err(Error::NotEnabled)
     ));
     assert!(tf
-        .disable(&alice, &password(), Keep::Nothing)
+        .disable(&alice, &grant, Keep::Nothing)
         .await
         .unwrap()
         .is_accepted());
@@ -705,8 +763,11 @@ async fn admin_lists_and_resets_a_user_who_lost_the_phone() {
         .await
         .unwrap()
         .is_accepted());
+    h.advance(30);
+    tf.send_step_up_code(&cal, Method::Sms).await.unwrap();
+    let (pw, code) = (password(), h.last_code());
     assert!(tf
-        .disable(&cal, &password(), Keep::Settings)
+        .disable(&cal, Reauth::with_code(&pw, &code), Keep::Settings)
         .await
         .unwrap()
         .is_accepted());
@@ -737,17 +798,19 @@ async fn admin_lists_and_resets_a_user_who_lost_the_phone() {
         "{shown}"
     );
 
-    let admin = Admin::new("support-7");
-    tf.admin_reset(&admin, &amy, "lost phone\nticket 42")
+    let (admin, _, proof) = h.admin(&tf, "support-7").await;
+    assert!(tf
+        .admin_reset(&admin, &proof, &amy, "lost phone\nticket 42")
         .await
-        .unwrap();
+        .unwrap()
+        .is_accepted());
     assert_eq!(tf.status(&amy).await.unwrap(), Status::Off);
     assert_eq!(
         tf.begin_login(&amy, None).await.unwrap(),
         LoginStep::NotRequired
     );
     assert!(matches!(
-        tf.admin_reset(&admin, &amy, "again").await,
+        tf.admin_reset(&admin, &proof, &amy, "again").await,
         Err(Error::NotEnabled)
     ));
     let events = h.events.0.lock().unwrap().clone();
@@ -794,21 +857,34 @@ async fn every_transition_is_audited_without_secrets() {
     let _ = tf.begin_login(&alice, Some(&token)).await.unwrap();
     let _ = tf.verify_login(&alice, &codes[1], None).await.unwrap();
     let _ = tf.revoke_all_devices(&alice).await.unwrap();
+    let grant = h.grant(&tf, &alice, &app).await;
     assert!(tf
-        .disable(&alice, &password(), Keep::Settings)
+        .disable(&alice, &grant, Keep::Settings)
         .await
         .unwrap()
         .is_accepted());
     h.advance(30);
+    let (pw, code) = (password(), app.code(h.now()));
     assert!(tf
-        .reenable(&alice, &password(), &app.code(h.now()))
+        .reenable(&alice, Reauth::with_code(&pw, &code))
         .await
         .unwrap()
         .is_accepted());
-    tf.admin_reset(&Admin::new("root"), &alice, "test")
+    let (root, _, proof) = h.admin(&tf, "root").await;
+    assert!(tf
+        .admin_reset(&root, &proof, &alice, "test")
         .await
-        .unwrap();
-    let events = h.events.0.lock().unwrap().clone();
+        .unwrap()
+        .is_accepted());
+    let events: Vec<_> = h
+        .events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.account == "alice")
+        .cloned()
+        .collect();
     let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
     for k in [
         EventKind::SetupBegun,
@@ -820,6 +896,8 @@ async fn every_transition_is_audited_without_secrets() {
         EventKind::TrustedDevice,
         EventKind::RecoveryCodeUsed,
         EventKind::DevicesRevoked,
+        EventKind::StepUp,
+        EventKind::GrantUsed,
         EventKind::Suspended,
         EventKind::Reenabled,
         EventKind::AdminReset,
@@ -862,8 +940,10 @@ async fn the_security_stamp_changes_with_every_factor_change_only() {
         .unwrap()
         .is_accepted());
     changed(tf.security_stamp(&alice).await.unwrap(), false, "a login");
+    let grant = h.grant(&tf, &alice, &app).await;
+    changed(tf.security_stamp(&alice).await.unwrap(), false, "a step-up");
     let _ = tf
-        .add_fallback(&alice, NewMethod::Email, &password())
+        .add_fallback(&alice, NewMethod::Email, &grant)
         .await
         .unwrap();
     changed(
@@ -882,7 +962,7 @@ async fn the_security_stamp_changes_with_every_factor_change_only() {
         "a fallback added",
     );
     assert!(tf
-        .set_primary(&alice, Method::Email, &password())
+        .set_primary(&alice, Method::Email, &grant)
         .await
         .unwrap()
         .is_accepted());
@@ -892,7 +972,7 @@ async fn the_security_stamp_changes_with_every_factor_change_only() {
         "a new primary",
     );
     assert!(tf
-        .remove_fallback(&alice, Method::App, &password())
+        .remove_fallback(&alice, Method::App, &grant)
         .await
         .unwrap()
         .is_accepted());
@@ -901,17 +981,14 @@ async fn the_security_stamp_changes_with_every_factor_change_only() {
         true,
         "a fallback removed",
     );
-    let _ = tf
-        .regenerate_recovery_codes(&alice, &password())
-        .await
-        .unwrap();
+    let _ = tf.regenerate_recovery_codes(&alice, &grant).await.unwrap();
     changed(
         tf.security_stamp(&alice).await.unwrap(),
         true,
         "new recovery codes",
     );
     assert!(tf
-        .disable(&alice, &password(), Keep::Nothing)
+        .disable(&alice, &grant, Keep::Nothing)
         .await
         .unwrap()
         .is_accepted());
@@ -925,7 +1002,7 @@ async fn recovery_codes_survive_a_change_of_cost() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (_, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
     let before = h.store.load("alice").await.unwrap().unwrap().document;
     let mut dearer = policy();
     dearer.recovery.memory_kib *= 2;
@@ -936,8 +1013,9 @@ async fn recovery_codes_survive_a_change_of_cost() {
         .await
         .unwrap()
         .is_accepted());
+    let grant = h.grant(&later, &alice, &app).await;
     let fresh = later
-        .regenerate_recovery_codes(&alice, &password())
+        .regenerate_recovery_codes(&alice, &grant)
         .await
         .unwrap()
         .accepted()

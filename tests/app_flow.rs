@@ -14,8 +14,8 @@ use secrecy::{ExposeSecret, SecretString};
 use twofactor::Keep;
 use twofactor::NewMethod;
 use twofactor::{
-    Change, Error, EventKind, LoginStep, Message, Method, Record, Setup, Status, Timestamp,
-    TwoFactor, UserStore, Verdict, Verified,
+    Change, Error, EventKind, LoginStep, Message, Method, Reauth, Record, Rejection, Setup, Status,
+    Timestamp, TwoFactor, UserStore, Verdict, Verified,
 };
 
 fn at(secs: u64) -> Timestamp {
@@ -74,6 +74,7 @@ async fn setup_login_disable() {
             method: Method::App,
             sent: None,
             alternatives: vec![],
+            retry_after: None,
         }
     );
     let code = app.code(h.now());
@@ -85,15 +86,24 @@ async fn setup_login_disable() {
         .unwrap();
     assert_eq!(verified.method(), Some(Method::App));
 
+    // off again: the password alone is not enough, a wrong one counts
+    assert!(matches!(
+        tf.disable(&alice, &password(), Keep::Nothing).await,
+        Err(Error::StepUpRequired)
+    ));
+    h.advance(30);
+    let code = app.code(h.now());
+    let wrong_pw = SecretString::from("wrong");
     assert_eq!(
-        tf.disable(&alice, &SecretString::from("wrong"), Keep::Nothing)
+        tf.disable(&alice, Reauth::with_code(&wrong_pw, &code), Keep::Nothing)
             .await
             .unwrap(),
-        Verdict::Rejected { attempts_left: 4 }
+        rejected(4, Rejection::WrongPassword)
     );
     assert!(tf.status(&alice).await.unwrap().is_on());
+    let pw = password();
     assert!(tf
-        .disable(&alice, &password(), Keep::Nothing)
+        .disable(&alice, Reauth::with_code(&pw, &code), Keep::Nothing)
         .await
         .unwrap()
         .is_accepted());
@@ -306,19 +316,25 @@ async fn lockout_after_five_failures_of_any_kind() {
     let wrong_pw = SecretString::from("guess");
     assert_eq!(
         tf.verify_login(&alice, "000000", None).await.unwrap(),
-        Verdict::Rejected { attempts_left: 4 }
+        wrong(4)
     );
     assert_eq!(
-        tf.disable(&alice, &wrong_pw, Keep::Nothing).await.unwrap(),
-        Verdict::Rejected { attempts_left: 3 }
+        tf.disable(
+            &alice,
+            Reauth::with_code(&wrong_pw, "123456"),
+            Keep::Nothing
+        )
+        .await
+        .unwrap(),
+        rejected(3, Rejection::WrongPassword)
     );
     assert_eq!(
         tf.verify_login(&alice, "111111", None).await.unwrap(),
-        Verdict::Rejected { attempts_left: 2 }
+        wrong(2)
     );
     assert_eq!(
         tf.verify_login(&alice, "12345", None).await.unwrap(),
-        Verdict::Rejected { attempts_left: 1 }
+        rejected(1, Rejection::Malformed)
     );
     let until = at(h.now() + 60);
     assert_eq!(
@@ -338,8 +354,10 @@ async fn lockout_after_five_failures_of_any_kind() {
             .unwrap(),
         Verdict::LockedOut { until }
     );
+    let pw = password();
+    let code = app.code(h.now());
     assert_eq!(
-        tf.disable(&alice, &password(), Keep::Nothing)
+        tf.disable(&alice, Reauth::with_code(&pw, &code), Keep::Nothing)
             .await
             .unwrap(),
         Verdict::LockedOut { until }
@@ -355,7 +373,7 @@ async fn lockout_after_five_failures_of_any_kind() {
         .is_accepted());
     assert_eq!(
         tf.verify_login(&alice, "000000", None).await.unwrap(),
-        Verdict::Rejected { attempts_left: 4 }
+        wrong(4)
     );
 }
 
@@ -389,9 +407,7 @@ async fn confirming_codes_count_towards_lockout() {
     for left in [4, 3, 2, 1] {
         assert_eq!(
             tf.confirm_setup(&alice, "999999").await.unwrap(),
-            Verdict::Rejected {
-                attempts_left: left
-            }
+            wrong(left)
         );
     }
     assert!(matches!(
@@ -431,7 +447,7 @@ async fn wrong_state_is_an_error_and_counts_nothing() {
     h.enrol(&tf, &alice).await;
     assert!(matches!(
         tf.begin_setup(&alice, NewMethod::App, &password()).await,
-        Err(Error::CodeRequired)
+        Err(Error::StepUpRequired)
     ));
     assert!(matches!(
         tf.confirm_setup(&alice, "123456").await,

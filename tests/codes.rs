@@ -18,8 +18,9 @@ use common::*;
 use secrecy::ExposeSecret;
 use twofactor::Keep;
 use twofactor::{
-    Account, Change, EmailSender, Error, EventKind, LoginStep, MemoryStore, Message, Method,
-    NewMethod, PhoneNumber, PortError, Purpose, Setup, Status, TwoFactor, UserStore, Verdict,
+    Account, Change, EmailSender, Error, EventKind, Grant, LoginStep, MemoryStore, Message, Method,
+    NewMethod, PhoneNumber, PortError, Purpose, Reauth, Rejection, Setup, Status, TwoFactor,
+    UserStore, Verdict,
 };
 
 const NUMBER: &str = "+60123451688";
@@ -41,6 +42,19 @@ async fn enrol_code(h: &Harness, tf: &TwoFactor, account: &Account, new: NewMeth
         .await
         .unwrap()
         .is_accepted());
+}
+
+/// A step-up grant proved with a code texted for the purpose.
+async fn sms_grant(h: &Harness, tf: &TwoFactor, account: &Account) -> Grant {
+    let sent = tf.send_step_up_code(account, Method::Sms).await.unwrap();
+    assert_eq!(sent.method, Method::Sms);
+    let text = h.outbox.messages().last().unwrap().message.text();
+    assert!(text.contains("change security settings"), "{text}");
+    tf.step_up(account, &password(), &h.last_code())
+        .await
+        .unwrap()
+        .accepted()
+        .expect("a step-up with the texted code")
 }
 
 #[tokio::test]
@@ -94,6 +108,7 @@ async fn email_setup_and_login() {
         method,
         sent: Some(sent),
         alternatives,
+        ..
     } = tf.begin_login(&alice, None).await.unwrap()
     else {
         panic!()
@@ -277,9 +292,8 @@ async fn at_most_five_codes_an_hour() {
 #[tokio::test]
 async fn a_code_is_void_after_five_wrong_tries() {
     let h = Harness::new();
-    let mut policy = policy();
-    policy.lockout.threshold = 50; // so the account lockout does not come first
-    let tf = h.instance_with(policy);
+    // so the account lockout does not come first
+    let tf = h.instance_with(policy().dangerous_lockout_threshold(50));
     let alice = h.account("alice");
     enrol_code(&h, &tf, &alice, NewMethod::Email).await;
     h.advance(60);
@@ -317,9 +331,11 @@ async fn setup_codes_and_login_codes_do_not_mix() {
     let alice = h.account("alice");
     enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(60);
-    // adding email: a setup code, which is no login code
+    // adding email: a step-up code (no login code either), then a setup
+    // code, which is no login code
+    let grant = sms_grant(&h, &tf, &alice).await;
     let _ = tf
-        .add_fallback(&alice, NewMethod::Email, &password())
+        .add_fallback(&alice, NewMethod::Email, &grant)
         .await
         .unwrap();
     let setup = h.last_code();
@@ -359,9 +375,9 @@ async fn fallback_at_login_send_sms_code() {
     let tf = h.instance();
     let alice = h.account("alice");
     let app = h.enrol(&tf, &alice).await;
-    h.advance(30);
+    let grant = h.grant(&tf, &alice, &app).await;
     let Verdict::Accepted(Setup::Code(_)) = tf
-        .add_fallback(&alice, NewMethod::Sms(phone(NUMBER)), &password())
+        .add_fallback(&alice, NewMethod::Sms(phone(NUMBER)), &grant)
         .await
         .unwrap()
     else {
@@ -393,7 +409,8 @@ async fn fallback_at_login_send_sms_code() {
         LoginStep::Challenge {
             method: Method::App,
             sent: None,
-            alternatives: vec![Method::Sms]
+            alternatives: vec![Method::Sms],
+            retry_after: None,
         }
     );
     let sent = tf.send_code(&alice, Method::Sms).await.unwrap();
@@ -423,9 +440,10 @@ async fn remove_a_fallback_and_change_the_primary() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    h.enrol(&tf, &alice).await;
+    let app = h.enrol(&tf, &alice).await;
+    let grant = h.grant(&tf, &alice, &app).await;
     let _ = tf
-        .add_fallback(&alice, NewMethod::Email, &password())
+        .add_fallback(&alice, NewMethod::Email, &grant)
         .await
         .unwrap();
     assert!(tf
@@ -434,20 +452,23 @@ async fn remove_a_fallback_and_change_the_primary() {
         .unwrap()
         .is_accepted());
     assert!(matches!(
-        tf.add_fallback(&alice, NewMethod::Email, &password()).await,
+        tf.add_fallback(&alice, NewMethod::Email, &grant).await,
         Err(Error::MethodAlreadyEnrolled)
     ));
     assert!(matches!(
-        tf.remove_fallback(&alice, Method::App, &password()).await,
+        tf.remove_fallback(&alice, Method::App, &grant).await,
         Err(Error::WrongMethod)
     ));
-    assert!(!tf
-        .set_primary(&alice, Method::Email, &secrecy::SecretString::from("x"))
-        .await
-        .unwrap()
-        .is_accepted());
+    let x = secrecy::SecretString::from("x");
+    assert_eq!(
+        tf.set_primary(&alice, Method::Email, Reauth::with_code(&x, "123456"))
+            .await
+            .unwrap(),
+        rejected(4, Rejection::WrongPassword)
+    );
+    // one grant authorises every change made with it, in its window
     assert!(tf
-        .set_primary(&alice, Method::Email, &password())
+        .set_primary(&alice, Method::Email, &grant)
         .await
         .unwrap()
         .is_accepted());
@@ -456,6 +477,7 @@ async fn remove_a_fallback_and_change_the_primary() {
         method,
         sent,
         alternatives,
+        ..
     } = tf.begin_login(&alice, None).await.unwrap()
     else {
         panic!()
@@ -463,12 +485,12 @@ async fn remove_a_fallback_and_change_the_primary() {
     assert_eq!((method, alternatives), (Method::Email, vec![Method::App]));
     assert!(sent.is_some(), "an emailed primary is sent a code at once");
     assert!(tf
-        .set_primary(&alice, Method::App, &password())
+        .set_primary(&alice, Method::App, &grant)
         .await
         .unwrap()
         .is_accepted());
     assert!(tf
-        .remove_fallback(&alice, Method::Email, &password())
+        .remove_fallback(&alice, Method::Email, &grant)
         .await
         .unwrap()
         .is_accepted());
@@ -502,9 +524,18 @@ async fn a_new_number_replaces_the_old_only_once_verified() {
     h.advance(60);
     let _ = tf.begin_login(&alice, None).await.unwrap();
     let to_old = h.last_code();
-    h.advance(30); // codes are at least 30 s apart
+    h.advance(30);
+    // the password alone does not move the codes to another number
     assert!(matches!(
-        tf.change_phone(&alice, phone(OTHER_NUMBER), &password()).await,
+        tf.change_phone(&alice, phone(OTHER_NUMBER), &password())
+            .await,
+        Err(Error::StepUpRequired)
+    ));
+    // a code to the number in force proves the user still has it
+    tf.send_step_up_code(&alice, Method::Sms).await.unwrap();
+    let (pw, step_up) = (password(), h.last_code());
+    assert!(matches!(
+        tf.change_phone(&alice, phone(OTHER_NUMBER), Reauth::with_code(&pw, &step_up)).await,
         Ok(Verdict::Accepted(Setup::Code(s))) if s.sent.to == "+1 ••• ••• 0100"
     ));
     assert_eq!(h.outbox.messages().last().unwrap().to, OTHER_NUMBER);
@@ -536,6 +567,14 @@ async fn a_new_number_replaces_the_old_only_once_verified() {
         panic!()
     };
     assert_eq!(shown.as_deref(), Some("+1 ••• ••• 0100"));
+    // the old number is told it gets no more codes
+    let told = h.outbox.messages();
+    let told = told
+        .iter()
+        .rev()
+        .find(|r| matches!(r.message, Message::Notice(_)) && r.channel == Method::Sms)
+        .unwrap();
+    assert_eq!(told.to, NUMBER);
     h.advance(30);
     tf.send_code(&alice, Method::Sms).await.unwrap();
     assert_eq!(h.outbox.messages().last().unwrap().to, OTHER_NUMBER);
@@ -558,12 +597,7 @@ async fn asking_for_codes_never_resets_failures_or_a_lockout() {
         h.advance(30);
         let _ = tf.send_code(&alice, Method::Email).await.unwrap();
         let v = tf.verify_login(&alice, "0", None).await.unwrap();
-        assert_eq!(
-            v,
-            Verdict::Rejected {
-                attempts_left: left
-            }
-        );
+        assert_eq!(v, rejected(left, twofactor::Rejection::Malformed));
     }
     h.advance(30);
     let _ = tf.send_code(&alice, Method::Email).await.unwrap();
@@ -692,8 +726,9 @@ async fn notices_carry_no_code_or_secret_and_codes_hide_in_debug() {
     let alice = h.account("alice");
     enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(30);
+    let grant = sms_grant(&h, &tf, &alice).await;
     let _ = tf
-        .add_fallback(&alice, NewMethod::Email, &password())
+        .add_fallback(&alice, NewMethod::Email, &grant)
         .await
         .unwrap();
     assert!(tf
@@ -709,7 +744,7 @@ async fn notices_carry_no_code_or_secret_and_codes_hide_in_debug() {
             _ => None,
         })
         .collect();
-    assert_eq!(codes.len(), 2);
+    assert_eq!(codes.len(), 3);
     for r in &messages {
         let debug = format!("{:?}", r.message);
         for code in &codes {
@@ -740,10 +775,11 @@ async fn disable_forgets_numbers_and_codes_but_not_the_limits() {
     let tf = h.instance();
     let alice = h.account("alice");
     enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
-    h.advance(60);
-    let _ = tf.begin_login(&alice, None).await.unwrap();
+    h.advance(10);
+    tf.send_step_up_code(&alice, Method::Sms).await.unwrap();
+    let (pw, code) = (password(), h.last_code());
     assert!(tf
-        .disable(&alice, &password(), Keep::Nothing)
+        .disable(&alice, Reauth::with_code(&pw, &code), Keep::Nothing)
         .await
         .unwrap()
         .is_accepted());
@@ -751,7 +787,7 @@ async fn disable_forgets_numbers_and_codes_but_not_the_limits() {
     let v = document_json(&doc);
     assert!(v["enrolment"].is_null() && v["code"].is_null() && v["pending"].is_null());
     assert_eq!(v["sends"].as_array().map(Vec::len), Some(2));
-    // setting up again straight away still waits for the spacing
+    // setting up again straight away still waits for the setup spacing
     assert!(matches!(
         tf.begin_setup(&alice, NewMethod::Sms(phone(NUMBER)), &password())
             .await,
@@ -766,8 +802,9 @@ async fn during_a_number_change_login_codes_still_go_to_the_old_number() {
     let alice = h.account("alice");
     enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(30);
+    let grant = sms_grant(&h, &tf, &alice).await;
     let _ = tf
-        .change_phone(&alice, phone(OTHER_NUMBER), &password())
+        .change_phone(&alice, phone(OTHER_NUMBER), &grant)
         .await
         .unwrap();
     assert_eq!(h.outbox.messages().last().unwrap().to, OTHER_NUMBER);

@@ -11,12 +11,16 @@ mod common;
 
 use twofactor::store::conformance::run;
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 10] = [
     "round_trip",
     "version_conflict",
     "concurrent_compare_and_swap",
     "delete",
     "list_paging",
+    "limit_round_trip",
+    "limit_concurrent_compare_and_swap",
+    "limits_apart_from_records",
+    "limit_purge",
     "unreadable_documents",
 ];
 
@@ -63,7 +67,9 @@ async fn postgres_store_conforms() {
 #[tokio::test]
 async fn a_store_without_compare_and_swap_fails() {
     use async_trait::async_trait;
-    use twofactor::{Listed, MemoryStore, PortError, SaveOutcome, Stored, UserStore};
+    use twofactor::{
+        LimitStore, Listed, MemoryStore, PortError, SaveOutcome, Stored, Timestamp, UserStore,
+    };
 
     #[derive(Clone, Default)]
     struct Careless(MemoryStore);
@@ -86,6 +92,77 @@ async fn a_store_without_compare_and_swap_fails() {
         }
     }
 
+    #[async_trait]
+    impl LimitStore for Careless {
+        async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
+            self.0.load_limit(key).await
+        }
+        async fn save_limit(
+            &self,
+            key: &str,
+            doc: &[u8],
+            expected: u64,
+            expires: Timestamp,
+        ) -> Result<SaveOutcome, PortError> {
+            self.0.save_limit(key, doc, expected, expires).await
+        }
+        async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
+            self.0.purge_limits(now).await
+        }
+    }
+
     let failure = run(Careless::default()).await.unwrap_err();
     assert_eq!(failure.check, "version_conflict");
+}
+
+/// A limit store whose save is not a compare-and-swap fails the suite too.
+#[tokio::test]
+async fn a_limit_store_without_compare_and_swap_fails() {
+    use async_trait::async_trait;
+    use twofactor::{
+        LimitStore, Listed, MemoryStore, PortError, SaveOutcome, Stored, Timestamp, UserStore,
+    };
+
+    #[derive(Clone, Default)]
+    struct Careless(MemoryStore);
+
+    #[async_trait]
+    impl UserStore for Careless {
+        async fn load(&self, user: &str) -> Result<Option<Stored>, PortError> {
+            self.0.load(user).await
+        }
+        async fn save(&self, user: &str, doc: &[u8], v: u64) -> Result<SaveOutcome, PortError> {
+            self.0.save(user, doc, v).await
+        }
+        async fn delete(&self, user: &str) -> Result<bool, PortError> {
+            self.0.delete(user).await
+        }
+        async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<Listed>, PortError> {
+            self.0.list(after, limit).await
+        }
+    }
+
+    #[async_trait]
+    impl LimitStore for Careless {
+        async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
+            self.0.load_limit(key).await
+        }
+        async fn save_limit(
+            &self,
+            key: &str,
+            doc: &[u8],
+            _: u64,
+            expires: Timestamp,
+        ) -> Result<SaveOutcome, PortError> {
+            // last writer wins
+            let current = self.0.load_limit(key).await?.map_or(0, |s| s.version);
+            self.0.save_limit(key, doc, current, expires).await
+        }
+        async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
+            self.0.purge_limits(now).await
+        }
+    }
+
+    let failure = run(Careless::default()).await.unwrap_err();
+    assert_eq!(failure.check, "limit_round_trip");
 }

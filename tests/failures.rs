@@ -57,6 +57,25 @@ impl UserStore for Flaky {
     }
 }
 
+#[async_trait]
+impl twofactor::LimitStore for Flaky {
+    async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
+        self.inner.load_limit(key).await
+    }
+    async fn save_limit(
+        &self,
+        key: &str,
+        doc: &[u8],
+        expected: u64,
+        expires: twofactor::Timestamp,
+    ) -> Result<SaveOutcome, PortError> {
+        self.inner.save_limit(key, doc, expected, expires).await
+    }
+    async fn purge_limits(&self, now: twofactor::Timestamp) -> Result<u64, PortError> {
+        self.inner.purge_limits(now).await
+    }
+}
+
 fn flaky(h: &Harness) -> Flaky {
     Flaky {
         inner: h.store.clone(),
@@ -186,10 +205,11 @@ async fn a_failed_notice_does_not_undo_or_fail_the_change() {
         .build()
         .unwrap();
     let alice = h.account("alice");
-    h.enrol(&tf, &alice).await;
+    let app = h.enrol(&tf, &alice).await;
     assert!(tf.status(&alice).await.unwrap().is_on());
+    let grant = h.grant(&tf, &alice, &app).await;
     assert!(tf
-        .disable(&alice, &password(), Keep::Nothing)
+        .disable(&alice, &grant, Keep::Nothing)
         .await
         .unwrap()
         .is_accepted());

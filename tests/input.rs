@@ -13,7 +13,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use twofactor::NewMethod;
-use twofactor::{Account, Error, UserStore, Verdict};
+use twofactor::{Account, Error, Rejection, UserStore};
 
 /// The record as JSON, without the failure counters.
 async fn record_without_guard(h: &Harness, user: &str) -> Value {
@@ -44,9 +44,9 @@ fn arabic_indic(code: &str) -> String {
 #[tokio::test]
 async fn malformed_codes_are_counted_rejections() {
     let h = Harness::new();
-    let mut policy = policy();
-    policy.lockout.threshold = 1000;
-    policy.lockout.daily_limit = 1000;
+    let policy = policy()
+        .dangerous_lockout_threshold(100)
+        .dangerous_daily_failures(1000);
     let tf = h.instance_with(policy);
     let alice = h.account("alice");
     let app = h.enrol(&tf, &alice).await;
@@ -76,9 +76,7 @@ async fn malformed_codes_are_counted_rejections() {
         let verdict = tf.verify_login(&alice, input, None).await.unwrap();
         assert_eq!(
             verdict,
-            Verdict::Rejected {
-                attempts_left: 1000 - 1 - i as u32
-            },
+            rejected(100 - 1 - i as u32, Rejection::Malformed),
             "input {i}"
         );
         let doc = h.store.load("alice").await.unwrap().unwrap().document;
@@ -115,9 +113,7 @@ async fn malformed_confirming_codes_are_counted_and_keep_the_setup() {
     {
         assert_eq!(
             tf.confirm_setup(&alice, bad).await.unwrap(),
-            Verdict::Rejected {
-                attempts_left: 4 - i as u32
-            }
+            rejected(4 - i as u32, Rejection::Malformed)
         );
         assert_eq!(record_without_guard(&h, "alice").await, before);
     }

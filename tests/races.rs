@@ -53,9 +53,7 @@ async fn concurrent_wrong_codes_are_all_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_setups_leave_one_consistent_secret() {
     // enough tries to test each of the sixteen secrets
-    let mut policy = policy();
-    policy.lockout.threshold = 20;
-    let farm = Farm::memory(policy);
+    let farm = Farm::memory(policy().dangerous_lockout_threshold(20));
     let account = farm.h.account("alice");
     let barrier = Arc::new(Barrier::new(16));
     let tasks: Vec<_> = (0..16)

@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use twofactor::secrecy::{ExposeSecret, SecretString};
 use twofactor::transport::testing::Recorder;
 use twofactor::{
-    Argon2Passwords, Clock, ConsoleEmail, ConsoleSms, EmailSender, ManualClock, MasterKey,
-    MemoryStore, Message, PortError, SmsSender, SystemClock, TwoFactor, TwoFactorBuilder,
+    Account, Admins, Argon2Passwords, Clock, ConsoleEmail, ConsoleSms, EmailSender, Grant,
+    ManualClock, MasterKey, MemoryStore, Message, Method, PortError, SmsSender, SystemClock,
+    TwoFactor, TwoFactorBuilder, Verdict,
 };
 
 pub type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -87,11 +88,12 @@ impl Demo {
     }
 
     /// A builder with the store (`--db FILE`: an SQLite file; otherwise in
-    /// memory), the demo account's password (`user-42`), this clock, and
-    /// senders that print and keep.
+    /// memory), the demo accounts' password (`user-42`, and `support-7`, an
+    /// administrator), this clock, and senders that print and keep.
     pub async fn builder(&self) -> Result<TwoFactorBuilder> {
         let passwords = Argon2Passwords::new()?;
         passwords.set("user-42", &self.password)?;
+        passwords.set("support-7", &self.password)?;
         let printed = Printed(self.outbox.clone());
         let builder = TwoFactor::builder()
             .issuer("Acme Portal")
@@ -111,7 +113,32 @@ impl Demo {
             .passwords(passwords)
             .clock(self.clock.clone())
             .email(printed.clone())
-            .sms(printed))
+            .sms(printed)
+            .admins(Admins::new(["support-7"])))
+    }
+
+    /// A step-up ("sudo mode") with a code sent by `method`: the password
+    /// and that code give a grant that authorises factor changes for ten
+    /// minutes.
+    pub async fn step_up_by(
+        &self,
+        tf: &TwoFactor,
+        account: &Account,
+        method: Method,
+    ) -> Result<Grant> {
+        let sent = tf.send_step_up_code(account, method).await?;
+        println!(
+            "To confirm it is you, a code was sent to {} (and the password is asked again).",
+            sent.to
+        );
+        let code = self.sent_code("Code:")?;
+        match tf.step_up(account, &self.password, &code).await? {
+            Verdict::Accepted(grant) => {
+                println!("Confirmed until {}.", grant.expires);
+                Ok(grant)
+            }
+            other => Err(format!("step-up refused: {other:?}").into()),
+        }
     }
 
     /// The code just sent: typed by the person, or read by the demo.

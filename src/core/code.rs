@@ -10,9 +10,10 @@ use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::{CodeMessage, Message, Purpose};
 use crate::methods::code::{code_from, code_mac, code_matches, Binding};
+use crate::methods::limit::{counter_key, destination as counted_destination, Counted};
 use crate::methods::phone::{mask_email, PhoneNumber};
 use crate::methods::seal::SecretKind;
-use crate::record::{Factor, OutstandingCode, Record};
+use crate::record::{Factor, OutstandingCode, Record, SendLog};
 use crate::status::Method;
 use crate::verdict::Sent;
 
@@ -55,41 +56,79 @@ pub(crate) fn check_sender(method: Method, ctx: &Ctx<'_>) -> Result<()> {
     }
 }
 
-/// How long until the account may be sent another code; `None` if now.
-pub(crate) fn wait_before_send(record: &Record, ctx: &Ctx<'_>) -> Option<Duration> {
+/// How long until the account may be sent another code for `purpose`;
+/// `None` if now. Codes for one purpose are spaced (a resend); every code
+/// counts towards the hourly limit.
+pub(crate) fn wait_before_send(
+    record: &Record,
+    ctx: &Ctx<'_>,
+    purpose: Purpose,
+) -> Option<Duration> {
     let p = &ctx.policy.codes;
-    let recent: Vec<_> = record
+    let recent: Vec<&SendLog> = record
         .sends
         .iter()
-        .filter(|t| t.saturating_add(HOUR) > ctx.now)
+        .filter(|s| s.at.saturating_add(HOUR) > ctx.now)
         .collect();
     let spacing = recent
-        .last()
-        .map(|last| last.saturating_add(p.resend_after).since(ctx.now))
+        .iter()
+        .rev()
+        .find(|s| s.purpose == purpose)
+        .map(|last| last.at.saturating_add(p.resend_after).since(ctx.now))
         .filter(|d| !d.is_zero());
     let hourly = (recent.len() >= usize::from(p.sends_per_hour))
         .then(|| {
             recent
                 .first()
-                .map(|t| t.saturating_add(HOUR).since(ctx.now))
+                .map(|s| s.at.saturating_add(HOUR).since(ctx.now))
         })
         .flatten();
     spacing.max(hourly)
 }
 
+/// What became of a code to send.
+pub(crate) enum Issued {
+    /// Made, and to be delivered after the save.
+    Sent(Vec<Effect>, Sent),
+    /// A limit held it back: of the account, or (across accounts) of the
+    /// destination or the request's source. Nothing was made.
+    HeldBack {
+        retry_after: Duration,
+        effects: Vec<Effect>,
+    },
+}
+
+/// The key of the counter of codes sent to `to` by `method`.
+pub(crate) fn counter(ctx: &Ctx<'_>, method: Method, to: &str) -> String {
+    counter_key(
+        ctx.keys.code(),
+        Counted::Destination,
+        &counted_destination(method, to),
+    )
+}
+
 /// Makes a new code for `purpose`, sent by `method` to `to`: it replaces
 /// any outstanding code, is recorded against the send limits, and is
-/// delivered after the save. `RateLimited` when a limit forbids it.
+/// delivered after the save. Held back when a limit forbids it.
 pub(crate) fn issue(
     record: &mut Record,
     ctx: &Ctx<'_>,
     purpose: Purpose,
     method: Method,
     to: &str,
-) -> Result<(Vec<Effect>, Sent)> {
+) -> Result<Issued> {
     check_sender(method, ctx)?;
-    if let Some(retry_after) = wait_before_send(record, ctx) {
-        return Err(Error::RateLimited { retry_after });
+    let counter = counter(ctx, method, to);
+    let refused = ctx
+        .refused
+        .iter()
+        .find(|(key, _)| *key == counter)
+        .map(|(_, wait)| *wait);
+    if let Some(retry_after) = wait_before_send(record, ctx, purpose).or(refused) {
+        return Ok(Issued::HeldBack {
+            retry_after,
+            effects: vec![Effect::Event(EventKind::SendThrottled, Some(method))],
+        });
     }
     let p = &ctx.policy.codes;
     let valid_for = if method == Method::Sms {
@@ -112,8 +151,11 @@ pub(crate) fn issue(
         expires,
         tries_left: p.tries,
     });
-    record.sends.retain(|t| t.saturating_add(HOUR) > ctx.now);
-    record.sends.push(ctx.now);
+    record.sends.retain(|s| s.at.saturating_add(HOUR) > ctx.now);
+    record.sends.push(SendLog {
+        at: ctx.now,
+        purpose,
+    });
     let message = Message::Code(CodeMessage {
         code: SecretString::from(code),
         purpose,
@@ -125,6 +167,7 @@ pub(crate) fn issue(
         Effect::SendCode(Delivery {
             method,
             to: to.to_owned(),
+            counter,
             message,
         }),
         Effect::Event(EventKind::CodeSent, Some(method)),
@@ -134,7 +177,7 @@ pub(crate) fn issue(
         to: masked(method, to),
         expires,
     };
-    Ok((effects, sent))
+    Ok(Issued::Sent(effects, sent))
 }
 
 /// The outstanding code, if it is live for `purpose`, as [`Sent`].
@@ -147,8 +190,55 @@ pub(crate) fn live(record: &Record, ctx: &Ctx<'_>, purpose: Purpose, to: &str) -
     })
 }
 
+/// What a typed code is, against the outstanding one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SentCheck {
+    /// The live code.
+    Match,
+    /// The code, but no longer live (expired).
+    Expired,
+    /// Not the code (or there is none for this purpose).
+    Miss,
+}
+
 /// Whether `typed` is the outstanding code for `purpose`, sent by `method`
 /// to `to`. Does not change the record: see [`spend`] and [`miss`].
+pub(crate) fn check(
+    record: &Record,
+    ctx: &Ctx<'_>,
+    purpose: Purpose,
+    method: Method,
+    to: &str,
+    typed: &str,
+) -> SentCheck {
+    let Some(code) = record.code.as_ref() else {
+        return SentCheck::Miss;
+    };
+    if code.purpose != purpose || code.method != method || code.tries_left == 0 {
+        return SentCheck::Miss;
+    }
+    let binding = Binding {
+        user: ctx.account.id(),
+        purpose,
+        method,
+        destination: to,
+    };
+    let right = code_matches(
+        ctx.keys.code(),
+        &binding,
+        ctx.policy.codes.digits,
+        typed,
+        &code.mac,
+    );
+    match (right, code.expires > ctx.now) {
+        (true, true) => SentCheck::Match,
+        (true, false) => SentCheck::Expired,
+        (false, _) => SentCheck::Miss,
+    }
+}
+
+/// Whether `typed` is the live outstanding code for `purpose`.
+#[cfg(test)]
 pub(crate) fn matches(
     record: &Record,
     ctx: &Ctx<'_>,
@@ -157,30 +247,15 @@ pub(crate) fn matches(
     to: &str,
     typed: &str,
 ) -> bool {
-    let Some(code) = record.code.as_ref() else {
-        return false;
-    };
-    if !code.live_for(purpose, ctx.now) || code.method != method {
-        return false;
-    }
-    let binding = Binding {
-        user: ctx.account.id(),
-        purpose,
-        method,
-        destination: to,
-    };
-    code_matches(
-        ctx.keys.code(),
-        &binding,
-        ctx.policy.codes.digits,
-        typed,
-        &code.mac,
-    )
+    check(record, ctx, purpose, method, to, typed) == SentCheck::Match
 }
 
-/// A code was used: no code is outstanding any more.
-pub(crate) fn spend(record: &mut Record) {
-    record.code = None;
+/// A code for `purpose` was used: it is outstanding no more. A code for
+/// another purpose (a pending setup's) stays.
+pub(crate) fn spend(record: &mut Record, purpose: Purpose) {
+    if record.code.as_ref().is_some_and(|c| c.purpose == purpose) {
+        record.code = None;
+    }
 }
 
 /// A wrong try at the outstanding code for `purpose`: one try fewer, and
@@ -212,24 +287,52 @@ mod tests {
     fn sends_are_spaced_and_capped_per_hour() {
         let f = Fixture::new();
         let mut r = Record::default();
-        let send = |r: &mut Record, at: u64| {
-            issue(r, &f.ctx(at), Purpose::Login, Method::Email, TO).map(|_| ())
+        let send = |r: &mut Record, at: u64, purpose: Purpose| match issue(
+            r,
+            &f.ctx(at),
+            purpose,
+            Method::Email,
+            TO,
+        )
+        .unwrap()
+        {
+            Issued::Sent(..) => None,
+            Issued::HeldBack { retry_after, .. } => Some(retry_after.as_secs()),
         };
-        send(&mut r, T0).unwrap();
-        assert!(matches!(
-            send(&mut r, T0 + 10),
-            Err(Error::RateLimited { retry_after }) if retry_after == Duration::from_secs(20)
-        ));
-        for i in 1..5 {
-            send(&mut r, T0 + 30 * i).unwrap();
-        }
+        assert_eq!(send(&mut r, T0, Purpose::Login), None);
+        assert_eq!(send(&mut r, T0 + 10, Purpose::Login), Some(20));
+        // another purpose is not a resend: a step-up code, then a setup code
+        assert_eq!(send(&mut r, T0 + 10, Purpose::StepUp), None);
+        assert_eq!(send(&mut r, T0 + 11, Purpose::Setup), None);
+        assert_eq!(send(&mut r, T0 + 30, Purpose::Login), None);
+        assert_eq!(send(&mut r, T0 + 60, Purpose::Login), None);
         // five sent within the hour: the sixth waits for the first to age out
-        assert!(matches!(
-            send(&mut r, T0 + 600),
-            Err(Error::RateLimited { retry_after }) if retry_after == Duration::from_secs(3000)
-        ));
-        send(&mut r, T0 + 3600).unwrap();
+        assert_eq!(send(&mut r, T0 + 600, Purpose::Setup), Some(3000));
+        assert_eq!(send(&mut r, T0 + 3600, Purpose::Login), None);
         assert_eq!(r.sends.len(), 5, "only the last hour is kept");
+    }
+
+    #[test]
+    fn a_destination_refused_across_accounts_is_held_back() {
+        let f = Fixture::new();
+        let mut r = Record::default();
+        let key = counter(&f.ctx(T0), Method::Email, "ALICE@example.com ");
+        let refused = [(key, Duration::from_secs(99))];
+        let mut ctx = f.ctx(T0);
+        ctx.refused = &refused;
+        let Issued::HeldBack {
+            retry_after,
+            effects,
+        } = issue(&mut r, &ctx, Purpose::Login, Method::Email, TO).unwrap()
+        else {
+            panic!("sent")
+        };
+        assert_eq!(retry_after, Duration::from_secs(99));
+        assert_eq!(
+            effects,
+            [Effect::Event(EventKind::SendThrottled, Some(Method::Email))]
+        );
+        assert_eq!(r, Record::default(), "nothing was made");
     }
 
     #[test]
@@ -237,7 +340,11 @@ mod tests {
         let f = Fixture::new();
         let mut r = Record::default();
         let ctx = f.ctx(T0);
-        let (effects, sent) = issue(&mut r, &ctx, Purpose::Login, Method::Email, TO).unwrap();
+        let Issued::Sent(effects, sent) =
+            issue(&mut r, &ctx, Purpose::Login, Method::Email, TO).unwrap()
+        else {
+            panic!("held back")
+        };
         assert_eq!(sent.to, "a•••@example.com");
         assert_eq!(sent.expires, Timestamp::from_unix_seconds(T0 + 600));
         let Some(Effect::SendCode(d)) = effects.first() else {
@@ -257,15 +364,31 @@ mod tests {
             "b@example.com",
             &code
         ));
-        assert!(!matches(
-            &r,
-            &f.ctx(T0 + 600),
-            Purpose::Login,
-            Method::Email,
-            TO,
-            &code
-        ));
-        spend(&mut r);
+        assert_eq!(
+            check(
+                &r,
+                &f.ctx(T0 + 600),
+                Purpose::Login,
+                Method::Email,
+                TO,
+                &code
+            ),
+            SentCheck::Expired
+        );
+        assert_eq!(
+            check(
+                &r,
+                &f.ctx(T0 + 600),
+                Purpose::Login,
+                Method::Email,
+                TO,
+                "000000"
+            ),
+            SentCheck::Miss
+        );
+        spend(&mut r, Purpose::Setup);
+        assert!(r.code.is_some(), "a code for another purpose stays");
+        spend(&mut r, Purpose::Login);
         assert!(!matches(&r, &ctx, Purpose::Login, Method::Email, TO, &code));
     }
 
@@ -308,14 +431,16 @@ mod tests {
     fn sms_codes_live_five_minutes() {
         let f = Fixture::new();
         let mut r = Record::default();
-        let (_, sent) = issue(
+        let Issued::Sent(_, sent) = issue(
             &mut r,
             &f.ctx(T0),
             Purpose::Login,
             Method::Sms,
             "+14155550100",
         )
-        .unwrap();
+        .unwrap() else {
+            panic!("held back")
+        };
         assert_eq!(sent.expires.unix_seconds(), T0 + 300);
         assert_eq!(sent.to, "+1 ••• ••• 0100");
     }

@@ -6,7 +6,7 @@ use super::{Ctx, Decision, Effect};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::methods::device::{find, token, token_mac};
+use crate::methods::token::{find, token, token_mac, TokenKind};
 use crate::record::{Device, Record};
 use crate::verdict::{DeviceInfo, RememberedDevice};
 
@@ -22,6 +22,7 @@ pub(crate) fn trusted(record: &Record, ctx: &Ctx<'_>, token: &str) -> Option<usi
     }
     let mac = token_mac(
         ctx.keys.code(),
+        TokenKind::Device,
         ctx.account.id(),
         &SecretString::from(token),
     );
@@ -51,7 +52,7 @@ pub(crate) fn remember(
     label: &str,
 ) -> Result<RememberedDevice> {
     let token = token(&ctx.entropy()?.device);
-    let mac = token_mac(ctx.keys.code(), ctx.account.id(), &token);
+    let mac = token_mac(ctx.keys.code(), TokenKind::Device, ctx.account.id(), &token);
     let id = data_encoding::HEXLOWER.encode(mac.get(..6).unwrap_or_default());
     let expires = ctx.now.saturating_add(ctx.policy.devices.ttl);
     record.devices.retain(|d| d.expires > ctx.now);
@@ -100,7 +101,8 @@ pub(crate) fn revoke(mut record: Record, id: Option<&str>) -> Result<Decision<us
             .then(|| Effect::Event(EventKind::DevicesRevoked, None))
             .into_iter()
             .collect(),
-        reply: gone,
+        reply: Ok(gone),
+        failed: false,
     })
 }
 
@@ -172,10 +174,10 @@ mod tests {
             Err(Error::NoSuchDevice)
         ));
         let d = revoke(r.clone(), Some(&a.id)).unwrap();
-        assert_eq!(d.reply, 1);
+        assert_eq!(d.reply.unwrap(), 1);
         assert_eq!(d.save.unwrap().devices.len(), 1);
         let d = revoke(r, None).unwrap();
-        assert_eq!(d.reply, 2);
+        assert_eq!(d.reply.unwrap(), 2);
         assert!(d.save.unwrap().devices.is_empty());
     }
 }

@@ -1,17 +1,19 @@
 //! Turning two-factor authentication off, keeping the settings or not, and
-//! back on with the settings kept.
+//! back on with the settings kept. Each under the step-up rule.
 
 use super::setup::active;
-use super::{login, reauthenticate, reject, settings_changed, Ctx, Decision, Proofs};
+use super::stepup::{authorize, Gate, Presented};
+use super::{factors_changed, texted_number, Ctx, Decision};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::Change;
+use crate::policy::FactorChange;
 use crate::record::Record;
 use crate::setup::Keep;
 use crate::verdict::Verdict;
 
-/// Whether there is anything to disable; checked before the password is.
-/// Settings kept can still be deleted.
+/// Whether there is anything to disable; checked before anything is
+/// evaluated. Settings kept can still be deleted.
 pub(crate) fn check(record: &Record, keep: Keep) -> Result<()> {
     match (keep, &record.enrolment) {
         (_, None) => Err(Error::NotEnabled),
@@ -28,21 +30,24 @@ pub(crate) fn forget(record: &mut Record) {
     record.code = None;
     record.recovery = None;
     record.devices.clear();
+    record.grants.clear();
 }
 
 /// Turns two-factor authentication off. Keeping the settings suspends it:
 /// the password alone logs in until [`reenable`]. Either way remembered
 /// devices are forgotten.
 pub(crate) fn disable(
-    mut record: Record,
+    record: Record,
     ctx: &Ctx<'_>,
     keep: Keep,
-    password_ok: bool,
+    presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<()>>> {
     check(&record, keep)?;
-    if let Some(end) = reauthenticate(&record, ctx, password_ok) {
-        return Ok(end);
-    }
+    let (mut record, authorised) = match authorize(record, ctx, FactorChange::Disable, presented)? {
+        Gate::Pass(record, authorised) => (record, authorised),
+        Gate::Stop(decision) => return Ok(decision),
+    };
+    let old_number = texted_number(&record, ctx)?;
     let method = record.enrolment.as_ref().map(|e| e.primary);
     let (kind, change) = match keep {
         Keep::Nothing => {
@@ -59,11 +64,18 @@ pub(crate) fn disable(
             (EventKind::Suspended, Change::Suspended)
         }
     };
-    settings_changed(record, ctx, kind, method, change)
+    factors_changed(
+        record,
+        ctx,
+        authorised,
+        (kind, method, change),
+        old_number,
+        (),
+    )
 }
 
-/// Whether there are kept settings to turn back on; checked before the
-/// password is.
+/// Whether there are kept settings to turn back on; checked before anything
+/// is evaluated.
 pub(crate) fn check_reenable(record: &Record) -> Result<()> {
     match &record.enrolment {
         None => Err(Error::NotEnabled),
@@ -72,72 +84,87 @@ pub(crate) fn check_reenable(record: &Record) -> Result<()> {
     }
 }
 
-/// Turns two-factor authentication back on with the kept settings, once
-/// the password is right and a current code of a kept method proves the
-/// user still has it.
+/// Turns two-factor authentication back on with the kept settings, under
+/// the step-up rule: the password and a current code of a kept method (or
+/// a recovery code, or a grant) prove the user still has it.
 pub(crate) fn reenable(
-    mut record: Record,
+    record: Record,
     ctx: &Ctx<'_>,
-    proofs: Proofs<'_>,
+    presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<()>>> {
     check_reenable(&record)?;
-    if let Some(end) = reauthenticate(&record, ctx, proofs.password_ok) {
-        return Ok(end);
-    }
-    let typed = proofs.code.unwrap_or_default();
+    let (mut record, authorised) = match authorize(record, ctx, FactorChange::Reenable, presented)?
+    {
+        Gate::Pass(record, authorised) => (record, authorised),
+        Gate::Stop(decision) => return Ok(decision),
+    };
     let primary = record
         .enrolment
         .as_ref()
         .map(|e| e.primary)
         .ok_or(Error::NotEnabled)?;
-    if login::check_code(&mut record, ctx, typed)?.is_none() {
-        return Ok(reject(
-            record,
-            ctx,
-            EventKind::SetupCodeRejected,
-            Some(primary),
-        ));
-    }
     if let Some(e) = record.enrolment.as_mut() {
         e.suspended = None;
     }
-    record.guard.succeed();
-    settings_changed(
+    factors_changed(
         record,
         ctx,
-        EventKind::Reenabled,
-        Some(primary),
-        Change::Enabled(primary),
+        authorised,
+        (
+            EventKind::Reenabled,
+            Some(primary),
+            Change::Enabled(primary),
+        ),
+        None,
+        (),
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{app_code, enrolled, Fixture};
+    use super::super::testing::{app_code, enrolled, with_code, wrong, Fixture, PASS};
     use super::*;
+    use crate::verdict::Rejection;
 
     #[test]
-    fn password_gates_and_failures_survive() {
+    fn a_factor_gates_and_failures_survive() {
         let f = Fixture::new();
         let t0 = 1_800_000_000;
         let r = enrolled(&f, t0, 5);
         assert!(r.recovery.is_some());
 
-        let wrong = disable(r, &f.ctx(t0 + 1), Keep::Nothing, false).unwrap();
-        assert_eq!(wrong.reply, Verdict::Rejected { attempts_left: 4 });
-        let r = wrong.save.unwrap();
+        assert!(matches!(
+            disable(r.clone(), &f.ctx(t0 + 1), Keep::Nothing, &PASS),
+            Err(Error::StepUpRequired)
+        ));
+        let wrong_password = Presented::PasswordAndCode {
+            ok: false,
+            code: "000000",
+            recovery: None,
+        };
+        let d = disable(r, &f.ctx(t0 + 1), Keep::Nothing, &wrong_password).unwrap();
+        assert!(matches!(
+            d.ok(),
+            Verdict::Rejected {
+                attempts_left: 4,
+                reason: Rejection::WrongPassword
+            }
+        ));
+        let r = d.save.unwrap();
         assert!(r.enrolment.is_some());
 
-        let off = disable(r, &f.ctx(t0 + 2), Keep::Nothing, true).unwrap();
-        assert!(off.reply.is_accepted());
+        let code = app_code(5, t0 + 30);
+        let off = disable(r, &f.ctx(t0 + 30), Keep::Nothing, &with_code(&code)).unwrap();
+        assert!(off.ok().is_accepted());
         let r = off.save.unwrap();
         assert!(r.enrolment.is_none() && r.pending.is_none() && r.recovery.is_none());
         assert_eq!(
-            r.guard.failures, 1,
-            "disabling does not wipe the failure count"
+            r.guard.failures, 0,
+            "the right code cleared the run of failures"
         );
+        assert_eq!(r.guard.day_failures, 1, "the day's count stays");
         assert!(matches!(
-            disable(r, &f.ctx(t0 + 3), Keep::Nothing, true),
+            disable(r, &f.ctx(t0 + 31), Keep::Nothing, &PASS),
             Err(Error::NotEnabled)
         ));
     }
@@ -147,28 +174,27 @@ mod tests {
         let f = Fixture::new();
         let t0 = 1_800_000_000;
         let r = enrolled(&f, t0, 5);
-        let r = disable(r, &f.ctx(t0 + 1), Keep::Settings, true)
+        let code = app_code(5, t0 + 30);
+        let r = disable(r, &f.ctx(t0 + 30), Keep::Settings, &with_code(&code))
             .unwrap()
             .save
             .unwrap();
         assert!(active(&r).is_none() && r.enrolment.is_some());
         assert!(matches!(
-            disable(r.clone(), &f.ctx(t0 + 2), Keep::Settings, true),
+            disable(r.clone(), &f.ctx(t0 + 31), Keep::Settings, &PASS),
             Err(Error::NotEnabled)
         ));
-        let no_code = Proofs {
-            password_ok: true,
-            code: Some("000000"),
-        };
-        let d = reenable(r.clone(), &f.ctx(t0 + 40), no_code).unwrap();
-        assert!(!d.reply.is_accepted());
-        let code = app_code(5, t0 + 40);
-        let ok = Proofs {
-            password_ok: true,
-            code: Some(&code),
-        };
-        let d = reenable(r, &f.ctx(t0 + 40), ok).unwrap();
-        assert!(d.reply.is_accepted());
+        assert!(matches!(
+            reenable(r.clone(), &f.ctx(t0 + 60), &PASS),
+            Err(Error::StepUpRequired)
+        ));
+        let d = reenable(r.clone(), &f.ctx(t0 + 60), &with_code("000000")).unwrap();
+        assert_eq!(*d.ok(), wrong(4));
+        let d = reenable(r.clone(), &f.ctx(t0 + 60), &with_code(&code)).unwrap();
+        assert!(!d.ok().is_accepted(), "the code that suspended it is used");
+        let code = app_code(5, t0 + 60);
+        let d = reenable(r, &f.ctx(t0 + 60), &with_code(&code)).unwrap();
+        assert!(d.ok().is_accepted());
         let r = d.save.unwrap();
         assert!(active(&r).is_some());
         assert!(matches!(check_reenable(&r), Err(Error::AlreadyEnabled)));

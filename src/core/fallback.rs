@@ -1,16 +1,19 @@
 //! Managing enrolled methods once two-factor authentication is on:
-//! removing a fallback, and choosing which method is asked for first.
+//! removing a fallback, and choosing which method is asked for first. Both
+//! under the step-up rule.
 
-use super::{reauthenticate, settings_changed, Ctx, Decision};
+use super::stepup::{authorize, Gate, Presented};
+use super::{factors_changed, texted_number, Ctx, Decision};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::message::Change;
+use crate::message::{Change, Purpose};
+use crate::policy::FactorChange;
 use crate::record::Record;
 use crate::status::Method;
 use crate::verdict::Verdict;
 
 /// Whether `method` is enrolled and not the primary: a fallback, which can
-/// be removed or made primary. Checked before the password is.
+/// be removed or made primary. Checked before anything is evaluated.
 pub(crate) fn check_fallback(record: &Record, method: Method) -> Result<()> {
     let e = super::setup::active(record).ok_or(Error::NotEnabled)?;
     if !e.has(method) {
@@ -22,53 +25,78 @@ pub(crate) fn check_fallback(record: &Record, method: Method) -> Result<()> {
     Ok(())
 }
 
-/// Removes the fallback `method`; a code sent by it is void.
+/// Removes the fallback `method`; a code sent by it is void. A number that
+/// no longer receives codes is told.
 pub(crate) fn remove(
-    mut record: Record,
+    record: Record,
     ctx: &Ctx<'_>,
     method: Method,
-    password_ok: bool,
+    presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<()>>> {
     check_fallback(&record, method)?;
-    if let Some(end) = reauthenticate(&record, ctx, password_ok) {
-        return Ok(end);
-    }
+    let (mut record, authorised) =
+        match authorize(record, ctx, FactorChange::RemoveMethod, presented)? {
+            Gate::Pass(record, authorised) => (record, authorised),
+            Gate::Stop(decision) => return Ok(decision),
+        };
+    let old_number = texted_number(&record, ctx)?;
     if let Some(e) = record.enrolment.as_mut() {
         e.factors.retain(|f| f.method() != method);
     }
     if record.code.as_ref().is_some_and(|c| c.method == method) {
         record.code = None;
     }
-    settings_changed(
+    if record
+        .pending
+        .as_ref()
+        .is_some_and(|p| p.goal == crate::record::Goal::ReplaceNumber && method == Method::Sms)
+    {
+        // A new number for a method no longer there: nothing to replace.
+        record.pending = None;
+        super::code::spend(&mut record, Purpose::Setup);
+    }
+    factors_changed(
         record,
         ctx,
-        EventKind::FallbackRemoved,
-        Some(method),
-        Change::FallbackRemoved(method),
+        authorised,
+        (
+            EventKind::FallbackRemoved,
+            Some(method),
+            Change::FallbackRemoved(method),
+        ),
+        old_number,
+        (),
     )
 }
 
 /// Makes the enrolled `method` the one asked for first at login.
 pub(crate) fn set_primary(
-    mut record: Record,
+    record: Record,
     ctx: &Ctx<'_>,
     method: Method,
-    password_ok: bool,
+    presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<()>>> {
     check_fallback(&record, method)?;
-    if let Some(end) = reauthenticate(&record, ctx, password_ok) {
-        return Ok(end);
-    }
+    let (mut record, authorised) =
+        match authorize(record, ctx, FactorChange::SetPrimary, presented)? {
+            Gate::Pass(record, authorised) => (record, authorised),
+            Gate::Stop(decision) => return Ok(decision),
+        };
     if let Some(e) = record.enrolment.as_mut() {
         e.primary = method;
     }
     // Devices were remembered under the old method: they ask again.
     record.devices.clear();
-    settings_changed(
+    factors_changed(
         record,
         ctx,
-        EventKind::PrimaryChanged,
-        Some(method),
-        Change::PrimaryChanged(method),
+        authorised,
+        (
+            EventKind::PrimaryChanged,
+            Some(method),
+            Change::PrimaryChanged(method),
+        ),
+        None,
+        (),
     )
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::clock::Timestamp;
 use crate::policy::LockoutPolicy;
 use crate::record::Guard;
-use crate::verdict::Verdict;
+use crate::verdict::{Rejection, Verdict};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -15,8 +15,13 @@ impl Guard {
         self.locked_until.filter(|until| *until > now)
     }
 
-    /// Counts a failure at `now`; the answer to give for it.
-    pub(crate) fn fail<T>(&mut self, now: Timestamp, policy: &LockoutPolicy) -> Verdict<T> {
+    /// Counts a failure at `now`; the answer to give for it, with `reason`.
+    pub(crate) fn fail<T>(
+        &mut self,
+        now: Timestamp,
+        policy: &LockoutPolicy,
+        reason: Rejection,
+    ) -> Verdict<T> {
         let day_start = match self.day_start {
             Some(start) if now < start.saturating_add(DAY) => start,
             _ => {
@@ -45,9 +50,19 @@ impl Guard {
             return Verdict::LockedOut { until };
         }
         Verdict::Rejected {
-            attempts_left: (policy.threshold - self.failures)
-                .min(policy.daily_limit - self.day_failures),
+            attempts_left: policy
+                .threshold
+                .saturating_sub(self.failures)
+                .min(policy.daily_limit.saturating_sub(self.day_failures)),
+            reason,
         }
+    }
+
+    /// An administrator lifted the lockout: consecutive failures and the
+    /// doubling start over. The day's count stays, so the daily limit
+    /// still holds.
+    pub(crate) fn unlock(&mut self) {
+        self.succeed();
     }
 
     /// A second factor was right: consecutive failures and the doubling
@@ -69,19 +84,21 @@ mod tests {
     }
 
     fn fail(g: &mut Guard, now: u64) -> Verdict<()> {
-        g.fail(t(now), &LockoutPolicy::default())
+        g.fail(t(now), &LockoutPolicy::default(), Rejection::WrongCode)
+    }
+
+    fn rejected(attempts_left: u32) -> Verdict<()> {
+        Verdict::Rejected {
+            attempts_left,
+            reason: Rejection::WrongCode,
+        }
     }
 
     #[test]
     fn five_failures_lock_for_a_minute() {
         let mut g = Guard::default();
         for left in [4, 3, 2, 1] {
-            assert_eq!(
-                fail(&mut g, 1000),
-                Verdict::Rejected {
-                    attempts_left: left
-                }
-            );
+            assert_eq!(fail(&mut g, 1000), rejected(left));
         }
         assert_eq!(fail(&mut g, 1000), Verdict::LockedOut { until: t(1060) });
         assert_eq!(g.locked(t(1059)), Some(t(1060)));
@@ -131,14 +148,14 @@ mod tests {
         let mut answers = Vec::new();
         for i in 0..100 {
             g.succeed(); // a success between failures does not reset the day
-            answers.push(g.fail::<()>(t(i), &policy));
+            answers.push(g.fail::<()>(t(i), &policy, Rejection::WrongCode));
         }
-        assert_eq!(answers[98], Verdict::Rejected { attempts_left: 1 });
+        assert_eq!(answers[98], rejected(1));
         assert_eq!(answers[99], Verdict::LockedOut { until: t(86_400) });
         // the next day starts afresh
         assert_eq!(
-            g.fail::<()>(t(86_400), &policy),
-            Verdict::Rejected { attempts_left: 99 }
+            g.fail::<()>(t(86_400), &policy, Rejection::WrongCode),
+            rejected(99)
         );
     }
 
@@ -149,6 +166,6 @@ mod tests {
             day_failures: 97,
             ..Guard::default()
         };
-        assert_eq!(fail(&mut g, 10), Verdict::Rejected { attempts_left: 2 });
+        assert_eq!(fail(&mut g, 10), rejected(2));
     }
 }

@@ -1,28 +1,32 @@
 //! The second step of a login.
 
+use super::code::{self, Issued};
+use super::factor::{self, Checked};
 use super::recovery::RecoveryHit;
 use super::setup::active;
-use super::{code, device, recovery, reject, Ctx, Decision, Effect};
+use super::{device, reject, Ctx, Decision, Effect};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::{Change, Purpose};
-use crate::methods::recovery as codes;
-use crate::methods::seal::SecretKind;
-use crate::record::{Factor, Record};
+use crate::record::Record;
 use crate::status::Method;
 use crate::verdict::{LoginStep, Proof, Sent, Verdict, Verified};
 
 /// What to ask for once the password was right. A remembered device skips
 /// the code. For an emailed or texted primary, a code is sent unless one
-/// sent earlier is still live. A pending setup asks for nothing: it changes
-/// nothing until confirmed.
+/// sent earlier is still live (or a send limit holds it back: the challenge
+/// says for how long). A pending setup asks for nothing: it changes nothing
+/// until confirmed.
 pub(crate) fn begin(
     mut record: Record,
     ctx: &Ctx<'_>,
     device_token: Option<&str>,
 ) -> Result<Decision<LoginStep>> {
     if active(&record).is_none() {
-        return Ok(Decision::unchanged(LoginStep::NotRequired));
+        return Ok(Decision::unchanged(match record.setup_required {
+            Some(_) if record.enrolment.is_none() => LoginStep::SetupRequired,
+            _ => LoginStep::NotRequired,
+        }));
     }
     if let Some(until) = record.guard.locked(ctx.now) {
         return Ok(Decision::unchanged(LoginStep::LockedOut { until }));
@@ -37,11 +41,11 @@ pub(crate) fn begin(
             }
         });
         if let Some(step) = step {
-            return Ok(Decision {
-                save: Some(record),
-                effects: vec![Effect::Event(EventKind::TrustedDevice, None)],
-                reply: step,
-            });
+            return Ok(Decision::saved(
+                record,
+                vec![Effect::Event(EventKind::TrustedDevice, None)],
+                step,
+            ));
         }
     }
     let Some(e) = active(&record) else {
@@ -53,105 +57,65 @@ pub(crate) fn begin(
         Some(f) => code::destination(f, ctx)?,
         None => None,
     };
+    let challenge = |sent, retry_after| LoginStep::Challenge {
+        method,
+        sent,
+        alternatives: alternatives.clone(),
+        retry_after,
+    };
     let Some(to) = to else {
-        return Ok(Decision::unchanged(LoginStep::Challenge {
-            method,
-            sent: None,
-            alternatives,
-        }));
+        return Ok(Decision::unchanged(challenge(None, None)));
     };
     let live = code::live(&record, ctx, Purpose::Login, &to).filter(|s| s.method == method);
     if let Some(sent) = live {
-        return Ok(Decision::unchanged(LoginStep::Challenge {
-            method,
-            sent: Some(sent),
-            alternatives,
-        }));
+        return Ok(Decision::unchanged(challenge(Some(sent), None)));
     }
-    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Login, method, &to)?;
-    Ok(Decision {
-        save: Some(record),
-        effects,
-        reply: LoginStep::Challenge {
-            method,
-            sent: Some(sent),
-            alternatives,
+    Ok(
+        match code::issue(&mut record, ctx, Purpose::Login, method, &to)? {
+            Issued::Sent(effects, sent) => {
+                Decision::saved(record, effects, challenge(Some(sent), None))
+            }
+            // Held back: the challenge stands, without a code yet.
+            Issued::HeldBack {
+                retry_after,
+                effects,
+            } => Decision {
+                save: None,
+                effects,
+                reply: Ok(challenge(None, Some(retry_after))),
+                failed: false,
+            },
         },
-    })
+    )
 }
 
-/// Sends a login code by `method` ("Send SMS code"), replacing any code
-/// sent before; under the send limits. Also while suspended, for
-/// [`reenable`](super::disable::reenable).
-pub(crate) fn send(mut record: Record, ctx: &Ctx<'_>, method: Method) -> Result<Decision<Sent>> {
+/// Sends a code for `purpose` (a login, or a step-up) by `method`, replacing
+/// any code sent before; under the send limits. Also while suspended, for a
+/// step-up before [`reenable`](super::disable::reenable).
+pub(crate) fn send(
+    mut record: Record,
+    ctx: &Ctx<'_>,
+    method: Method,
+    purpose: Purpose,
+) -> Result<Decision<Sent>> {
     let e = record.enrolment.as_ref().ok_or(Error::NotEnabled)?;
     if let Some(until) = record.guard.locked(ctx.now) {
         return Err(Error::LockedOut { until });
     }
     let factor = e.factor(method).ok_or(Error::MethodNotEnrolled)?;
     let to = code::destination(factor, ctx)?.ok_or(Error::WrongMethod)?;
-    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Login, method, &to)?;
-    Ok(Decision {
-        save: Some(record),
-        effects,
-        reply: sent,
-    })
-}
-
-/// Checks `typed` against the enrolled factors (kept ones too): the
-/// authenticator app's code, if one is enrolled, and the live emailed or
-/// texted login code, if there is one. Both are always computed. On a match
-/// the use is recorded (the app's step, the sent code spent) and the method
-/// returned; otherwise the sent code loses a try.
-pub(crate) fn check_code(
-    record: &mut Record,
-    ctx: &Ctx<'_>,
-    typed: &str,
-) -> Result<Option<Method>> {
-    let Some(e) = record.enrolment.as_ref() else {
-        return Ok(None);
-    };
-    // The sent code, checked against where its method sends now.
-    let sent = match record.code.as_ref().filter(|c| c.purpose == Purpose::Login) {
-        Some(c) => match e.factor(c.method) {
-            Some(f) => code::destination(f, ctx)?.map(|to| (c.method, to)),
-            None => None,
+    Ok(match code::issue(&mut record, ctx, purpose, method, &to)? {
+        Issued::Sent(effects, sent) => Decision::saved(record, effects, sent),
+        Issued::HeldBack {
+            retry_after,
+            effects,
+        } => Decision {
+            save: None,
+            effects,
+            reply: Err(Error::RateLimited { retry_after }),
+            failed: false,
         },
-        None => None,
-    };
-    let code_hit = sent
-        .as_ref()
-        .is_some_and(|(m, to)| code::matches(record, ctx, Purpose::Login, *m, to, typed));
-    let app_step = match e.factors.iter().find(|f| matches!(f, Factor::App(_))) {
-        Some(Factor::App(app)) => {
-            let secret = ctx
-                .keys
-                .open(ctx.account.id(), SecretKind::TotpSecret, &app.secret)?;
-            app.totp().matching_step(
-                &secret,
-                typed,
-                ctx.now.unix_seconds(),
-                ctx.policy.totp.skew,
-                app.last_step,
-            )
-        }
-        _ => None,
-    };
-    let method = match (app_step, code_hit, sent) {
-        (Some(step), _, _) => {
-            if let Some(app) = record.enrolment.as_mut().and_then(|e| e.app_mut()) {
-                app.last_step = Some(step);
-            }
-            Method::App
-        }
-        (None, true, Some((method, _))) => method,
-        _ => {
-            code::miss(record, Purpose::Login);
-            return Ok(None);
-        }
-    };
-    code::spend(record);
-    Ok(Some(method))
+    })
 }
 
 /// Checks a login's second factor: a code, or a recovery code (whose
@@ -172,18 +136,18 @@ pub(crate) fn verify(
         return Ok(Decision::unchanged(Verdict::LockedOut { until }));
     }
     let mut effects = Vec::new();
-    let proof = if codes::parse(typed).is_some() {
-        recovery::spend(&mut record, hit).map(|left| {
+    let proof = match factor::check(&mut record, ctx, Purpose::Login, typed, hit)? {
+        Checked::Code(method) => Proof::Code(method),
+        Checked::Recovery { left } => {
             effects.push(Effect::Event(EventKind::RecoveryCodeUsed, None));
             effects.push(Effect::Notice(Change::RecoveryCodeUsed { left }));
             Proof::RecoveryCode { left }
-        })
-    } else {
-        check_code(&mut record, ctx, typed)?.map(Proof::Code)
-    };
-    let Some(proof) = proof else {
-        let method = record.code.as_ref().map(|c| c.method).or(Some(primary));
-        return Ok(reject(record, ctx, EventKind::LoginRejected, method));
+        }
+        Checked::Miss(reason) => {
+            let method = record.code.as_ref().map(|c| c.method).or(Some(primary));
+            let kind = super::rejected_kind(reason, EventKind::LoginRejected);
+            return Ok(reject(record, ctx, kind, method, reason));
+        }
     };
     record.guard.succeed();
     let method = match proof {
@@ -199,11 +163,11 @@ pub(crate) fn verify(
         }
         None => None,
     };
-    Ok(Decision {
-        save: Some(record),
+    Ok(Decision::saved(
+        record,
         effects,
-        reply: Verdict::Accepted(Verified { proof, device }),
-    })
+        Verdict::Accepted(Verified { proof, device }),
+    ))
 }
 
 #[cfg(test)]
@@ -214,6 +178,7 @@ mod tests {
     use crate::clock::Timestamp;
     use crate::record::Goal;
     use crate::setup::NewMethod;
+    use crate::verdict::Rejection;
 
     const T0: u64 = 1_700_000_010;
 
@@ -224,7 +189,8 @@ mod tests {
     fn step(record: &Record, f: &Fixture, at: u64) -> LoginStep {
         begin(record.clone(), &f.ctx_seeded(at, 7), None)
             .unwrap()
-            .reply
+            .ok()
+            .clone()
     }
 
     /// `verify` of a typed code, with no recovery check and no device.
@@ -239,7 +205,7 @@ mod tests {
             &f.ctx_seeded(T0, 4),
             &NewMethod::Email,
             Goal::TurnOn,
-            PASS,
+            &PASS,
         )
         .unwrap();
         let sent = sent_code(4);
@@ -259,16 +225,30 @@ mod tests {
             LoginStep::Challenge {
                 method: Method::App,
                 sent: None,
-                alternatives: vec![]
+                alternatives: vec![],
+                retry_after: None,
             }
         );
+        let mut required = Record::default();
+        required.setup_required = Some(Timestamp::from_unix_seconds(T0));
+        assert_eq!(step(&required, &f, T0), LoginStep::SetupRequired);
     }
 
     #[test]
     fn the_confirming_code_cannot_log_in() {
         let f = Fixture::new();
         let d = verify_code(enrolled(&f, T0, 3), &f.ctx(T0 + 1), &code(T0)).unwrap();
-        assert_eq!(d.reply, Verdict::Rejected { attempts_left: 4 });
+        assert_eq!(
+            *d.ok(),
+            Verdict::Rejected {
+                attempts_left: 4,
+                reason: Rejection::Replayed
+            }
+        );
+        assert_eq!(
+            d.effects[0],
+            Effect::Event(EventKind::CodeReplayed, Some(Method::App))
+        );
     }
 
     #[test]
@@ -277,16 +257,22 @@ mod tests {
         let r = enrolled(&f, T0, 3);
         let at = T0 + 30;
         let d = verify_code(r, &f.ctx(at), &code(at)).unwrap();
-        assert!(d.reply.is_accepted());
+        assert!(d.ok().is_accepted());
         let r = d.save.unwrap();
         let again = verify_code(r.clone(), &f.ctx(at + 1), &code(at)).unwrap();
-        assert_eq!(again.reply, Verdict::Rejected { attempts_left: 4 });
+        assert_eq!(
+            *again.ok(),
+            Verdict::Rejected {
+                attempts_left: 4,
+                reason: Rejection::Replayed
+            }
+        );
         // an older code still inside the window is a replay too
         let older = verify_code(r.clone(), &f.ctx(at + 29), &code(T0)).unwrap();
-        assert!(!older.reply.is_accepted());
+        assert!(!older.ok().is_accepted());
         assert!(verify_code(r, &f.ctx(at + 30), &code(at + 30))
             .unwrap()
-            .reply
+            .ok()
             .is_accepted());
     }
 
@@ -303,7 +289,7 @@ mod tests {
         let right = code(T0 + 60);
         let d = verify_code(r.clone(), &f.ctx(T0 + 61), &right).unwrap();
         assert_eq!(
-            d.reply,
+            *d.ok(),
             Verdict::LockedOut {
                 until: Timestamp::from_unix_seconds(T0 + 120)
             }
@@ -311,12 +297,12 @@ mod tests {
         assert!(d.save.is_none(), "a locked attempt changes nothing");
         assert!(d.effects.is_empty());
         assert!(matches!(
-            send(r.clone(), &f.ctx(T0 + 61), Method::App),
+            send(r.clone(), &f.ctx(T0 + 61), Method::App, Purpose::Login),
             Err(Error::LockedOut { .. })
         ));
         assert!(verify_code(r, &f.ctx(T0 + 120), &code(T0 + 120))
             .unwrap()
-            .reply
+            .ok()
             .is_accepted());
     }
 
@@ -345,11 +331,11 @@ mod tests {
         let f = Fixture::new();
         let r = email_primary(&f);
         let d = begin(r, &f.ctx_seeded(T0 + 60, 7), None).unwrap();
-        let LoginStep::Challenge {
+        let Ok(LoginStep::Challenge {
             method,
             sent: Some(sent),
             ..
-        } = &d.reply
+        }) = &d.reply
         else {
             panic!()
         };
@@ -364,17 +350,41 @@ mod tests {
         let setup = sent_code(4);
         assert!(!verify_code(r.clone(), &f.ctx(T0 + 80), &setup)
             .unwrap()
-            .reply
+            .ok()
             .is_accepted());
         let d = verify_code(r, &f.ctx(T0 + 80), &login).unwrap();
         assert_eq!(
-            d.reply.clone().accepted().and_then(|v| v.method()),
+            d.ok().clone().accepted().and_then(|v| v.method()),
             Some(Method::Email)
         );
         let r = d.save.unwrap();
         assert!(!verify_code(r, &f.ctx(T0 + 81), &login)
             .unwrap()
-            .reply
+            .ok()
+            .is_accepted());
+    }
+
+    #[test]
+    fn an_expired_login_code_says_so_and_a_step_up_code_does_not_log_in() {
+        let f = Fixture::new();
+        let r = email_primary(&f);
+        let d = begin(r, &f.ctx_seeded(T0 + 60, 7), None).unwrap();
+        let r = d.save.unwrap();
+        let login = sent_code(7);
+        let late = verify_code(r.clone(), &f.ctx(T0 + 60 + 600), &login).unwrap();
+        assert!(matches!(
+            late.ok(),
+            Verdict::Rejected {
+                reason: Rejection::Expired,
+                ..
+            }
+        ));
+        let d = send(r, &f.ctx_seeded(T0 + 61, 9), Method::Email, Purpose::StepUp).unwrap();
+        let r = d.save.unwrap();
+        let step_up = sent_code(9);
+        assert!(!verify_code(r, &f.ctx(T0 + 62), &step_up)
+            .unwrap()
+            .ok()
             .is_accepted());
     }
 
@@ -383,11 +393,11 @@ mod tests {
         let f = Fixture::new();
         let r = enrolled(&f, T0, 3);
         assert!(matches!(
-            send(r.clone(), &f.ctx(T0), Method::App),
+            send(r.clone(), &f.ctx(T0), Method::App, Purpose::Login),
             Err(Error::WrongMethod)
         ));
         assert!(matches!(
-            send(r, &f.ctx(T0), Method::Sms),
+            send(r, &f.ctx(T0), Method::Sms, Purpose::Login),
             Err(Error::MethodNotEnrolled)
         ));
     }

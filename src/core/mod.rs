@@ -7,12 +7,17 @@ pub(crate) mod admin;
 pub(crate) mod code;
 pub(crate) mod device;
 pub(crate) mod disable;
+pub(crate) mod factor;
 pub(crate) mod fallback;
 pub(crate) mod guard;
+pub(crate) mod limits;
 pub(crate) mod login;
 pub(crate) mod recovery;
 pub(crate) mod setup;
 pub(crate) mod status;
+pub(crate) mod stepup;
+
+use std::time::Duration;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -25,7 +30,7 @@ use crate::methods::seal::{Keys, NONCE_LEN};
 use crate::policy::Policy;
 use crate::record::Record;
 use crate::status::Method;
-use crate::verdict::Verdict;
+use crate::verdict::{Rejection, Verdict};
 
 /// Bytes in a new authenticator secret (160 bits, as RFC 4226 recommends).
 pub(crate) const TOTP_SECRET_LEN: usize = 20;
@@ -43,6 +48,9 @@ pub(crate) struct Ctx<'a> {
     /// Random bytes, drawn by the caller for a decision that may need
     /// them; `None` for one that needs none (a login without "remember").
     pub(crate) entropy: Option<&'a Entropy>,
+    /// Destinations (by counter key) whose send the limits across accounts
+    /// refused, with how long until one may be sent.
+    pub(crate) refused: &'a [(String, Duration)],
 }
 
 impl Ctx<'_> {
@@ -60,7 +68,8 @@ pub(crate) struct Entropy {
     pub(crate) nonce: [u8; NONCE_LEN],
     pub(crate) code: [u8; 8],
     pub(crate) recovery: [crate::methods::recovery::CodeEntropy; crate::methods::recovery::COUNT],
-    pub(crate) device: crate::methods::device::TokenEntropy,
+    pub(crate) device: crate::methods::token::TokenEntropy,
+    pub(crate) grant: crate::methods::token::TokenEntropy,
     pub(crate) stamp: [u8; 16],
 }
 
@@ -69,7 +78,7 @@ impl Entropy {
     /// buffer (one system call), which is then split up.
     pub(crate) fn draw<E>(fill: impl FnOnce(&mut [u8]) -> Result<(), E>) -> Result<Self, E> {
         const LEN: usize =
-            TOTP_SECRET_LEN + NONCE_LEN + 8 + 32 * crate::methods::recovery::COUNT + 32 + 16;
+            TOTP_SECRET_LEN + NONCE_LEN + 8 + 32 * crate::methods::recovery::COUNT + 32 + 32 + 16;
         let mut buf = zeroize::Zeroizing::new([0u8; LEN]);
         fill(buf.as_mut_slice())?;
         let mut e = Entropy {
@@ -78,6 +87,7 @@ impl Entropy {
             code: [0; 8],
             recovery: [[0; 32]; crate::methods::recovery::COUNT],
             device: [0; 32],
+            grant: [0; 32],
             stamp: [0; 16],
         };
         let mut rest = buf.as_slice();
@@ -95,6 +105,7 @@ impl Entropy {
             take(r);
         }
         take(&mut e.device);
+        take(&mut e.grant);
         take(&mut e.stamp);
         Ok(e)
     }
@@ -107,12 +118,19 @@ pub(crate) fn restamp(record: &mut Record, ctx: &Ctx<'_>) -> Result<(), Error> {
 }
 
 /// Something to do once the new record is saved.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Effect {
     /// Report an audit event.
     Event(EventKind, Option<Method>),
     /// Email the account a security notice.
     Notice(Change),
+    /// Text a security notice to a number that no longer receives codes.
+    NumberNotice {
+        /// The number, E.164.
+        to: String,
+        /// What changed.
+        change: Change,
+    },
     /// Deliver a one-time code.
     SendCode(Delivery),
     /// Report an administrator's act, with who and why.
@@ -123,22 +141,21 @@ pub(crate) enum Effect {
     },
 }
 
-impl PartialEq for Effect {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Effect::Event(a, b), Effect::Event(c, d)) => a == c && b == d,
-            (Effect::Notice(a), Effect::Notice(b)) => a == b,
-            _ => false,
-        }
-    }
-}
-
-/// A code to deliver: how, where, and the message.
+/// A code to deliver: how, where, the message, and the key of the counter
+/// of codes sent to that destination.
 #[derive(Clone)]
 pub(crate) struct Delivery {
     pub(crate) method: Method,
     pub(crate) to: String,
+    pub(crate) counter: String,
     pub(crate) message: crate::message::Message,
+}
+
+impl PartialEq for Delivery {
+    /// Same method and destination; the code is not compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.method == other.method && self.to == other.to && self.counter == other.counter
+    }
 }
 
 impl std::fmt::Debug for Delivery {
@@ -151,12 +168,14 @@ impl std::fmt::Debug for Delivery {
 }
 
 /// A decision: the record to save (none when nothing changed), what to do
-/// after, and the answer.
+/// after, the answer (an error too can be decided, with effects to report
+/// it), and whether a failed attempt was counted.
 #[derive(Debug)]
 pub(crate) struct Decision<R> {
     pub(crate) save: Option<Record>,
     pub(crate) effects: Vec<Effect>,
-    pub(crate) reply: R,
+    pub(crate) reply: Result<R, Error>,
+    pub(crate) failed: bool,
 }
 
 impl<R> Decision<R> {
@@ -165,19 +184,42 @@ impl<R> Decision<R> {
         Self {
             save: None,
             effects: Vec::new(),
-            reply,
+            reply: Ok(reply),
+            failed: false,
+        }
+    }
+
+    /// A record to save, what to do after, and the answer.
+    pub(crate) fn saved(record: Record, effects: Vec<Effect>, reply: R) -> Self {
+        Self {
+            save: Some(record),
+            effects,
+            reply: Ok(reply),
+            failed: false,
         }
     }
 }
 
-/// Counts a failed attempt and answers it.
+#[cfg(test)]
+impl<R> Decision<R> {
+    /// The answer, which a test expects to be no error.
+    pub(crate) fn ok(&self) -> &R {
+        match &self.reply {
+            Ok(reply) => reply,
+            Err(e) => panic!("decided an error: {e:?}"),
+        }
+    }
+}
+
+/// Counts a failed attempt and answers it, saying why.
 pub(crate) fn reject<T>(
     mut record: Record,
     ctx: &Ctx<'_>,
     kind: EventKind,
     method: Option<Method>,
+    reason: Rejection,
 ) -> Decision<Verdict<T>> {
-    let reply = record.guard.fail(ctx.now, &ctx.policy.lockout);
+    let reply = record.guard.fail(ctx.now, &ctx.policy.lockout, reason);
     let mut effects = vec![Effect::Event(kind, method)];
     if matches!(reply, Verdict::LockedOut { .. }) {
         effects.push(Effect::Event(EventKind::LockedOut, method));
@@ -185,46 +227,56 @@ pub(crate) fn reject<T>(
     Decision {
         save: Some(record),
         effects,
-        reply,
+        reply: Ok(reply),
+        failed: true,
     }
 }
 
-/// A saved change to the factors: a new security stamp, reported, and the
-/// user told.
-pub(crate) fn settings_changed(
+/// The audit event a rejected code is reported as.
+pub(crate) fn rejected_kind(reason: Rejection, otherwise: EventKind) -> EventKind {
+    match reason {
+        Rejection::Replayed => EventKind::CodeReplayed,
+        Rejection::Expired => EventKind::CodeExpired,
+        Rejection::Malformed => EventKind::MalformedCode,
+        Rejection::WrongPassword => EventKind::PasswordRejected,
+        Rejection::WrongCode => otherwise,
+    }
+}
+
+/// The number codes are texted to, if SMS is enrolled (kept ones too).
+pub(crate) fn texted_number(record: &Record, ctx: &Ctx<'_>) -> Result<Option<String>, Error> {
+    match record
+        .enrolment
+        .as_ref()
+        .and_then(|e| e.factor(Method::Sms))
+    {
+        Some(f) => code::destination(f, ctx),
+        None => Ok(None),
+    }
+}
+
+/// A saved change to the factors: a new security stamp, every step-up grant
+/// but the one that authorised it revoked, reported, and the user told: by
+/// email, and by text at `old_number` when that number no longer receives
+/// codes.
+pub(crate) fn factors_changed<T>(
     mut record: Record,
     ctx: &Ctx<'_>,
-    kind: EventKind,
-    method: Option<Method>,
-    change: Change,
-) -> Result<Decision<Verdict<()>>, Error> {
+    authorised: stepup::Authorised,
+    (kind, method, change): (EventKind, Option<Method>, Change),
+    old_number: Option<String>,
+    reply: T,
+) -> Result<Decision<Verdict<T>>, Error> {
     restamp(&mut record, ctx)?;
-    Ok(Decision {
-        save: Some(record),
-        effects: vec![Effect::Event(kind, method), Effect::Notice(change)],
-        reply: Verdict::Accepted(()),
-    })
-}
-
-/// What a security change was re-authenticated with: whether the password
-/// was right, and the code given with it, if any.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Proofs<'a> {
-    pub(crate) password_ok: bool,
-    pub(crate) code: Option<&'a str>,
-}
-
-/// The lockout, then the password, for the flows that ask for it. `Some`
-/// ends the flow with that decision; `None` lets it go on.
-pub(crate) fn reauthenticate<T>(
-    record: &Record,
-    ctx: &Ctx<'_>,
-    password_ok: bool,
-) -> Option<Decision<Verdict<T>>> {
-    if let Some(until) = record.guard.locked(ctx.now) {
-        return Some(Decision::unchanged(Verdict::LockedOut { until }));
+    stepup::keep_only(&mut record, ctx, authorised.grant.as_deref());
+    let mut effects = authorised.effects;
+    effects.push(Effect::Event(kind, method));
+    effects.push(Effect::Notice(change));
+    let new_number = texted_number(&record, ctx)?;
+    if let Some(old) = old_number.filter(|old| Some(old) != new_number.as_ref()) {
+        effects.push(Effect::NumberNotice { to: old, change });
     }
-    (!password_ok).then(|| reject(record.clone(), ctx, EventKind::PasswordRejected, None))
+    Ok(Decision::saved(record, effects, Verdict::Accepted(reply)))
 }
 
 #[cfg(test)]
@@ -271,6 +323,7 @@ pub(crate) mod testing {
                 can_email: true,
                 can_text: true,
                 entropy: Some(&self.seeds[usize::from(seed)]),
+                refused: &[],
             }
         }
     }
@@ -278,7 +331,7 @@ pub(crate) mod testing {
     /// Entropy whose fields are filled with `seed`, `seed + 1`, … in
     /// order (the TOTP secret `seed`, the nonce `seed + 1`, the code
     /// `seed + 2`, the recovery codes `seed + 3` to `seed + 12`, the device
-    /// `seed + 13`, the stamp `seed + 14`).
+    /// `seed + 13`, the stamp `seed + 14`, the grant `seed + 15`).
     pub(crate) fn entropy(seed: u8) -> Entropy {
         let mut e = Entropy::draw::<()>(|buf| {
             buf.fill(0);
@@ -293,6 +346,7 @@ pub(crate) mod testing {
         }
         e.device.fill(seed.wrapping_add(13));
         e.stamp.fill(seed.wrapping_add(14));
+        e.grant.fill(seed.wrapping_add(15));
         e
     }
 
@@ -312,21 +366,40 @@ pub(crate) mod testing {
     pub(crate) fn pending(f: &Fixture, at: u64, seed: u8) -> Record {
         let new = crate::setup::NewMethod::App;
         let goal = crate::record::Goal::TurnOn;
-        let d = super::setup::begin(Record::default(), &f.ctx_seeded(at, seed), &new, goal, PASS);
+        let d = super::setup::begin(
+            Record::default(),
+            &f.ctx_seeded(at, seed),
+            &new,
+            goal,
+            &PASS,
+        );
         d.unwrap().save.unwrap()
     }
 
     /// A password check that failed.
-    pub(crate) const FAIL: super::Proofs<'static> = super::Proofs {
-        password_ok: false,
-        code: None,
-    };
+    pub(crate) const FAIL: super::stepup::Presented<'static> =
+        super::stepup::Presented::Password { ok: false };
 
     /// A password check that passed, with no code.
-    pub(crate) const PASS: super::Proofs<'static> = super::Proofs {
-        password_ok: true,
-        code: None,
-    };
+    pub(crate) const PASS: super::stepup::Presented<'static> =
+        super::stepup::Presented::Password { ok: true };
+
+    /// A right password and `code`.
+    pub(crate) fn with_code(code: &str) -> super::stepup::Presented<'_> {
+        super::stepup::Presented::PasswordAndCode {
+            ok: true,
+            code,
+            recovery: None,
+        }
+    }
+
+    /// A wrong-code rejection with `attempts_left`.
+    pub(crate) fn wrong<T>(attempts_left: u32) -> Verdict<T> {
+        Verdict::Rejected {
+            attempts_left,
+            reason: crate::verdict::Rejection::WrongCode,
+        }
+    }
 
     /// A record with the app from `entropy(seed)` enrolled at `at`.
     pub(crate) fn enrolled(f: &Fixture, at: u64, seed: u8) -> Record {

@@ -4,11 +4,13 @@
 use secrecy::SecretString;
 
 use super::setup::active;
-use super::{reauthenticate, restamp, Ctx, Decision, Effect};
+use super::stepup::{authorize, Gate, Presented};
+use super::{factors_changed, Ctx, Decision};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::Change;
 use crate::methods::recovery::{hash, make, Cost, Slot, COUNT};
+use crate::policy::FactorChange;
 use crate::record::{Record, RecoverySet};
 use crate::setup::RecoveryCodes;
 use crate::verdict::Verdict;
@@ -52,26 +54,39 @@ pub(crate) fn spend(record: &mut Record, hit: Option<&RecoveryHit>) -> Option<us
     Some(set.left())
 }
 
-/// A new set of codes, once the password is right; the old set is void.
+/// Whether there is anything to make new codes for; checked before
+/// anything is evaluated.
+pub(crate) fn check_regenerate(record: &Record) -> Result<()> {
+    active(record).map(|_| ()).ok_or(Error::NotEnabled)
+}
+
+/// A new set of codes under the step-up rule; the old set is void.
 pub(crate) fn regenerate(
-    mut record: Record,
+    record: Record,
     ctx: &Ctx<'_>,
-    password_ok: bool,
+    presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<RecoveryCodes>>> {
-    if active(&record).is_none() {
-        return Err(Error::NotEnabled);
-    }
-    if let Some(end) = reauthenticate(&record, ctx, password_ok) {
-        return Ok(end);
-    }
+    check_regenerate(&record)?;
+    let (mut record, authorised) = match authorize(
+        record,
+        ctx,
+        FactorChange::RegenerateRecoveryCodes,
+        presented,
+    )? {
+        Gate::Pass(record, authorised) => (record, authorised),
+        Gate::Stop(decision) => return Ok(decision),
+    };
     let codes = issue(&mut record, ctx)?;
-    restamp(&mut record, ctx)?;
-    Ok(Decision {
-        save: Some(record),
-        effects: vec![
-            Effect::Event(EventKind::RecoveryCodesIssued, None),
-            Effect::Notice(Change::RecoveryCodesRegenerated),
-        ],
-        reply: Verdict::Accepted(codes),
-    })
+    factors_changed(
+        record,
+        ctx,
+        authorised,
+        (
+            EventKind::RecoveryCodesIssued,
+            None,
+            Change::RecoveryCodesRegenerated,
+        ),
+        None,
+        codes,
+    )
 }

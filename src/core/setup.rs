@@ -1,25 +1,26 @@
-//! Setting a method up: begin (password → secret, or a code sent), then
+//! Setting a method up: begin (step-up rule → secret, or a code sent), then
 //! confirm (a first code from the new factor). The same ceremony turns
 //! two-factor authentication on, switches the primary method without a gap,
 //! adds a fallback, or replaces the number.
 
 use secrecy::SecretString;
 
-use super::{
-    code, login, reauthenticate, recovery, reject, restamp, Ctx, Decision, Effect, Proofs,
-};
+use super::code::{self, Issued, SentCheck};
+use super::stepup::{authorize, Authorised, Gate, Presented};
+use super::{factors_changed, recovery, reject, texted_number, Ctx, Decision, Effect};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::message::{Change, Purpose};
 use crate::methods::qr;
 use crate::methods::seal::SecretKind;
-use crate::methods::totp::{grouped_base32, key_uri, KeyUriError, Totp};
+use crate::methods::totp::{grouped_base32, key_uri, parse_code, KeyUriError, Totp};
+use crate::policy::FactorChange;
 use crate::record::{
-    AppFactor, EmailFactor, Enrolment, Factor, Goal, PendingSetup, Record, SmsFactor,
+    AppFactor, EmailFactor, Enrolment, Factor, Goal, Mac, PendingSetup, Record, SmsFactor,
 };
 use crate::setup::{AppSetup, CodeSetup, Enabled, NewMethod, Setup};
 use crate::status::Method;
-use crate::verdict::{Sent, Verdict};
+use crate::verdict::{Rejection, Sent, Verdict};
 
 /// The enrolment, when two-factor authentication is on (not suspended).
 pub(crate) fn active(record: &Record) -> Option<&Enrolment> {
@@ -35,24 +36,30 @@ pub(crate) fn resolve(record: &Record, goal: Goal) -> Goal {
     }
 }
 
-/// Whether this setup may begin at all; checked before the password is.
+/// The factor change a setup of `goal` is, for the step-up rule. Turning on
+/// while settings are kept replaces them: a switch too.
+pub(crate) fn change_of(goal: Goal) -> FactorChange {
+    match goal {
+        Goal::TurnOn | Goal::Switch => FactorChange::Switch,
+        Goal::AddFallback => FactorChange::AddMethod,
+        Goal::ReplaceNumber => FactorChange::ChangePhone,
+    }
+}
+
+/// Whether this setup may begin at all; checked before anything is
+/// evaluated.
 pub(crate) fn check_begin(
     record: &Record,
     ctx: &Ctx<'_>,
     new: &NewMethod,
     goal: Goal,
-    code_given: bool,
 ) -> Result<()> {
     let method = new.method();
-    let goal = resolve(record, goal);
-    match (goal, active(record)) {
+    match (resolve(record, goal), active(record)) {
         (Goal::AddFallback | Goal::ReplaceNumber, None) => return Err(Error::NotEnabled),
         (Goal::AddFallback, Some(e)) if e.has(method) => return Err(Error::MethodAlreadyEnrolled),
         (Goal::ReplaceNumber, Some(e)) if !e.has(Method::Sms) => {
             return Err(Error::MethodNotEnrolled)
-        }
-        (Goal::Switch, _) if ctx.policy.switch_needs_code && !code_given => {
-            return Err(Error::CodeRequired)
         }
         _ => {}
     }
@@ -68,39 +75,40 @@ pub(crate) fn check_begin(
     Ok(())
 }
 
-/// Begins setting `new` up for `goal`, replacing any setup already pending.
+/// Begins setting `new` up for `goal`, replacing any setup already pending,
+/// once the step-up rule is met.
 pub(crate) fn begin(
-    mut record: Record,
+    record: Record,
     ctx: &Ctx<'_>,
     new: &NewMethod,
     goal: Goal,
-    proofs: Proofs<'_>,
+    presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<Setup>>> {
-    check_begin(&record, ctx, new, goal, proofs.code.is_some())?;
+    check_begin(&record, ctx, new, goal)?;
     let goal = resolve(&record, goal);
-    if let Some(end) = reauthenticate(&record, ctx, proofs.password_ok) {
-        return Ok(end);
-    }
-    let mut effects = Vec::new();
-    if goal == Goal::Switch && ctx.policy.switch_needs_code {
-        // A current code of the method in force proves the user still has it.
-        let typed = proofs.code.unwrap_or_default();
-        if login::check_code(&mut record, ctx, typed)?.is_none() {
-            let method = active(&record).map(|e| e.primary);
-            return Ok(reject(record, ctx, EventKind::SetupCodeRejected, method));
-        }
-    }
+    let (mut record, authorised) = match authorize(record, ctx, change_of(goal), presented)? {
+        Gate::Pass(record, authorised) => (record, authorised),
+        Gate::Stop(decision) => return Ok(decision),
+    };
     let method = new.method();
     let expires = ctx.now.saturating_add(ctx.policy.setup_ttl);
+    let mut effects = authorised.effects;
     effects.push(Effect::Event(EventKind::SetupBegun, Some(method)));
     let (factor, setup) = match new {
         NewMethod::App => begin_app(ctx, expires)?,
         NewMethod::Email => {
             let to = ctx.account.email().to_owned();
-            let (sends, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, &to)?;
-            effects.extend(sends);
-            let setup = Setup::Code(CodeSetup { sent, expires });
-            (Factor::Email(EmailFactor {}), setup)
+            match code::issue(&mut record, ctx, Purpose::Setup, method, &to)? {
+                Issued::Sent(sends, sent) => {
+                    effects.extend(sends);
+                    let setup = Setup::Code(CodeSetup { sent, expires });
+                    (Factor::Email(EmailFactor {}), setup)
+                }
+                Issued::HeldBack {
+                    retry_after,
+                    effects,
+                } => return Ok(held_back(retry_after, effects)),
+            }
         }
         NewMethod::Sms(number) => {
             let to = number.as_str();
@@ -110,22 +118,37 @@ pub(crate) fn begin(
                 ctx.entropy()?.nonce,
                 to.as_bytes(),
             )?;
-            let (sends, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, to)?;
-            effects.extend(sends);
-            let setup = Setup::Code(CodeSetup { sent, expires });
-            (Factor::Sms(SmsFactor { number: sealed }), setup)
+            match code::issue(&mut record, ctx, Purpose::Setup, method, to)? {
+                Issued::Sent(sends, sent) => {
+                    effects.extend(sends);
+                    let setup = Setup::Code(CodeSetup { sent, expires });
+                    (Factor::Sms(SmsFactor { number: sealed }), setup)
+                }
+                Issued::HeldBack {
+                    retry_after,
+                    effects,
+                } => return Ok(held_back(retry_after, effects)),
+            }
         }
     };
     record.pending = Some(PendingSetup {
         factor,
         expires,
         goal,
+        grant: authorised.grant.map(Mac),
     });
-    Ok(Decision {
-        save: Some(record),
+    Ok(Decision::saved(record, effects, Verdict::Accepted(setup)))
+}
+
+/// A send limit held the setup's code back: nothing is saved (the proof
+/// presented may be given again), the refusal is reported.
+fn held_back<T>(retry_after: std::time::Duration, effects: Vec<Effect>) -> Decision<T> {
+    Decision {
+        save: None,
         effects,
-        reply: Verdict::Accepted(setup),
-    })
+        reply: Err(Error::RateLimited { retry_after }),
+        failed: false,
+    }
 }
 
 fn begin_app(ctx: &Ctx<'_>, expires: crate::clock::Timestamp) -> Result<(Factor, Setup)> {
@@ -173,32 +196,49 @@ pub(crate) fn resend(mut record: Record, ctx: &Ctx<'_>) -> Result<Decision<Sent>
     let pending = live_pending(&record, ctx).ok_or(Error::NoPendingSetup)?;
     let method = pending.factor.method();
     let to = code::destination(&pending.factor, ctx)?.ok_or(Error::WrongMethod)?;
-    let (effects, sent) = code::issue(&mut record, ctx, Purpose::Setup, method, &to)?;
-    Ok(Decision {
-        save: Some(record),
-        effects,
-        reply: sent,
-    })
+    Ok(
+        match code::issue(&mut record, ctx, Purpose::Setup, method, &to)? {
+            Issued::Sent(effects, sent) => Decision::saved(record, effects, sent),
+            Issued::HeldBack {
+                retry_after,
+                effects,
+            } => held_back(retry_after, effects),
+        },
+    )
+}
+
+/// Whether there is a setup to cancel; checked before anything is
+/// evaluated.
+pub(crate) fn check_cancel(record: &Record) -> Result<()> {
+    record
+        .pending
+        .as_ref()
+        .map(|_| ())
+        .ok_or(Error::NoPendingSetup)
 }
 
 /// Drops the pending setup: everything stays as it was before it began.
-pub(crate) fn cancel(mut record: Record) -> Result<Decision<()>> {
+/// While a factor is on (a switch, a new method or number pending), under
+/// the step-up rule, so that a stolen session cannot stop a user's change.
+pub(crate) fn cancel(
+    record: Record,
+    ctx: &Ctx<'_>,
+    presented: &Presented<'_>,
+) -> Result<Decision<Verdict<()>>> {
+    check_cancel(&record)?;
+    let (mut record, authorised) =
+        match authorize(record, ctx, FactorChange::CancelSetup, presented)? {
+            Gate::Pass(record, authorised) => (record, authorised),
+            Gate::Stop(decision) => return Ok(decision),
+        };
     let pending = record.pending.take().ok_or(Error::NoPendingSetup)?;
-    if record
-        .code
-        .as_ref()
-        .is_some_and(|c| c.purpose == Purpose::Setup)
-    {
-        record.code = None;
-    }
-    Ok(Decision {
-        save: Some(record),
-        effects: vec![Effect::Event(
-            EventKind::SetupCancelled,
-            Some(pending.factor.method()),
-        )],
-        reply: (),
-    })
+    code::spend(&mut record, Purpose::Setup);
+    let mut effects = authorised.effects;
+    effects.push(Effect::Event(
+        EventKind::SetupCancelled,
+        Some(pending.factor.method()),
+    ));
+    Ok(Decision::saved(record, effects, Verdict::Accepted(())))
 }
 
 /// Confirms the pending setup with a first code from the new factor.
@@ -230,38 +270,54 @@ pub(crate) fn confirm(
                 .keys
                 .open(ctx.account.id(), SecretKind::TotpSecret, &app.secret)?;
             let skew = ctx.policy.totp.skew;
-            app.totp()
-                .matching_step(&secret, typed, ctx.now.unix_seconds(), skew, None)
-                .map(|step| {
+            match app
+                .totp()
+                .latest_step(&secret, typed, ctx.now.unix_seconds(), skew)
+            {
+                Some(step) => {
                     let mut app = app.clone();
                     app.last_step = Some(step);
-                    Factor::App(app)
-                })
+                    Ok(Factor::App(app))
+                }
+                None if parse_code(typed, app.digits).is_none() => Err(Rejection::Malformed),
+                None => Err(Rejection::WrongCode),
+            }
         }
         Factor::Email(_) | Factor::Sms(_) => {
             let to = code::destination(&pending.factor, ctx)?.unwrap_or_default();
-            if code::matches(&record, ctx, Purpose::Setup, method, &to, typed) {
-                code::spend(&mut record);
-                Some(pending.factor.clone())
-            } else {
-                code::miss(&mut record, Purpose::Setup);
-                None
+            match code::check(&record, ctx, Purpose::Setup, method, &to, typed) {
+                SentCheck::Match => {
+                    code::spend(&mut record, Purpose::Setup);
+                    Ok(pending.factor.clone())
+                }
+                miss => {
+                    code::miss(&mut record, Purpose::Setup);
+                    Err(match miss {
+                        SentCheck::Expired => Rejection::Expired,
+                        _ if parse_code(typed, ctx.policy.codes.digits).is_none() => {
+                            Rejection::Malformed
+                        }
+                        _ => Rejection::WrongCode,
+                    })
+                }
             }
         }
     };
-    let Some(factor) = confirmed else {
-        return Ok(reject(
-            record,
-            ctx,
-            EventKind::SetupCodeRejected,
-            Some(method),
-        ));
+    let factor = match confirmed {
+        Ok(factor) => factor,
+        Err(reason) => {
+            let kind = super::rejected_kind(reason, EventKind::SetupCodeRejected);
+            return Ok(reject(record, ctx, kind, Some(method), reason));
+        }
     };
+    let old_number = texted_number(&record, ctx)?;
     record.pending = None;
     record.guard.succeed();
-    restamp(&mut record, ctx)?;
     let mut recovery_codes = None;
-    let mut effects = Vec::new();
+    let mut authorised = Authorised {
+        grant: pending.grant.map(|m| m.0),
+        effects: Vec::new(),
+    };
     let (kind, change) = match (pending.goal, record.enrolment.as_mut()) {
         (Goal::AddFallback, Some(e)) => {
             e.factors.push(factor);
@@ -270,6 +326,8 @@ pub(crate) fn confirm(
         (Goal::ReplaceNumber, Some(e)) => {
             e.factors.retain(|f| f.method() != Method::Sms);
             e.factors.push(factor);
+            // Devices were remembered under the old number: they ask again.
+            record.devices.clear();
             (EventKind::PhoneChanged, Change::PhoneChanged)
         }
         (Goal::Switch, Some(e)) => {
@@ -290,23 +348,38 @@ pub(crate) fn confirm(
                 suspended: None,
             });
             record.devices.clear();
+            record.setup_required = None;
             recovery_codes = Some(recovery::issue(&mut record, ctx)?);
-            effects.push(Effect::Event(EventKind::RecoveryCodesIssued, None));
+            authorised
+                .effects
+                .push(Effect::Event(EventKind::RecoveryCodesIssued, None));
             (EventKind::Enabled, Change::Enabled(method))
         }
     };
-    effects.insert(0, Effect::Event(kind, Some(method)));
-    effects.push(Effect::Notice(change));
     let since = record.enrolment.as_ref().map_or(ctx.now, |e| e.since);
-    Ok(Decision {
-        save: Some(record),
-        effects,
-        reply: Verdict::Accepted(Enabled {
-            method,
-            since,
-            recovery_codes,
-        }),
-    })
+    let enabled = Enabled {
+        method,
+        since,
+        recovery_codes,
+    };
+    let mut d = factors_changed(
+        record,
+        ctx,
+        authorised,
+        (kind, Some(method), change),
+        old_number,
+        enabled,
+    )?;
+    // The change's own event first, then what came with it.
+    if let Some(i) = d
+        .effects
+        .iter()
+        .position(|e| *e == Effect::Event(kind, Some(method)))
+    {
+        let event = d.effects.remove(i);
+        d.effects.insert(0, event);
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -314,7 +387,9 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::super::status::status;
-    use super::super::testing::{app_code, enrolled, sent_code, Fixture, FAIL, PASS};
+    use super::super::testing::{
+        app_code, enrolled, sent_code, with_code, wrong, Fixture, FAIL, PASS,
+    };
     use super::*;
     use crate::methods::phone::PhoneNumber;
     use crate::status::Status;
@@ -329,12 +404,12 @@ mod tests {
         goal: Goal,
         seed: u8,
     ) -> Result<Decision<Verdict<Setup>>> {
-        begin(record, &f.ctx_seeded(at, seed), &new, goal, PASS)
+        begin(record, &f.ctx_seeded(at, seed), &new, goal, &PASS)
     }
 
     fn begun(f: &Fixture) -> (Record, AppSetup) {
         let d = begin_new(Record::default(), f, T0, NewMethod::App, Goal::TurnOn, 1).unwrap();
-        let Verdict::Accepted(Setup::App(app)) = d.reply else {
+        let Ok(Verdict::Accepted(Setup::App(app))) = d.reply else {
             panic!()
         };
         (d.save.unwrap(), app)
@@ -383,10 +458,10 @@ mod tests {
             &f.ctx(T0),
             &NewMethod::App,
             Goal::TurnOn,
-            FAIL,
+            &FAIL,
         )
         .unwrap();
-        assert_eq!(d.reply.accepted().map(|_| ()), None);
+        assert!(!d.ok().is_accepted());
         let saved = d.save.unwrap();
         assert_eq!(saved.guard.failures, 1);
         assert!(saved.pending.is_none());
@@ -394,6 +469,13 @@ mod tests {
             d.effects,
             [Effect::Event(EventKind::PasswordRejected, None)]
         );
+        assert!(matches!(
+            d.reply,
+            Ok(Verdict::Rejected {
+                reason: Rejection::WrongPassword,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -401,7 +483,7 @@ mod tests {
         let f = Fixture::new();
         let (record, _) = begun(&f);
         let d = confirm(record, &f.ctx(T0 + 40), &code(T0 + 40)).unwrap();
-        assert!(d.reply.is_accepted());
+        assert!(d.ok().is_accepted());
         let saved = d.save.unwrap();
         assert!(saved.pending.is_none());
         let mut e = saved.enrolment.clone().unwrap();
@@ -416,7 +498,15 @@ mod tests {
         let f = Fixture::new();
         let (record, _) = begun(&f);
         let d = confirm(record.clone(), &f.ctx(T0), "000000").unwrap();
-        assert_eq!(d.reply, Verdict::Rejected { attempts_left: 4 });
+        assert_eq!(*d.ok(), wrong(4));
+        let d2 = confirm(record.clone(), &f.ctx(T0), "00000").unwrap();
+        assert!(matches!(
+            d2.ok(),
+            Verdict::Rejected {
+                reason: Rejection::Malformed,
+                ..
+            }
+        ));
         assert!(
             d.save.unwrap().pending.is_some(),
             "a wrong code keeps the setup"
@@ -440,7 +530,7 @@ mod tests {
         // turning on while on is a switch, which needs a current code
         assert!(matches!(
             begin_new(on, &f, T0, NewMethod::App, Goal::TurnOn, 2),
-            Err(Error::CodeRequired)
+            Err(Error::StepUpRequired)
         ));
     }
 
@@ -454,13 +544,13 @@ mod tests {
             .unwrap();
         let old = confirm(record.clone(), &f.ctx(T0 + 5), &code(T0 + 5)).unwrap();
         assert!(
-            !old.reply.is_accepted(),
+            !old.ok().is_accepted(),
             "the first secret no longer confirms"
         );
         let new = app_code(9, T0 + 5);
         assert!(confirm(record, &f.ctx(T0 + 5), &new)
             .unwrap()
-            .reply
+            .ok()
             .is_accepted());
     }
 
@@ -474,7 +564,7 @@ mod tests {
                 &f.ctx(T0),
                 &NewMethod::App,
                 Goal::TurnOn,
-                FAIL,
+                &FAIL,
             ),
             Err(Error::InvalidAccount(_))
         ));
@@ -484,14 +574,14 @@ mod tests {
     fn email_setup_sends_a_setup_code_that_confirms() {
         let f = Fixture::new();
         let d = begin_new(Record::default(), &f, T0, NewMethod::Email, Goal::TurnOn, 4).unwrap();
-        let Verdict::Accepted(Setup::Code(setup)) = &d.reply else {
+        let Ok(Verdict::Accepted(Setup::Code(setup))) = &d.reply else {
             panic!()
         };
         assert_eq!(setup.sent.to, "a•••@example.com");
         assert!(matches!(d.effects.get(1), Some(Effect::SendCode(_))));
         let r = d.save.unwrap();
         let d = confirm(r, &f.ctx(T0 + 5), &sent(4)).unwrap();
-        assert!(d.reply.is_accepted());
+        assert!(d.ok().is_accepted());
         let r = d.save.unwrap();
         assert_eq!(r.enrolment.unwrap().primary, Method::Email);
         assert!(r.code.is_none(), "the code is spent");
@@ -516,7 +606,7 @@ mod tests {
         assert!(!crate::__internal::holds(&doc, b"1688"));
         assert!(confirm(r, &f.ctx(T0 + 5), &sent(4))
             .unwrap()
-            .reply
+            .ok()
             .is_accepted());
     }
 
@@ -537,8 +627,20 @@ mod tests {
             begin_new(on.clone(), &f, T0, n(), Goal::ReplaceNumber, 1),
             Err(Error::MethodNotEnrolled)
         ));
-        let d = begin_new(on, &f, T0, n(), Goal::AddFallback, 6).unwrap();
-        let r = confirm(d.save.unwrap(), &f.ctx(T0 + 1), &sent(6))
+        assert!(matches!(
+            begin_new(on.clone(), &f, T0, n(), Goal::AddFallback, 6),
+            Err(Error::StepUpRequired)
+        ));
+        let code = app_code(1, T0 + 30);
+        let d = begin(
+            on,
+            &f.ctx_seeded(T0 + 30, 6),
+            &n(),
+            Goal::AddFallback,
+            &with_code(&code),
+        )
+        .unwrap();
+        let r = confirm(d.save.unwrap(), &f.ctx(T0 + 31), &sent(6))
             .unwrap()
             .save
             .unwrap();
@@ -563,7 +665,7 @@ mod tests {
         assert!(r.code.is_none());
         assert!(!confirm(r, &f.ctx(T0 + 1), &sent(4))
             .unwrap()
-            .reply
+            .ok()
             .is_accepted());
     }
 
@@ -572,28 +674,34 @@ mod tests {
         let f = Fixture::new();
         let on = enrolled(&f, T0, 1);
         let old_code = app_code(1, T0 + 30);
-        let proofs = Proofs {
-            password_ok: true,
-            code: Some(&old_code),
-        };
         let n = NewMethod::Sms(PhoneNumber::parse(NUMBER).unwrap());
         let d = begin(
             on.clone(),
             &f.ctx_seeded(T0 + 30, 6),
             &n,
             Goal::TurnOn,
-            proofs,
+            &with_code(&old_code),
         )
         .unwrap();
-        assert!(d.reply.is_accepted());
+        assert!(d.ok().is_accepted());
         let switching = d.save.unwrap();
         assert_eq!(switching.pending.as_ref().unwrap().goal, Goal::Switch);
         // the app still protects logins meanwhile
         assert_eq!(switching.enrolment.as_ref().unwrap().primary, Method::App);
-        // cancelling leaves it as it was, bar the used code
-        let back = cancel(switching.clone()).unwrap().save.unwrap();
-        assert_eq!(back.enrolment, d_enrolment(&switching));
+        // cancelling (a step-up of its own) leaves it as it was, bar the
+        // used codes
+        let again = app_code(1, T0 + 60);
+        let back = cancel(switching.clone(), &f.ctx(T0 + 60), &with_code(&again))
+            .unwrap()
+            .save
+            .unwrap();
+        let methods = |r: &Record| r.enrolment.as_ref().map(|e| (e.primary, e.methods()));
+        assert_eq!(methods(&back), methods(&switching));
         assert!(back.pending.is_none());
+        assert!(matches!(
+            cancel(switching.clone(), &f.ctx(T0 + 60), &PASS),
+            Err(Error::StepUpRequired)
+        ));
         // confirming replaces the app with SMS, atomically
         let r = confirm(switching, &f.ctx_seeded(T0 + 31, 9), &sent(6))
             .unwrap()
@@ -604,20 +712,19 @@ mod tests {
         assert_ne!(r.stamp, on.stamp, "a new security stamp");
     }
 
-    fn d_enrolment(r: &Record) -> Option<Enrolment> {
-        r.enrolment.clone()
-    }
-
     #[test]
     fn a_switch_with_a_wrong_old_code_is_a_counted_rejection() {
         let f = Fixture::new();
         let on = enrolled(&f, T0, 1);
-        let proofs = Proofs {
-            password_ok: true,
-            code: Some("000000"),
-        };
-        let d = begin(on, &f.ctx(T0 + 30), &NewMethod::App, Goal::TurnOn, proofs).unwrap();
-        assert_eq!(d.reply.accepted().map(|_| ()), None);
+        let d = begin(
+            on,
+            &f.ctx(T0 + 30),
+            &NewMethod::App,
+            Goal::TurnOn,
+            &with_code("000000"),
+        )
+        .unwrap();
+        assert_eq!(d.reply.unwrap().map(|_| ()), wrong(4));
         let r = d.save.unwrap();
         assert_eq!(r.guard.failures, 1);
         assert!(r.pending.is_none());

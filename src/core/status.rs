@@ -34,11 +34,12 @@ pub(crate) fn status(record: &Record, ctx: &Ctx<'_>) -> Result<Status> {
                 .count(),
         });
     }
-    Ok(match pending {
-        Some(p) => Status::Pending {
+    Ok(match (pending, record.setup_required) {
+        (Some(p), _) => Status::Pending {
             method: p.factor.method(),
             expires: p.expires,
         },
-        None => Status::Off,
+        (None, Some(since)) => Status::SetupRequired { since },
+        (None, None) => Status::Off,
     })
 }

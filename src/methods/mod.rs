@@ -3,9 +3,10 @@
 
 pub(crate) mod bytes;
 pub(crate) mod code;
-pub(crate) mod device;
+pub(crate) mod limit;
 pub(crate) mod phone;
 pub(crate) mod qr;
 pub(crate) mod recovery;
 pub(crate) mod seal;
+pub(crate) mod token;
 pub mod totp;

@@ -93,14 +93,27 @@ impl Totp {
         skew: u8,
         after: Option<u64>,
     ) -> Option<u64> {
-        let code = parse_code(code, self.digits)?;
+        self.latest_step(secret, code, unix_time, skew)
+            .filter(|found| after.is_none_or(|a| *found > a))
+    }
+
+    /// The latest time step within `skew` steps of `unix_time` whose code
+    /// is `code`, used or not: a step at or before the last one accepted
+    /// tells a replay from a wrong code. `None` when there is none or `code`
+    /// is not exactly [`digits`](Self::digits) ASCII digits.
+    ///
+    /// Every step of the window is computed and compared in constant time
+    /// whatever matches.
+    pub fn latest_step(&self, secret: &[u8], code: &str, unix_time: u64, skew: u8) -> Option<u64> {
+        // At most 8 digits: below 10^8, so it fits.
+        let code = u32::try_from(parse_code(code, self.digits)?).ok()?;
         let now = self.step_at(unix_time);
         let first = now.saturating_sub(u64::from(skew));
         let last = now.saturating_add(u64::from(skew));
         match self.algorithm {
-            Algorithm::Sha1 => window::<Sha1Counter>(secret, first, last, self.digits, code, after),
-            Algorithm::Sha256 => window::<Sha256Mac>(secret, first, last, self.digits, code, after),
-            Algorithm::Sha512 => window::<Sha512Mac>(secret, first, last, self.digits, code, after),
+            Algorithm::Sha1 => window::<Sha1Counter>(secret, first, last, self.digits, code),
+            Algorithm::Sha256 => window::<Sha256Mac>(secret, first, last, self.digits, code),
+            Algorithm::Sha512 => window::<Sha512Mac>(secret, first, last, self.digits, code),
         }
     }
 }
@@ -159,13 +172,16 @@ pub fn dynamic_truncation(mac: &[u8]) -> u32 {
 }
 
 /// `code` as a number when it is exactly `digits` ASCII digits.
-pub(crate) fn parse_code(code: &str, digits: u8) -> Option<u32> {
+pub(crate) fn parse_code(code: &str, digits: u8) -> Option<u64> {
     let bytes = code.as_bytes();
-    if bytes.len() != usize::from(digits) {
+    // More than 19 digits could overflow: no policy allows more than 10.
+    if bytes.len() != usize::from(digits) || bytes.len() > 19 {
         return None;
     }
-    bytes.iter().try_fold(0u32, |acc, b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    bytes.iter().try_fold(0u64, |acc, b| {
+        b.is_ascii_digit()
+            .then(|| acc.checked_mul(10)?.checked_add(u64::from(b - b'0')))
+            .flatten()
     })
 }
 
@@ -318,7 +334,7 @@ impl CounterMac for Sha1Counter {
 }
 
 /// Every step from `first` to `last` computed and compared in constant
-/// time; the latest matching step, if it is after `after`.
+/// time; the latest matching step.
 ///
 /// A comparison is arithmetic, as `subtle`'s is: the difference becomes an
 /// all-ones or all-zeros mask, which passes through
@@ -327,9 +343,9 @@ impl CounterMac for Sha1Counter {
 /// instead of `subtle`'s function calls keeps the check within a tenth of
 /// the bare HMAC cost (`benches/verify.rs`).
 ///
-/// Steps ascend, so the latest match is the largest: a match after `after`
-/// exists exactly when the latest one is, which is checked once, after the
-/// loop (on public numbers).
+/// Steps ascend, so the latest match is the largest: whether it is after
+/// the last accepted step is checked once, after the loop (on public
+/// numbers).
 #[inline]
 fn window<K: CounterMac>(
     secret: &[u8],
@@ -337,7 +353,6 @@ fn window<K: CounterMac>(
     last: u64,
     digits: u8,
     code: u32,
-    after: Option<u64>,
 ) -> Option<u64> {
     let key = K::keyed(secret)?;
     let mut found = 0u64;
@@ -349,7 +364,7 @@ fn window<K: CounterMac>(
         found = (step & mask) | (found & !mask);
         any |= mask;
     }
-    (any != 0 && after.is_none_or(|a| found > a)).then_some(found)
+    (any != 0).then_some(found)
 }
 
 /// `binary` modulo 10^`digits` (6 to 8), each divisor a constant so that
@@ -486,7 +501,7 @@ mod tests {
 
     #[test]
     fn parses_only_exact_ascii_digits() {
-        let cases: &[(&str, Option<u32>)] = &[
+        let cases: &[(&str, Option<u64>)] = &[
             ("287082", Some(287_082)),
             ("000000", Some(0)),
             ("", None),
@@ -504,6 +519,24 @@ mod tests {
             assert_eq!(parse_code(input, 6), *want, "{input:?}");
         }
         assert_eq!(parse_code(&"1".repeat(1 << 20), 6), None);
+    }
+
+    /// Every length a policy allows, with its largest value, parses without
+    /// overflow (the tests run in debug, where overflow panics).
+    #[test]
+    fn every_allowed_length_parses_its_largest_value() {
+        for digits in 6..=10u8 {
+            let nines = "9".repeat(usize::from(digits));
+            assert_eq!(
+                parse_code(&nines, digits),
+                Some(10u64.pow(u32::from(digits)) - 1)
+            );
+        }
+        assert_eq!(parse_code(&"9".repeat(20), 20), None);
+        assert_eq!(
+            parse_code(&"9".repeat(19), 19),
+            Some(9_999_999_999_999_999_999)
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The checks every [`UserStore`] must pass, for the stores shipped here and
-//! for a host's own. Run them against a real instance of the store (a test
-//! database, not a mock):
+//! The checks every store must pass, as a [`UserStore`] and as a
+//! [`LimitStore`], for the stores shipped here and for a host's own. Run
+//! them against a real instance of the store (a test database, not a mock):
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -10,8 +10,8 @@
 //! # }
 //! ```
 //!
-//! Each run works on account ids under a fresh random prefix, so it may
-//! share a database with other data and other runs.
+//! Each run works on account ids and counter keys under a fresh random
+//! prefix, so it may share a database with other data and other runs.
 
 use std::fmt;
 
@@ -20,9 +20,10 @@ use futures_util::future::join_all;
 use secrecy::SecretString;
 
 use crate::account::Account;
+use crate::clock::Timestamp;
 use crate::error::{Error, PortError};
 use crate::methods::seal::MasterKey;
-use crate::ports::{PasswordVerifier, SaveOutcome, Stored, UserStore};
+use crate::ports::{LimitStore, PasswordVerifier, SaveOutcome, Stored, UserStore};
 use crate::service::TwoFactor;
 
 /// Concurrent compare-and-swaps in the race check.
@@ -82,7 +83,7 @@ fn expect(check: &'static str, ok: bool, detail: impl FnOnce() -> String) -> Out
 }
 
 /// Runs every check; the first failure stops the run.
-pub async fn run<S: UserStore + Clone + 'static>(store: S) -> Result<Report, Failure> {
+pub async fn run<S: UserStore + LimitStore + Clone + 'static>(store: S) -> Result<Report, Failure> {
     let mut random = [0u8; 8];
     getrandom::fill(&mut random).map_err(|_| fail("setup", "no randomness"))?;
     let prefix = format!("conformance-{}-", data_encoding::HEXLOWER.encode(&random));
@@ -97,9 +98,165 @@ pub async fn run<S: UserStore + Clone + 'static>(store: S) -> Result<Report, Fai
     passed.push("delete");
     list_paging(&store, &prefix).await?;
     passed.push("list_paging");
+    limit_round_trip(&store, &prefix).await?;
+    passed.push("limit_round_trip");
+    limit_concurrent_compare_and_swap(&store, &prefix).await?;
+    passed.push("limit_concurrent_compare_and_swap");
+    limits_apart_from_records(&store, &prefix).await?;
+    passed.push("limits_apart_from_records");
+    limit_purge(&store, &prefix).await?;
+    passed.push("limit_purge");
     unreadable_documents(store, &prefix).await?;
     passed.push("unreadable_documents");
     Ok(Report { passed })
+}
+
+/// Far enough ahead that no purge in a test removes it.
+fn later() -> Timestamp {
+    Timestamp::from_unix_seconds(4_000_000_000)
+}
+
+/// A counter is saved and loaded back with versions 1, 2, …, and a save
+/// expecting another version writes nothing.
+pub async fn limit_round_trip<S: LimitStore>(store: &S, prefix: &str) -> Outcome {
+    const C: &str = "limit_round_trip";
+    let key = format!("{prefix}limit");
+    let got = store.load_limit(&key).await.map_err(port(C))?;
+    expect(C, got.is_none(), || format!("a new key loaded {got:?}"))?;
+    for (version, doc) in [(1u64, b"one".as_slice()), (2, b"\x00\xfftwo")] {
+        let saved = store
+            .save_limit(&key, doc, version - 1, later())
+            .await
+            .map_err(port(C))?;
+        expect(C, saved == SaveOutcome::Saved { version }, || {
+            format!("save at {} gave {saved:?}", version - 1)
+        })?;
+        let got = store.load_limit(&key).await.map_err(port(C))?;
+        let want = Stored {
+            version,
+            document: doc.to_vec(),
+        };
+        expect(C, got.as_ref() == Some(&want), || {
+            format!("loaded {got:?} instead of version {version}")
+        })?;
+    }
+    for stale in [0, 1, 3] {
+        let got = store
+            .save_limit(&key, b"stale", stale, later())
+            .await
+            .map_err(port(C))?;
+        expect(C, got == SaveOutcome::Conflict, || {
+            format!("a save expecting {stale} when 2 is stored gave {got:?}")
+        })?;
+    }
+    Ok(())
+}
+
+/// `RACERS` concurrent saves of one counter expecting the same version:
+/// exactly one wins.
+pub async fn limit_concurrent_compare_and_swap<S: LimitStore>(store: &S, prefix: &str) -> Outcome {
+    const C: &str = "limit_concurrent_compare_and_swap";
+    let key = format!("{prefix}limit-race");
+    for expected in [0u64, 1] {
+        let docs: Vec<Vec<u8>> = (0..RACERS)
+            .map(|i| format!("racer {i}").into_bytes())
+            .collect();
+        let outcomes = join_all(
+            docs.iter()
+                .map(|d| store.save_limit(&key, d, expected, later())),
+        )
+        .await;
+        let mut winners = Vec::new();
+        for (i, o) in outcomes.into_iter().enumerate() {
+            match o.map_err(port(C))? {
+                SaveOutcome::Saved { version } if version == expected + 1 => winners.push(i),
+                SaveOutcome::Conflict => {}
+                other => return Err(fail(C, format!("racer {i} got {other:?}"))),
+            }
+        }
+        expect(C, winners.len() == 1, || {
+            format!(
+                "{} of {RACERS} saves expecting {expected} won",
+                winners.len()
+            )
+        })?;
+        let got = store.load_limit(&key).await.map_err(port(C))?;
+        let want = winners.first().and_then(|w| docs.get(*w)).cloned();
+        expect(C, got.map(|s| s.document) == want, || {
+            "the stored counter is not the winner's".into()
+        })?;
+    }
+    Ok(())
+}
+
+/// A counter and a record under the same name are two things, and counters
+/// are never listed as accounts.
+pub async fn limits_apart_from_records<S: UserStore + LimitStore>(
+    store: &S,
+    prefix: &str,
+) -> Outcome {
+    const C: &str = "limits_apart_from_records";
+    let name = format!("{prefix}same-name");
+    let _ = store
+        .save_limit(&name, b"counter", 0, later())
+        .await
+        .map_err(port(C))?;
+    let record = store.load(&name).await.map_err(port(C))?;
+    expect(C, record.is_none(), || {
+        "a counter loaded as a record".into()
+    })?;
+    let saved = store.save(&name, b"record", 0).await.map_err(port(C))?;
+    expect(C, saved == SaveOutcome::Saved { version: 1 }, || {
+        format!("a record beside a counter of the same name gave {saved:?}")
+    })?;
+    let counter = store.load_limit(&name).await.map_err(port(C))?;
+    expect(
+        C,
+        counter.map(|s| s.document) == Some(b"counter".to_vec()),
+        || "the record changed the counter".into(),
+    )?;
+    let only = format!("{prefix}only-a-counter");
+    let _ = store
+        .save_limit(&only, b"c", 0, later())
+        .await
+        .map_err(port(C))?;
+    let listed = store
+        .list(Some(prefix), RACERS * 4)
+        .await
+        .map_err(port(C))?;
+    expect(C, !listed.iter().any(|l| l.user == only), || {
+        "a counter was listed as an account".into()
+    })
+}
+
+/// Purging removes the counters whose time has passed, and only those.
+pub async fn limit_purge<S: LimitStore>(store: &S, prefix: &str) -> Outcome {
+    const C: &str = "limit_purge";
+    let old = format!("{prefix}limit-old");
+    let live = format!("{prefix}limit-live");
+    let past = Timestamp::from_unix_seconds(1_000);
+    let _ = store
+        .save_limit(&old, b"old", 0, past)
+        .await
+        .map_err(port(C))?;
+    let _ = store
+        .save_limit(&live, b"live", 0, later())
+        .await
+        .map_err(port(C))?;
+    let now = Timestamp::from_unix_seconds(2_000);
+    let purged = store.purge_limits(now).await.map_err(port(C))?;
+    expect(C, purged >= 1, || format!("purged {purged}"))?;
+    let gone = store.load_limit(&old).await.map_err(port(C))?;
+    expect(C, gone.is_none(), || "an expired counter stayed".into())?;
+    let kept = store.load_limit(&live).await.map_err(port(C))?;
+    expect(C, kept.is_some(), || "a live counter was purged".into())?;
+    let again = store
+        .save_limit(&old, b"new", 0, later())
+        .await
+        .map_err(port(C))?;
+    expect(C, again == SaveOutcome::Saved { version: 1 }, || {
+        format!("a purged key started again with {again:?}")
+    })
 }
 
 /// What is saved is loaded back, byte for byte, with versions 1, 2, ….
@@ -247,7 +404,7 @@ pub async fn list_paging<S: UserStore>(store: &S, prefix: &str) -> Outcome {
 
 /// A document that is not a record, or of an unknown schema, is a typed
 /// error from the library, not a panic and not a fresh record.
-pub async fn unreadable_documents<S: UserStore + Clone + 'static>(
+pub async fn unreadable_documents<S: UserStore + LimitStore + Clone + 'static>(
     store: S,
     prefix: &str,
 ) -> Outcome {

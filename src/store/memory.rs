@@ -4,17 +4,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use crate::clock::Timestamp;
 use crate::error::PortError;
-use crate::ports::{Listed, SaveOutcome, Stored, UserStore};
+use crate::ports::{LimitStore, Listed, SaveOutcome, Stored, UserStore};
 
-/// A [`UserStore`] in this process's memory: for tests, demos and a single
-/// instance that may forget everything on restart.
+/// A [`UserStore`] and [`LimitStore`] in this process's memory: for tests,
+/// demos and a single instance that may forget everything on restart.
 ///
-/// Clones share the same map, so several [`TwoFactor`](crate::TwoFactor)
+/// Clones share the same maps, so several [`TwoFactor`](crate::TwoFactor)
 /// instances given clones behave like app servers sharing one database.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     map: Arc<Mutex<BTreeMap<String, Stored>>>,
+    limits: Arc<Mutex<BTreeMap<String, (Stored, Timestamp)>>>,
 }
 
 impl MemoryStore {
@@ -43,11 +45,9 @@ impl UserStore for MemoryStore {
         expected: u64,
     ) -> Result<SaveOutcome, PortError> {
         let mut map = self.map()?;
-        let current = map.get(user).map_or(0, |s| s.version);
-        if current != expected {
+        let Some(version) = compare_and_swap(map.get(user).map(|s| s.version), expected) else {
             return Ok(SaveOutcome::Conflict);
-        }
-        let version = expected + 1;
+        };
         map.insert(
             user.to_owned(),
             Stored {
@@ -73,6 +73,58 @@ impl UserStore for MemoryStore {
                 stored: stored.clone(),
             })
             .collect())
+    }
+}
+
+/// The compare-and-swap both maps share: writes `document` as version
+/// `expected + 1` if `current` is still `expected`.
+fn compare_and_swap(current: Option<u64>, expected: u64) -> Option<u64> {
+    (current.unwrap_or(0) == expected)
+        .then(|| expected.checked_add(1))
+        .flatten()
+}
+
+#[async_trait]
+impl LimitStore for MemoryStore {
+    async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
+        let limits = self
+            .limits
+            .lock()
+            .map_err(|_| PortError::permanent("the memory store's lock is poisoned"))?;
+        Ok(limits.get(key).map(|(stored, _)| stored.clone()))
+    }
+
+    async fn save_limit(
+        &self,
+        key: &str,
+        document: &[u8],
+        expected: u64,
+        expires: Timestamp,
+    ) -> Result<SaveOutcome, PortError> {
+        let mut limits = self
+            .limits
+            .lock()
+            .map_err(|_| PortError::permanent("the memory store's lock is poisoned"))?;
+        let Some(version) = compare_and_swap(limits.get(key).map(|(s, _)| s.version), expected)
+        else {
+            return Ok(SaveOutcome::Conflict);
+        };
+        let stored = Stored {
+            version,
+            document: document.to_vec(),
+        };
+        limits.insert(key.to_owned(), (stored, expires));
+        Ok(SaveOutcome::Saved { version })
+    }
+
+    async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
+        let mut limits = self
+            .limits
+            .lock()
+            .map_err(|_| PortError::permanent("the memory store's lock is poisoned"))?;
+        let before = limits.len();
+        limits.retain(|_, (_, expires)| *expires > now);
+        Ok(u64::try_from(before - limits.len()).unwrap_or(u64::MAX))
     }
 }
 

@@ -2,10 +2,11 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::sql::{
-    limit_param, listed_row, now, port_error, save_outcome, stored_row, version_param,
+    limit_param, listed_row, now, port_error, save_outcome, stored_row, time_param, version_param,
 };
+use crate::clock::Timestamp;
 use crate::error::PortError;
-use crate::ports::{Listed, SaveOutcome, Stored, UserStore};
+use crate::ports::{LimitStore, Listed, SaveOutcome, Stored, UserStore};
 
 /// A [`UserStore`] in PostgreSQL, for several app instances sharing one
 /// database: compare-and-swap is `UPDATE … WHERE user_id = $1 AND
@@ -19,10 +20,12 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// The table this store needs; `CREATE TABLE IF NOT EXISTS`, so
-    /// running it again changes nothing.
-    pub const MIGRATION: &'static str =
-        include_str!("../../migrations/postgres/0001_twofactor.sql");
+    /// The tables this store needs (records, and the limits' counters);
+    /// `CREATE … IF NOT EXISTS`, so running it again changes nothing.
+    pub const MIGRATION: &'static str = concat!(
+        include_str!("../../migrations/postgres/0001_twofactor.sql"),
+        include_str!("../../migrations/postgres/0002_limits.sql")
+    );
 
     /// A store on an existing pool.
     pub fn new(pool: PgPool) -> Self {
@@ -118,5 +121,59 @@ impl UserStore for PostgresStore {
         .await
         .map_err(port_error)?;
         rows.iter().map(listed_row).collect()
+    }
+}
+
+#[async_trait]
+impl LimitStore for PostgresStore {
+    async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
+        let row = sqlx::query("SELECT version, document FROM twofactor_limits WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(port_error)?;
+        row.as_ref().map(stored_row).transpose()
+    }
+
+    async fn save_limit(
+        &self,
+        key: &str,
+        document: &[u8],
+        expected: u64,
+        expires: Timestamp,
+    ) -> Result<SaveOutcome, PortError> {
+        let result = if expected == 0 {
+            sqlx::query(
+                "INSERT INTO twofactor_limits (key, version, document, expires_at) \
+                 VALUES ($1, 1, $2, $3) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(document)
+            .bind(time_param(expires))
+            .execute(&self.pool)
+            .await
+        } else {
+            sqlx::query(
+                "UPDATE twofactor_limits SET version = version + 1, document = $3, \
+                 expires_at = $4 WHERE key = $1 AND version = $2",
+            )
+            .bind(key)
+            .bind(version_param(expected)?)
+            .bind(document)
+            .bind(time_param(expires))
+            .execute(&self.pool)
+            .await
+        }
+        .map_err(port_error)?;
+        Ok(save_outcome(result.rows_affected(), expected))
+    }
+
+    async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
+        let result = sqlx::query("DELETE FROM twofactor_limits WHERE expires_at <= $1")
+            .bind(time_param(now))
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(result.rows_affected())
     }
 }

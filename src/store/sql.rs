@@ -11,7 +11,7 @@ use crate::ports::{Listed, SaveOutcome, Stored};
 pub(crate) fn save_outcome(rows: u64, expected: u64) -> SaveOutcome {
     match rows {
         1 => SaveOutcome::Saved {
-            version: expected + 1,
+            version: expected.saturating_add(1),
         },
         _ => SaveOutcome::Conflict,
     }
@@ -102,4 +102,9 @@ pub(crate) fn now() -> i64 {
 /// A page size for a bind parameter.
 pub(crate) fn limit_param(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// A time for a bind parameter, in seconds since the epoch.
+pub(crate) fn time_param(t: crate::clock::Timestamp) -> i64 {
+    i64::try_from(t.unix_seconds()).unwrap_or(i64::MAX)
 }

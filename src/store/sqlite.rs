@@ -5,10 +5,11 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use super::sql::{
-    limit_param, listed_row, now, port_error, save_outcome, stored_row, version_param,
+    limit_param, listed_row, now, port_error, save_outcome, stored_row, time_param, version_param,
 };
+use crate::clock::Timestamp;
 use crate::error::PortError;
-use crate::ports::{Listed, SaveOutcome, Stored, UserStore};
+use crate::ports::{LimitStore, Listed, SaveOutcome, Stored, UserStore};
 
 /// A [`UserStore`] in an SQLite file: the embedded choice for one server
 /// (or several processes on one machine). Compare-and-swap is `UPDATE …
@@ -23,9 +24,12 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// The table this store needs; `CREATE TABLE IF NOT EXISTS`, so
-    /// running it again changes nothing.
-    pub const MIGRATION: &'static str = include_str!("../../migrations/sqlite/0001_twofactor.sql");
+    /// The tables this store needs (records, and the limits' counters);
+    /// `CREATE … IF NOT EXISTS`, so running it again changes nothing.
+    pub const MIGRATION: &'static str = concat!(
+        include_str!("../../migrations/sqlite/0001_twofactor.sql"),
+        include_str!("../../migrations/sqlite/0002_limits.sql")
+    );
 
     /// A store on an existing pool.
     pub fn new(pool: SqlitePool) -> Self {
@@ -128,5 +132,59 @@ impl UserStore for SqliteStore {
         .await
         .map_err(port_error)?;
         rows.iter().map(listed_row).collect()
+    }
+}
+
+#[async_trait]
+impl LimitStore for SqliteStore {
+    async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
+        let row = sqlx::query("SELECT version, document FROM twofactor_limits WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(port_error)?;
+        row.as_ref().map(stored_row).transpose()
+    }
+
+    async fn save_limit(
+        &self,
+        key: &str,
+        document: &[u8],
+        expected: u64,
+        expires: Timestamp,
+    ) -> Result<SaveOutcome, PortError> {
+        let result = if expected == 0 {
+            sqlx::query(
+                "INSERT INTO twofactor_limits (key, version, document, expires_at) \
+                 VALUES (?, 1, ?, ?) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(document)
+            .bind(time_param(expires))
+            .execute(&self.pool)
+            .await
+        } else {
+            sqlx::query(
+                "UPDATE twofactor_limits SET version = version + 1, document = ?, \
+                 expires_at = ? WHERE key = ? AND version = ?",
+            )
+            .bind(document)
+            .bind(time_param(expires))
+            .bind(key)
+            .bind(version_param(expected)?)
+            .execute(&self.pool)
+            .await
+        }
+        .map_err(port_error)?;
+        Ok(save_outcome(result.rows_affected(), expected))
+    }
+
+    async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
+        let result = sqlx::query("DELETE FROM twofactor_limits WHERE expires_at <= ?")
+            .bind(time_param(now))
+            .execute(&self.pool)
+            .await
+            .map_err(port_error)?;
+        Ok(result.rows_affected())
     }
 }

@@ -20,10 +20,29 @@ use twofactor::methods::totp::Totp;
 use twofactor::transport::testing::Recorder;
 use twofactor::NewMethod;
 use twofactor::{
-    Account, Algorithm, Argon2Passwords, Clock, Event, EventKind, EventSink, ManualClock,
-    MasterKey, MemoryStore, Policy, PortError, Setup, Timestamp, TwoFactor, TwoFactorBuilder,
-    Verdict,
+    Account, Admins, Algorithm, Argon2Passwords, Clock, Event, EventKind, EventSink, Grant,
+    ManualClock, MasterKey, MemoryStore, Policy, PortError, Rejection, Setup, Timestamp, TwoFactor,
+    TwoFactorBuilder, Verdict,
 };
+
+/// The administrators of every harness's instances.
+pub const ADMINS: [&str; 2] = ["root", "support-7"];
+
+/// A wrong code's rejection with `attempts_left`.
+pub fn wrong<T>(attempts_left: u32) -> Verdict<T> {
+    Verdict::Rejected {
+        attempts_left,
+        reason: Rejection::WrongCode,
+    }
+}
+
+/// A rejection with `attempts_left` for `reason`.
+pub fn rejected<T>(attempts_left: u32, reason: Rejection) -> Verdict<T> {
+    Verdict::Rejected {
+        attempts_left,
+        reason,
+    }
+}
 
 pub const T0: u64 = 1_700_000_000;
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -121,6 +140,7 @@ impl Harness {
             .passwords(ArcPasswords(self.passwords.clone()))
             .email(self.outbox.clone())
             .sms(self.outbox.clone())
+            .admins(Admins::new(ADMINS))
             .policy(policy)
             .build()
             .unwrap()
@@ -154,6 +174,29 @@ impl Harness {
             .unwrap()
             .is_accepted());
         app
+    }
+
+    /// A step-up grant for `account`, proved with the password and `app`'s
+    /// code 30 s on (a step not used yet).
+    pub async fn grant(&self, tf: &TwoFactor, account: &Account, app: &App) -> Grant {
+        self.advance(30);
+        match tf
+            .step_up(account, &password(), &app.code(self.now()))
+            .await
+            .unwrap()
+        {
+            Verdict::Accepted(grant) => grant,
+            other => panic!("step-up refused: {other:?}"),
+        }
+    }
+
+    /// An administrator (one of [`ADMINS`]) with the app on and a live
+    /// step-up grant.
+    pub async fn admin(&self, tf: &TwoFactor, id: &str) -> (Account, App, Grant) {
+        let admin = self.account(id);
+        let app = self.enrol(tf, &admin).await;
+        let grant = self.grant(tf, &admin, &app).await;
+        (admin, app, grant)
     }
 
     pub async fn begin(&self, tf: &TwoFactor, account: &Account) -> App {

@@ -1,4 +1,7 @@
-//! The one document the library keeps per user.
+//! The one document the library keeps per user, and how documents of
+//! earlier schema versions are read.
+
+mod v1;
 
 use std::fmt;
 
@@ -13,8 +16,9 @@ use crate::methods::totp::Totp;
 use crate::policy::Algorithm;
 use crate::status::Method;
 
-/// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this build writes. It reads this one and every
+/// earlier one, upgrading in memory; the next save writes this one.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything the library knows of one user's second factor: what is
 /// enrolled, what is being set up, and the failure counters.
@@ -27,14 +31,19 @@ pub struct Record {
     pub(crate) enrolment: Option<Enrolment>,
     pub(crate) pending: Option<PendingSetup>,
     pub(crate) code: Option<OutstandingCode>,
-    /// When codes were sent in the last hour, oldest first.
-    pub(crate) sends: Vec<Timestamp>,
+    /// Codes sent in the last hour, oldest first.
+    pub(crate) sends: Vec<SendLog>,
     pub(crate) recovery: Option<RecoverySet>,
     pub(crate) devices: Vec<Device>,
+    /// Live step-up grants.
+    pub(crate) grants: Vec<GrantRecord>,
     /// Changes with every change of factors, so that a host can end the
     /// account's other sessions.
     pub(crate) stamp: Option<String>,
     pub(crate) guard: Guard,
+    /// Since when the user must set a method up before logging in (an
+    /// administrator's reset, by policy).
+    pub(crate) setup_required: Option<Timestamp>,
 }
 
 impl Default for Record {
@@ -47,8 +56,10 @@ impl Default for Record {
             sends: Vec::new(),
             recovery: None,
             devices: Vec::new(),
+            grants: Vec::new(),
             stamp: None,
             guard: Guard::default(),
+            setup_required: None,
         }
     }
 }
@@ -66,24 +77,32 @@ impl Record {
             .map_err(|e| Error::CorruptRecord(Box::new(e)))
     }
 
-    /// Reads a document written by [`encode`](Self::encode); a document of an
-    /// unknown schema version, a broken one or one with bytes left over is a
-    /// typed error.
+    /// Reads a document written by [`encode`](Self::encode), of this schema
+    /// version or an earlier one (upgraded in memory: the next save writes
+    /// the current version). A document of an unknown schema version, a
+    /// broken one or one with bytes left over is a typed error.
     pub fn decode(document: &[u8]) -> Result<Self> {
-        let corrupt = |e: postcard::Error| Error::CorruptRecord(Box::new(e));
         let (schema, _) = postcard::take_from_bytes::<u32>(document).map_err(corrupt)?;
-        if schema > SCHEMA_VERSION {
-            return Err(Error::UnsupportedSchema(schema));
+        match schema {
+            SCHEMA_VERSION => whole::<Record>(document),
+            1 => whole::<v1::Record>(document).map(Record::from),
+            0 => Err(Error::CorruptRecord(
+                "schema version 0 was never written".into(),
+            )),
+            newer => Err(Error::UnsupportedSchema(newer)),
         }
-        if schema < SCHEMA_VERSION {
-            return Err(Error::CorruptRecord(
-                format!("schema version {schema} was never written").into(),
-            ));
-        }
-        match postcard::take_from_bytes::<Record>(document).map_err(corrupt)? {
-            (record, []) => Ok(record),
-            _ => Err(Error::CorruptRecord("bytes after the record".into())),
-        }
+    }
+}
+
+fn corrupt(e: postcard::Error) -> Error {
+    Error::CorruptRecord(Box::new(e))
+}
+
+/// `document` as one `T`, with no bytes left over.
+fn whole<T: serde::de::DeserializeOwned>(document: &[u8]) -> Result<T> {
+    match postcard::take_from_bytes::<T>(document).map_err(corrupt)? {
+        (value, []) => Ok(value),
+        _ => Err(Error::CorruptRecord("bytes after the record".into())),
     }
 }
 
@@ -97,8 +116,10 @@ impl fmt::Debug for Record {
             .field("sends", &self.sends)
             .field("recovery", &self.recovery)
             .field("devices", &self.devices)
+            .field("grants", &self.grants.len())
             .field("stamp", &self.stamp)
             .field("guard", &self.guard)
+            .field("setup_required", &self.setup_required)
             .finish()
     }
 }
@@ -203,6 +224,19 @@ pub(crate) struct PendingSetup {
     pub(crate) factor: Factor,
     pub(crate) expires: Timestamp,
     pub(crate) goal: Goal,
+    /// The keyed hash of the step-up grant that authorised it, if one did:
+    /// that grant outlives the change when it is confirmed.
+    pub(crate) grant: Option<Mac>,
+}
+
+/// A keyed hash, stored as bytes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Mac(#[serde(with = "crate::methods::bytes")] pub(crate) Vec<u8>);
+
+impl fmt::Debug for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Mac([REDACTED])")
+    }
 }
 
 /// What a confirmed setup does.
@@ -295,6 +329,31 @@ impl fmt::Debug for OutstandingCode {
     }
 }
 
+/// A code sent: when, and what for (the resend spacing is per purpose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SendLog {
+    pub(crate) at: Timestamp,
+    pub(crate) purpose: Purpose,
+}
+
+/// A step-up grant: the keyed hash of its token, and until when it holds.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct GrantRecord {
+    #[serde(with = "crate::methods::bytes")]
+    pub(crate) mac: Vec<u8>,
+    pub(crate) created: Timestamp,
+    pub(crate) expires: Timestamp,
+}
+
+impl fmt::Debug for GrantRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GrantRecord")
+            .field("mac", &"[REDACTED]")
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Failure counters and lockout.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Guard {
@@ -327,8 +386,8 @@ mod tests {
         assert!(corrupt(b""));
         assert!(corrupt(&[0]), "schema 0 was never written");
         assert!(matches!(
-            Record::decode(&[2]),
-            Err(Error::UnsupportedSchema(2))
+            Record::decode(&[3]),
+            Err(Error::UnsupportedSchema(3))
         ));
         assert!(matches!(
             Record::decode(&[0x80, 0x01, 0xff]),
@@ -342,17 +401,19 @@ mod tests {
         assert!(corrupt(&doc), "a byte left over");
     }
 
-    /// Any single changed byte decodes to a record or a typed error.
+    /// Any single changed byte decodes to a record or a typed error, in
+    /// this schema and the one before.
     #[test]
     fn changed_bytes_never_panic() {
-        let doc = sample().encode().unwrap();
-        for at in 0..doc.len() {
-            for byte in [0x00, 0x01, 0x7f, 0x80, 0xff] {
-                let mut changed = doc.clone();
-                changed[at] = byte;
-                match Record::decode(&changed) {
-                    Ok(_) | Err(Error::CorruptRecord(_) | Error::UnsupportedSchema(_)) => {}
-                    Err(other) => panic!("{other:?}"),
+        for doc in [sample().encode().unwrap(), SCHEMA_1.to_vec()] {
+            for at in 0..doc.len() {
+                for byte in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+                    let mut changed = doc.clone();
+                    changed[at] = byte;
+                    match Record::decode(&changed) {
+                        Ok(_) | Err(Error::CorruptRecord(_) | Error::UnsupportedSchema(_)) => {}
+                        Err(other) => panic!("{other:?}"),
+                    }
                 }
             }
         }
@@ -382,6 +443,18 @@ mod tests {
         }
     }
 
+    /// `sample()` as schema 1 stored it (twofactor 0.1).
+    #[rustfmt::skip]
+    const SCHEMA_1: [u8; 27] = [
+        1, // schema
+        1, 2, 0xac, 0x02, 1, 1, 0, // enrolment: Sms, since 300, [Email], not suspended
+        0, // pending
+        1, 1, 1, 1, 0xaa, 5, 4, // code: Login, Email, mac, expires 5, 4 tries
+        0, 0, 0, // sends, recovery, devices
+        1, 1, b's', // stamp
+        2, 0, 0, 0, 0, // guard
+    ];
+
     /// The stored form is postcard in declaration order: fields, then enum
     /// variants by position. Reordering either changes these bytes, and is
     /// a schema change.
@@ -389,19 +462,42 @@ mod tests {
     fn the_stored_form_is_fixed() {
         assert_eq!(
             Record::default().encode().unwrap(),
-            [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         );
         #[rustfmt::skip]
         let expected = [
-            1, // schema
+            2, // schema
             1, 2, 0xac, 0x02, 1, 1, 0, // enrolment: Sms, since 300, [Email], not suspended
             0, // pending
             1, 1, 1, 1, 0xaa, 5, 4, // code: Login, Email, mac, expires 5, 4 tries
-            0, 0, 0, // sends, recovery, devices
+            0, 0, 0, 0, // sends, recovery, devices, grants
             1, 1, b's', // stamp
             2, 0, 0, 0, 0, // guard
+            0, // setup required
         ];
         assert_eq!(sample().encode().unwrap(), expected);
         assert_eq!(Record::decode(&expected).unwrap(), sample());
+    }
+
+    /// A schema-1 document reads as the same record in this schema, and is
+    /// written back as this schema.
+    #[test]
+    fn schema_1_is_upgraded() {
+        let upgraded = Record::decode(&SCHEMA_1).unwrap();
+        assert_eq!(upgraded, sample());
+        assert_eq!(upgraded.encode().unwrap().first(), Some(&2));
+        let mut with_sends = SCHEMA_1;
+        with_sends[16] = 1; // one send…
+        let mut doc = with_sends[..17].to_vec();
+        doc.push(7); // …at 7 s
+        doc.extend_from_slice(&with_sends[17..]);
+        let r = Record::decode(&doc).unwrap();
+        assert_eq!(
+            r.sends,
+            [SendLog {
+                at: Timestamp::from_unix_seconds(7),
+                purpose: Purpose::Login
+            }]
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! Remembered devices: a 256-bit token for a cookie, of which only a keyed
-//! hash is stored.
+//! Bearer tokens: a remembered device's (for a cookie) and a step-up
+//! grant's (for a session). 256 random bits each, of which only a keyed
+//! hash, bound to the account and to what the token is for, is stored.
 
 use data_encoding::BASE64URL_NOPAD;
 use hmac::Mac;
@@ -16,14 +17,28 @@ pub(crate) fn token(random: &TokenEntropy) -> SecretString {
     SecretString::from(BASE64URL_NOPAD.encode(random))
 }
 
-/// HMAC-SHA-256 of the token, bound to the account.
-pub(crate) fn token_mac(key: &CodeKey, user: &str, token: &SecretString) -> [u8; 32] {
+/// What a token is for; part of what its hash is bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// A remembered device.
+    Device,
+    /// A step-up grant.
+    Grant,
+}
+
+/// HMAC-SHA-256 of the token, bound to the account and the kind.
+pub(crate) fn token_mac(
+    key: &CodeKey,
+    kind: TokenKind,
+    user: &str,
+    token: &SecretString,
+) -> [u8; 32] {
+    let label: &[u8] = match kind {
+        TokenKind::Device => b"twofactor/v1/device",
+        TokenKind::Grant => b"twofactor/v1/grant",
+    };
     let mut mac = key.clone();
-    for field in [
-        b"twofactor/v1/device".as_slice(),
-        user.as_bytes(),
-        token.expose_secret().as_bytes(),
-    ] {
+    for field in [label, user.as_bytes(), token.expose_secret().as_bytes()] {
         mac.update(&u32::try_from(field.len()).unwrap_or(u32::MAX).to_be_bytes());
         mac.update(field);
     }
@@ -58,9 +73,13 @@ mod tests {
             .expose_secret()
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        let a = token_mac(&key(), "alice", &t);
-        assert_ne!(a, token_mac(&key(), "bob", &t));
-        assert_ne!(a, token_mac(&key(), "alice", &token(&[0xfa; 32])));
+        let a = token_mac(&key(), TokenKind::Device, "alice", &t);
+        assert_ne!(a, token_mac(&key(), TokenKind::Device, "bob", &t));
+        assert_ne!(a, token_mac(&key(), TokenKind::Grant, "alice", &t));
+        assert_ne!(
+            a,
+            token_mac(&key(), TokenKind::Device, "alice", &token(&[0xfa; 32]))
+        );
         let stored = [vec![0u8; 32], a.to_vec()];
         assert_eq!(find(stored.iter().map(Vec::as_slice), &a), Some(1));
         assert_eq!(find(stored.iter().map(Vec::as_slice), &[1; 32]), None);

@@ -1,0 +1,368 @@
+//! The step-up rule, in one place: while two-factor authentication is on
+//! (or suspended with the settings kept), every change to the ways of
+//! passing the second factor needs the password and a current second
+//! factor, or a live step-up grant obtained with both. Also the grants
+//! themselves: made by [`step_up`], spent by nobody (a grant authorises
+//! every change within its window), revoked by [`revoke`] and by any change
+//! of factors made another way.
+
+use secrecy::SecretString;
+
+use super::factor::{self, Checked};
+use super::recovery::RecoveryHit;
+use super::{reject, Ctx, Decision, Effect};
+use crate::error::{Error, Result};
+use crate::event::EventKind;
+use crate::message::{Change, Purpose};
+use crate::methods::token::{find, token, token_mac, TokenKind};
+use crate::policy::FactorChange;
+use crate::record::{GrantRecord, Record};
+use crate::verdict::{Grant, Rejection, Verdict};
+
+/// What a caller presented, with the slow parts already worked out: the
+/// password's verdict (argon2), a recovery code's hit (argon2), a grant's
+/// keyed hash.
+#[derive(Clone, Copy)]
+pub(crate) enum Presented<'a> {
+    /// The password alone.
+    Password { ok: bool },
+    /// The password and a code (a one-time code or a recovery code).
+    PasswordAndCode {
+        ok: bool,
+        code: &'a str,
+        recovery: Option<&'a RecoveryHit>,
+    },
+    /// A step-up grant, by the keyed hash of its token.
+    Grant { mac: [u8; 32] },
+}
+
+/// A change went through the rule: the grant that authorised it (kept when
+/// the others are revoked), and what to report.
+#[derive(Debug, Default)]
+pub(crate) struct Authorised {
+    pub(crate) grant: Option<Vec<u8>>,
+    pub(crate) effects: Vec<Effect>,
+}
+
+/// The outcome of the rule: go on with the record (its factor's use
+/// recorded), or stop with this answer (a lockout, or a counted rejection).
+pub(crate) enum Gate<T> {
+    Pass(Record, Authorised),
+    Stop(Decision<Verdict<T>>),
+}
+
+/// Whether this record needs a second factor for `change`: it has a factor
+/// (on, or suspended with the settings kept), and the policy did not allow
+/// the change with the password alone.
+fn needs_factor(record: &Record, ctx: &Ctx<'_>, change: FactorChange) -> bool {
+    record.enrolment.is_some() && !ctx.policy.allows_password_only(change)
+}
+
+/// What can be told before anything is evaluated (before the slow password
+/// check): [`Error::StepUpRequired`] when the password alone was presented
+/// where a second factor is needed.
+pub(crate) fn precheck(
+    record: &Record,
+    ctx: &Ctx<'_>,
+    change: FactorChange,
+    presented_password_only: bool,
+) -> Result<()> {
+    if presented_password_only && needs_factor(record, ctx, change) {
+        return Err(Error::StepUpRequired);
+    }
+    Ok(())
+}
+
+/// The rule, for a change of the account's own factors.
+pub(crate) fn authorize<T>(
+    record: Record,
+    ctx: &Ctx<'_>,
+    change: FactorChange,
+    presented: &Presented<'_>,
+) -> Result<Gate<T>> {
+    let needed = needs_factor(&record, ctx, change);
+    gate(record, ctx, needed, presented)
+}
+
+/// The rule, for an administrator acting on another account: the
+/// administrator's own record must have two-factor authentication on (not
+/// suspended), and the password alone never serves.
+pub(crate) fn authorize_admin<T>(
+    record: Record,
+    ctx: &Ctx<'_>,
+    presented: &Presented<'_>,
+) -> Result<Gate<T>> {
+    if super::setup::active(&record).is_none() {
+        return Err(Error::NotPermitted);
+    }
+    gate(record, ctx, true, presented)
+}
+
+fn gate<T>(
+    mut record: Record,
+    ctx: &Ctx<'_>,
+    needs_factor: bool,
+    presented: &Presented<'_>,
+) -> Result<Gate<T>> {
+    if let Some(until) = record.guard.locked(ctx.now) {
+        return Ok(Gate::Stop(Decision::unchanged(Verdict::LockedOut {
+            until,
+        })));
+    }
+    match *presented {
+        Presented::Grant { mac } => {
+            let live = live_grant(&record, ctx, &mac).ok_or(Error::StepUpRequired)?;
+            Ok(Gate::Pass(
+                record,
+                Authorised {
+                    grant: Some(live),
+                    effects: vec![Effect::Event(EventKind::GrantUsed, None)],
+                },
+            ))
+        }
+        Presented::Password { .. } if needs_factor => Err(Error::StepUpRequired),
+        Presented::Password { ok: false } | Presented::PasswordAndCode { ok: false, .. } => {
+            Ok(Gate::Stop(reject(
+                record,
+                ctx,
+                EventKind::PasswordRejected,
+                None,
+                Rejection::WrongPassword,
+            )))
+        }
+        Presented::Password { ok: true } => Ok(Gate::Pass(record, Authorised::default())),
+        Presented::PasswordAndCode { .. } if !needs_factor => {
+            // Nothing to prove a factor against: the password is enough.
+            Ok(Gate::Pass(record, Authorised::default()))
+        }
+        Presented::PasswordAndCode { code, recovery, .. } => {
+            match factor::check(&mut record, ctx, Purpose::StepUp, code, recovery)? {
+                Checked::Miss(reason) => {
+                    let kind = super::rejected_kind(reason, EventKind::StepUpRejected);
+                    Ok(Gate::Stop(reject(record, ctx, kind, None, reason)))
+                }
+                proved => {
+                    record.guard.succeed();
+                    Ok(Gate::Pass(record, proved_with(proved)))
+                }
+            }
+        }
+    }
+}
+
+/// What to report for a second factor proved: a recovery code used is told.
+fn proved_with(checked: Checked) -> Authorised {
+    let effects = match checked {
+        Checked::Recovery { left } => vec![
+            Effect::Event(EventKind::RecoveryCodeUsed, None),
+            Effect::Notice(Change::RecoveryCodeUsed { left }),
+        ],
+        _ => Vec::new(),
+    };
+    Authorised {
+        grant: None,
+        effects,
+    }
+}
+
+/// The keyed hash of a live grant equal to `mac`, compared in constant time.
+fn live_grant(record: &Record, ctx: &Ctx<'_>, mac: &[u8; 32]) -> Option<Vec<u8>> {
+    let i = find(record.grants.iter().map(|g| g.mac.as_slice()), mac)?;
+    record
+        .grants
+        .get(i)
+        .filter(|g| g.expires > ctx.now)
+        .map(|g| g.mac.clone())
+}
+
+/// The keyed hash a grant token is stored and looked up as.
+pub(crate) fn grant_mac(ctx: &Ctx<'_>, token: &SecretString) -> [u8; 32] {
+    token_mac(ctx.keys.code(), TokenKind::Grant, ctx.account.id(), token)
+}
+
+/// Revokes every grant but `kept` (the one that authorised a change), and
+/// the expired ones: the factors changed.
+pub(crate) fn keep_only(record: &mut Record, ctx: &Ctx<'_>, kept: Option<&[u8]>) {
+    record
+        .grants
+        .retain(|g| Some(g.mac.as_slice()) == kept && g.expires > ctx.now);
+}
+
+/// A step-up: the password and a current second factor give a grant that
+/// stands in for both on factor changes for `policy.step_up.grant_ttl`.
+pub(crate) fn step_up(
+    record: Record,
+    ctx: &Ctx<'_>,
+    presented: &Presented<'_>,
+) -> Result<Decision<Verdict<Grant>>> {
+    if record.enrolment.is_none() {
+        return Err(Error::NotEnabled);
+    }
+    if matches!(presented, Presented::Grant { .. }) {
+        // A grant does not make another: its window would never end.
+        return Err(Error::StepUpRequired);
+    }
+    let (mut record, authorised) = match gate(record, ctx, true, presented)? {
+        Gate::Pass(record, authorised) => (record, authorised),
+        Gate::Stop(decision) => return Ok(decision),
+    };
+    let token = token(&ctx.entropy()?.grant);
+    let mac = grant_mac(ctx, &token);
+    let policy = &ctx.policy.step_up;
+    let expires = ctx.now.saturating_add(policy.grant_ttl);
+    record.grants.retain(|g| g.expires > ctx.now);
+    while record.grants.len() >= policy.max_grants {
+        // the oldest goes first
+        record.grants.remove(0);
+    }
+    record.grants.push(GrantRecord {
+        mac: mac.to_vec(),
+        created: ctx.now,
+        expires,
+    });
+    let mut effects = authorised.effects;
+    effects.insert(0, Effect::Event(EventKind::StepUp, None));
+    Ok(Decision::saved(
+        record,
+        effects,
+        Verdict::Accepted(Grant { token, expires }),
+    ))
+}
+
+/// Revokes the grant whose token hashes to `mac` (a sign-out); whether
+/// there was one.
+pub(crate) fn revoke(mut record: Record, ctx: &Ctx<'_>, mac: &[u8; 32]) -> Decision<bool> {
+    let before = record.grants.len();
+    let found = find(record.grants.iter().map(|g| g.mac.as_slice()), mac);
+    if let Some(i) = found {
+        record.grants.remove(i);
+    }
+    record.grants.retain(|g| g.expires > ctx.now);
+    if record.grants.len() == before {
+        return Decision::unchanged(false);
+    }
+    let effects = found
+        .map(|_| Effect::Event(EventKind::GrantRevoked, None))
+        .into_iter()
+        .collect();
+    Decision::saved(record, effects, found.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::super::testing::{app_code, enrolled, with_code, Fixture, PASS};
+    use super::*;
+
+    const T0: u64 = 1_700_000_100;
+
+    fn granted(f: &Fixture, r: Record, at: u64) -> (Record, Grant) {
+        let code = app_code(1, at);
+        let seed = (at % 200) as u8;
+        let d = step_up(r, &f.ctx_seeded(at, seed), &with_code(&code)).unwrap();
+        let grant = d.reply.unwrap().accepted().unwrap();
+        (d.save.unwrap(), grant)
+    }
+
+    #[test]
+    fn a_grant_stands_in_until_it_expires_and_only_for_its_account() {
+        let mut f = Fixture::new();
+        let r = enrolled(&f, T0, 1);
+        let (r, grant) = granted(&f, r, T0 + 30);
+        assert_eq!(grant.expires.unix_seconds(), T0 + 30 + 600);
+        assert_eq!(grant.token.expose_secret().len(), 43);
+        let doc = r.encode().unwrap();
+        assert!(!crate::__internal::holds(&doc, grant.token.expose_secret()));
+        let mac = grant_mac(&f.ctx(T0), &grant.token);
+        let given = Presented::Grant { mac };
+        let pass = authorize::<()>(r.clone(), &f.ctx(T0 + 629), FactorChange::Disable, &given);
+        assert!(matches!(
+            pass,
+            Ok(Gate::Pass(_, Authorised { grant: Some(_), .. }))
+        ));
+        let late = authorize::<()>(r.clone(), &f.ctx(T0 + 630), FactorChange::Disable, &given);
+        assert!(matches!(late, Err(Error::StepUpRequired)));
+        f.account = crate::Account::new("user-2", "b@example.com");
+        let other = Presented::Grant {
+            mac: grant_mac(&f.ctx(T0), &grant.token),
+        };
+        let theirs = authorize::<()>(r, &f.ctx(T0 + 31), FactorChange::Disable, &other);
+        assert!(matches!(theirs, Err(Error::StepUpRequired)));
+    }
+
+    #[test]
+    fn the_password_alone_is_refused_while_on_before_it_is_looked_at() {
+        let f = Fixture::new();
+        let r = enrolled(&f, T0, 1);
+        assert!(matches!(
+            precheck(&r, &f.ctx(T0), FactorChange::Disable, true),
+            Err(Error::StepUpRequired)
+        ));
+        assert!(precheck(&Record::default(), &f.ctx(T0), FactorChange::Switch, true).is_ok());
+        let gate = authorize::<()>(r.clone(), &f.ctx(T0), FactorChange::Disable, &PASS);
+        assert!(matches!(gate, Err(Error::StepUpRequired)));
+        let mut relaxed = Fixture::new();
+        relaxed.policy = relaxed
+            .policy
+            .clone()
+            .dangerous_password_only(FactorChange::Disable);
+        let gate = authorize::<()>(r, &relaxed.ctx(T0), FactorChange::Disable, &PASS);
+        assert!(matches!(gate, Ok(Gate::Pass(..))));
+    }
+
+    #[test]
+    fn a_wrong_code_counts_and_a_used_one_is_a_replay() {
+        let f = Fixture::new();
+        let r = enrolled(&f, T0, 1);
+        let Gate::Stop(d) = authorize::<()>(
+            r.clone(),
+            &f.ctx(T0 + 30),
+            FactorChange::Disable,
+            &with_code("000000"),
+        )
+        .unwrap() else {
+            panic!("passed")
+        };
+        assert!(d.failed);
+        assert!(matches!(
+            d.reply,
+            Ok(Verdict::Rejected {
+                attempts_left: 4,
+                reason: Rejection::WrongCode
+            })
+        ));
+        // the code that turned it on cannot be used again
+        let setup = app_code(1, T0);
+        let Gate::Stop(d) =
+            authorize::<()>(r, &f.ctx(T0 + 1), FactorChange::Disable, &with_code(&setup)).unwrap()
+        else {
+            panic!("passed")
+        };
+        assert_eq!(d.effects[0], Effect::Event(EventKind::CodeReplayed, None));
+    }
+
+    #[test]
+    fn grants_are_capped_revoked_and_kept_only_by_their_own_change() {
+        let mut f = Fixture::new();
+        f.policy.step_up.max_grants = 2;
+        let mut r = enrolled(&f, T0, 1);
+        let mut grants = Vec::new();
+        for i in 1..=3u64 {
+            let (next, g) = granted(&f, r, T0 + 30 * i);
+            r = next;
+            grants.push(g);
+        }
+        assert_eq!(r.grants.len(), 2, "the oldest was dropped");
+        let mac = |g: &Grant| grant_mac(&f.ctx(T0), &g.token);
+        let at = f.ctx(T0 + 100);
+        assert!(live_grant(&r, &at, &mac(&grants[0])).is_none());
+        let kept = live_grant(&r, &at, &mac(&grants[2]));
+        let mut changed = r.clone();
+        keep_only(&mut changed, &at, kept.as_deref());
+        assert_eq!(changed.grants.len(), 1);
+        let d = revoke(r, &at, &mac(&grants[1]));
+        assert!(d.reply.unwrap());
+        assert_eq!(d.save.unwrap().grants.len(), 1);
+    }
+}

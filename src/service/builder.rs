@@ -1,0 +1,163 @@
+//! [`TwoFactorBuilder`]: what a [`TwoFactor`] is made of.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use super::{Inner, TwoFactor};
+use crate::admins::NoAdmins;
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::event::TracingEvents;
+use crate::methods::seal::{Keys, MasterKey};
+use crate::policy::Policy;
+use crate::ports::{
+    AdminPolicy, EmailSender, EventSink, LimitStore, PasswordVerifier, SmsSender, UserStore,
+};
+
+/// Configures a [`TwoFactor`]. `issuer`, `key`, `store` and `passwords` are
+/// required; the clock defaults to [`SystemClock`], events to
+/// [`TracingEvents`], administrators to [`NoAdmins`] (nobody), the policy to
+/// [`Policy::default`]. Without `email`, no security notices are sent and
+/// the email method cannot be set up; without `sms`, the SMS method cannot.
+#[derive(Default)]
+pub struct TwoFactorBuilder {
+    issuer: Option<String>,
+    key: Option<MasterKey>,
+    store: Option<Arc<dyn UserStore>>,
+    limits: Option<Arc<dyn LimitStore>>,
+    passwords: Option<Arc<dyn PasswordVerifier>>,
+    clock: Option<Arc<dyn Clock>>,
+    events: Option<Arc<dyn EventSink>>,
+    email: Option<Arc<dyn EmailSender>>,
+    sms: Option<Arc<dyn SmsSender>>,
+    admins: Option<Arc<dyn AdminPolicy>>,
+    policy: Policy,
+}
+
+impl fmt::Debug for TwoFactorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwoFactorBuilder")
+            .field("issuer", &self.issuer)
+            .field("key", &self.key)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TwoFactorBuilder {
+    /// The service's name, shown in authenticator apps and notices. No `:`.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The master key every stored secret is sealed under.
+    pub fn key(mut self, key: MasterKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Where records are kept, and the counters of the limits that hold
+    /// across accounts (a table of their own beside the records): every
+    /// store shipped implements both [`UserStore`] and [`LimitStore`].
+    pub fn store<S: UserStore + LimitStore + 'static>(mut self, store: S) -> Self {
+        let store = Arc::new(store);
+        self.store = Some(store.clone());
+        self.limits = Some(store);
+        self
+    }
+
+    /// Where records are kept, for a store that does not keep the limits'
+    /// counters too: give those with [`limit_store`](Self::limit_store).
+    pub fn records(mut self, store: impl UserStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Keeps the limits' counters in `limits` instead of the store's own.
+    /// Every app instance must share it, or the limits hold per instance.
+    pub fn limit_store(mut self, limits: impl LimitStore + 'static) -> Self {
+        self.limits = Some(Arc::new(limits));
+        self
+    }
+
+    /// How account passwords are checked before security changes.
+    pub fn passwords(mut self, passwords: impl PasswordVerifier + 'static) -> Self {
+        self.passwords = Some(Arc::new(passwords));
+        self
+    }
+
+    /// Where the time is read.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Where audit events go.
+    pub fn events(mut self, events: impl EventSink + 'static) -> Self {
+        self.events = Some(Arc::new(events));
+        self
+    }
+
+    /// How security notices are emailed.
+    pub fn email(mut self, email: impl EmailSender + 'static) -> Self {
+        self.email = Some(Arc::new(email));
+        self
+    }
+
+    /// How codes (and notices to a number that no longer gets codes) are
+    /// texted.
+    pub fn sms(mut self, sms: impl SmsSender + 'static) -> Self {
+        self.sms = Some(Arc::new(sms));
+        self
+    }
+
+    /// Who may act as an administrator on whom (default: nobody).
+    pub fn admins(mut self, admins: impl AdminPolicy + 'static) -> Self {
+        self.admins = Some(Arc::new(admins));
+        self
+    }
+
+    /// The rules, instead of the defaults.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The configured [`TwoFactor`], or [`Error::Config`] saying what is
+    /// missing or wrong: a policy value outside its safe bound (see
+    /// [`Policy`]) is refused here.
+    pub fn build(self) -> Result<TwoFactor> {
+        let issuer = self.issuer.ok_or(Error::Config("an issuer is required"))?;
+        if issuer.is_empty() || issuer.contains(':') || issuer.chars().any(char::is_control) {
+            return Err(Error::Config(
+                "the issuer must be non-empty, with no ':' or control characters",
+            ));
+        }
+        self.policy.validate().map_err(Error::Config)?;
+        let key = self.key.ok_or(Error::Config("a master key is required"))?;
+        Ok(TwoFactor {
+            inner: Arc::new(Inner {
+                issuer,
+                keys: Keys::derive(&key)?,
+                policy: self.policy,
+                store: self.store.ok_or(Error::Config("a store is required"))?,
+                limits: self.limits.ok_or(Error::Config(
+                    "a limit store is required: .store() gives both, or add .limit_store()",
+                ))?,
+                passwords: self
+                    .passwords
+                    .ok_or(Error::Config("a password verifier is required"))?,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                events: self.events.unwrap_or_else(|| Arc::new(TracingEvents)),
+                email: self.email,
+                sms: self.sms,
+                admins: self.admins.unwrap_or_else(|| Arc::new(NoAdmins)),
+                throttled: Mutex::new(HashMap::new()),
+                last_purge: Mutex::new(None),
+            }),
+            source: None,
+        })
+    }
+}

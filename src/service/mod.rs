@@ -1,0 +1,716 @@
+//! [`TwoFactor`]: the one place that does I/O. Every call works out its slow
+//! inputs once, loads the record, asks the core, saves with the version it
+//! loaded (compare-and-swap), and only then delivers effects; a save that
+//! lost a race is decided again on the fresh record.
+
+mod builder;
+mod engine;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use secrecy::SecretString;
+
+pub use builder::TwoFactorBuilder;
+use engine::draw;
+
+use crate::account::Account;
+use crate::clock::{Clock, Timestamp};
+use crate::core::stepup::{Gate, Presented};
+use crate::core::{self, Ctx, Decision};
+use crate::error::{Error, Result};
+use crate::message::Purpose;
+use crate::methods::phone::PhoneNumber;
+use crate::methods::seal::Keys;
+use crate::policy::{FactorChange, Policy};
+use crate::ports::{
+    AdminPolicy, EmailSender, EventSink, LimitStore, PasswordVerifier, SmsSender, UserStore,
+};
+use crate::reauth::{Given, Reauth};
+use crate::record::{Goal, Record};
+use crate::setup::{Enabled, Keep, NewMethod, RecoveryCodes, Setup};
+use crate::source::Source;
+use crate::status::{AdminAction, Method, Page, Status};
+use crate::verdict::{DeviceInfo, Grant, LoginStep, Sent, Verdict, Verified};
+
+/// Two-factor authentication for a web application. Cheap to clone; clones
+/// share everything. Build one with [`TwoFactor::builder`].
+///
+/// Calls that take a code or a password are also limited per request
+/// source, across accounts, when the host says where the request comes
+/// from: `tf.with_source(client_ip).verify_login(…)`.
+#[derive(Clone)]
+pub struct TwoFactor {
+    inner: Arc<Inner>,
+    source: Option<Source>,
+}
+
+struct Inner {
+    issuer: String,
+    keys: Keys,
+    policy: Policy,
+    store: Arc<dyn UserStore>,
+    limits: Arc<dyn LimitStore>,
+    passwords: Arc<dyn PasswordVerifier>,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn EventSink>,
+    email: Option<Arc<dyn EmailSender>>,
+    sms: Option<Arc<dyn SmsSender>>,
+    admins: Arc<dyn AdminPolicy>,
+    /// Sources this instance saw throttled, and until when.
+    throttled: Mutex<HashMap<String, Timestamp>>,
+    /// When this instance last purged expired limit counters.
+    last_purge: Mutex<Option<Timestamp>>,
+}
+
+impl fmt::Debug for TwoFactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwoFactor")
+            .field("issuer", &self.inner.issuer)
+            .field("key", &"[REDACTED]")
+            .field("policy", &self.inner.policy)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a change needs under the step-up rule.
+#[derive(Clone, Copy)]
+enum Rule {
+    /// This change of the account's factors.
+    Change(FactorChange),
+    /// Always the password and a second factor (or, where taken, a grant):
+    /// a step-up itself, an administrator's own proof.
+    Factor,
+}
+
+impl TwoFactor {
+    /// Starts a [`TwoFactorBuilder`].
+    pub fn builder() -> TwoFactorBuilder {
+        TwoFactorBuilder::default()
+    }
+
+    /// The rules in force.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// The same service for one request from `source` (the client's IP
+    /// address, say): failed attempts and codes sent are then also limited
+    /// per source, across accounts ([`LimitPolicy`](crate::LimitPolicy)).
+    /// Cheap: a clone sharing everything.
+    ///
+    /// ```
+    /// # fn f(tf: &twofactor::TwoFactor, peer: std::net::SocketAddr) {
+    /// let tf = tf.with_source(peer); // per request, from the connection or a trusted proxy header
+    /// # }
+    /// ```
+    pub fn with_source(&self, source: impl Into<Source>) -> TwoFactor {
+        TwoFactor {
+            inner: self.inner.clone(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// Whether, and how, the account is protected.
+    pub async fn status(&self, account: &Account) -> Result<Status> {
+        let (record, _) = self.load(account).await?;
+        core::status::status(&record, &self.ctx(account, None, &[]))
+    }
+
+    /// The account's security stamp: a value that changes with every change
+    /// of its factors (turned on or off, switched, a method added or
+    /// removed, a new number, new recovery codes, a reset). Keep it in each
+    /// session and end sessions whose stamp is no longer current. `None`
+    /// until two-factor authentication was first turned on.
+    pub async fn security_stamp(&self, account: &Account) -> Result<Option<String>> {
+        let (record, _) = self.load(account).await?;
+        Ok(record.stamp)
+    }
+
+    /// Begins setting up `method`.
+    ///
+    /// - [`NewMethod::App`]: the answer holds the secret, the key URI and its
+    ///   QR code; show them, then ask for a code from the app.
+    /// - [`NewMethod::Email`] / [`NewMethod::Sms`]: a code is sent to the
+    ///   account's address or the number; the answer says where (masked).
+    ///   [`resend_setup_code`](Self::resend_setup_code) sends another.
+    ///
+    /// Then call [`confirm_setup`](Self::confirm_setup). A second call
+    /// replaces the first setup; [`cancel_setup`](Self::cancel_setup) drops
+    /// it. Until confirmed, nothing changes at login.
+    ///
+    /// Turning two-factor authentication on for the first time needs the
+    /// password ([`Reauth::password`], or a `&SecretString`). While it is on
+    /// this **switches** method (the new method replaces the primary one
+    /// when confirmed; the old one protects every login until then), and
+    /// while suspended it starts over: both are factor changes, which need
+    /// the password and a current second factor, or a step-up grant
+    /// ([`Reauth::with_code`], [`Reauth::grant`]).
+    ///
+    /// A wrong password or code is a [`Verdict::Rejected`] and counts
+    /// towards the lockout. Errors: [`Error::StepUpRequired`],
+    /// [`Error::InvalidAccount`], [`Error::RateLimited`], [`Error::Delivery`],
+    /// [`Error::Config`] when no sender is configured for the method.
+    pub async fn begin_setup<'a>(
+        &self,
+        account: &Account,
+        method: NewMethod,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<Setup>> {
+        self.begin_goal(account, method, Goal::TurnOn, reauth.into())
+            .await
+    }
+
+    /// Begins adding `method` as a fallback while two-factor authentication
+    /// is on, under the step-up rule; the same ceremony as
+    /// [`begin_setup`](Self::begin_setup), confirmed with
+    /// [`confirm_setup`](Self::confirm_setup). The methods already enrolled
+    /// keep working meanwhile. Errors: [`Error::NotEnabled`],
+    /// [`Error::MethodAlreadyEnrolled`], and those of `begin_setup`.
+    pub async fn add_fallback<'a>(
+        &self,
+        account: &Account,
+        method: NewMethod,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<Setup>> {
+        self.begin_goal(account, method, Goal::AddFallback, reauth.into())
+            .await
+    }
+
+    /// Begins replacing the SMS number, under the step-up rule: a code goes
+    /// to `number`, and only when it is confirmed with
+    /// [`confirm_setup`](Self::confirm_setup) does the new number replace
+    /// the old, which works until then. The old number is then told by
+    /// text, and remembered devices ask for a code again. Errors:
+    /// [`Error::MethodNotEnrolled`] when SMS is not enrolled, and those of
+    /// `begin_setup`.
+    pub async fn change_phone<'a>(
+        &self,
+        account: &Account,
+        number: PhoneNumber,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<Setup>> {
+        let new = NewMethod::Sms(number);
+        self.begin_goal(account, new, Goal::ReplaceNumber, reauth.into())
+            .await
+    }
+
+    async fn begin_goal(
+        &self,
+        account: &Account,
+        new: NewMethod,
+        goal: Goal,
+        reauth: Reauth<'_>,
+    ) -> Result<Verdict<Setup>> {
+        self.gated(
+            account,
+            reauth,
+            |r| Rule::Change(core::setup::change_of(core::setup::resolve(r, goal))),
+            |r, c| core::setup::check_begin(r, c, &new, goal),
+            |record, ctx, presented| core::setup::begin(record, ctx, &new, goal, presented),
+        )
+        .await
+    }
+
+    /// Sends a new code for the pending email or SMS setup; the previous
+    /// one stops working. At most one code every 30 s and five an hour
+    /// ([`Error::RateLimited`]); asking never resets a failure count.
+    /// Errors: [`Error::NoPendingSetup`], [`Error::WrongMethod`] for an app
+    /// setup, [`Error::LockedOut`], [`Error::Delivery`].
+    pub async fn resend_setup_code(&self, account: &Account) -> Result<Sent> {
+        let entropy = draw()?;
+        self.transact(account, Some(&entropy), core::setup::resend)
+            .await
+            .map(|(sent, _)| sent)
+    }
+
+    /// Drops the pending setup (or switch, or new number): everything stays
+    /// as it was before it began. While a factor is on, under the step-up
+    /// rule, so that a stolen session cannot stop a user's change; before,
+    /// with the password. Errors: [`Error::NoPendingSetup`],
+    /// [`Error::StepUpRequired`].
+    pub async fn cancel_setup<'a>(
+        &self,
+        account: &Account,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<()>> {
+        self.gated(
+            account,
+            reauth.into(),
+            |_| Rule::Change(FactorChange::CancelSetup),
+            |r, _| core::setup::check_cancel(r),
+            core::setup::cancel,
+        )
+        .await
+    }
+
+    /// Confirms the pending setup with a code from the new method. On
+    /// acceptance the method is on (or switched to, added, or the number
+    /// replaced) and, when an email sender is set, the user is told. When
+    /// two-factor authentication was turned on just now, the answer holds
+    /// the recovery codes, to show once.
+    ///
+    /// The confirming code cannot be used again at login. Errors:
+    /// [`Error::NoPendingSetup`] (none begun, or it expired),
+    /// [`Error::AlreadyEnabled`].
+    pub async fn confirm_setup(&self, account: &Account, code: &str) -> Result<Verdict<Enabled>> {
+        self.guarded(account, async {
+            let entropy = draw()?;
+            self.transact(account, Some(&entropy), |record, ctx| {
+                core::setup::confirm(record, ctx, code)
+            })
+            .await
+        })
+        .await
+    }
+
+    /// What to ask for after the password was right at login.
+    ///
+    /// `device` is the token from a "remember this device" cookie, if the
+    /// browser sent one: a live one skips the code
+    /// ([`LoginStep::Trusted`]). When the primary method is email or SMS, a
+    /// code is sent, unless one sent earlier still works; the answer says
+    /// where, or (`retry_after`) that a send limit holds it back for now.
+    /// After an administrator's reset (by policy) it answers
+    /// [`LoginStep::SetupRequired`]. Errors: [`Error::Delivery`].
+    pub async fn begin_login(&self, account: &Account, device: Option<&str>) -> Result<LoginStep> {
+        let entropy = draw()?;
+        self.transact(account, Some(&entropy), |record, ctx| {
+            core::login::begin(record, ctx, device)
+        })
+        .await
+        .map(|(step, _)| step)
+    }
+
+    /// Sends a login code by `method`, an enrolled email or SMS method: the
+    /// "Send SMS code instead" link, and the "send again" one. The previous
+    /// code stops working. Under the send limits of the account, the
+    /// destination and the source. Errors: [`Error::NotEnabled`],
+    /// [`Error::MethodNotEnrolled`], [`Error::WrongMethod`] for the app,
+    /// [`Error::LockedOut`], [`Error::RateLimited`], [`Error::Delivery`].
+    pub async fn send_code(&self, account: &Account, method: Method) -> Result<Sent> {
+        self.send(account, method, Purpose::Login).await
+    }
+
+    /// Sends a code by `method` for a step-up: the "text me a code" link
+    /// beside a form that asks for the password and a current second
+    /// factor (a switch, disabling, [`step_up`](Self::step_up),
+    /// [`reenable`](Self::reenable)). Its message says it is for a change
+    /// of security settings; it is no good for logging in, nor a login
+    /// code for this. Also while suspended. Errors as
+    /// [`send_code`](Self::send_code).
+    pub async fn send_step_up_code(&self, account: &Account, method: Method) -> Result<Sent> {
+        self.send(account, method, Purpose::StepUp).await
+    }
+
+    async fn send(&self, account: &Account, method: Method, purpose: Purpose) -> Result<Sent> {
+        let entropy = draw()?;
+        self.transact(account, Some(&entropy), |record, ctx| {
+            core::login::send(record, ctx, method, purpose)
+        })
+        .await
+        .map(|(sent, _)| sent)
+    }
+
+    /// Checks the second factor at login: a code from the authenticator
+    /// app, the emailed or texted login code last sent, or a recovery code
+    /// (`7ABC-DEFG-HJKM`; case, spaces and dashes do not matter), whichever
+    /// the user typed.
+    ///
+    /// A one-time code must be exactly the policy's number of ASCII digits;
+    /// anything else is a rejection ([`Rejection::Malformed`](crate::Rejection::Malformed)),
+    /// counted like a wrong code. A code is accepted at most once, however
+    /// many requests race; a sent code is void after five wrong tries; a
+    /// recovery code costs one argon2id computation to check. While locked
+    /// out nothing is evaluated; from a throttled source neither
+    /// ([`Verdict::Throttled`]). A step-up grant is never accepted here.
+    ///
+    /// With `remember` (a label for the device, e.g. "Firefox on Linux"),
+    /// an acceptance also remembers the device: put
+    /// [`Verified::device`]'s token in a cookie. Errors: [`Error::NotEnabled`].
+    pub async fn verify_login(
+        &self,
+        account: &Account,
+        code: &str,
+        remember: Option<&str>,
+    ) -> Result<Verdict<Verified>> {
+        self.guarded(account, async {
+            let (record, _) = self.load(account).await?;
+            if let Some(until) = record.guard.locked(self.inner.clock.now()) {
+                return Ok((Verdict::LockedOut { until }, false));
+            }
+            let hit = self.recovery_hit(account, &record, code);
+            // Randomness only for a device to remember.
+            let entropy = remember.map(|_| draw()).transpose()?;
+            self.transact(account, entropy.as_ref(), |record, ctx| {
+                core::login::verify(record, ctx, code, hit.as_ref(), remember)
+            })
+            .await
+        })
+        .await
+    }
+
+    /// A step-up ("sudo mode"): the account password and a current second
+    /// factor (a code from the app, a code from
+    /// [`send_step_up_code`](Self::send_step_up_code), or a recovery code)
+    /// give a [`Grant`] that stands in for both on every factor change the
+    /// user makes within [`StepUpPolicy::grant_ttl`](crate::StepUpPolicy::grant_ttl)
+    /// (10 minutes by default), as GitHub's sudo mode does: one grant may
+    /// authorise several changes in its window.
+    ///
+    /// A grant ends at its expiry, at [`revoke_step_up`](Self::revoke_step_up)
+    /// (sign-out), and when the factors change by any other grant or path;
+    /// it is good for this account only and never for logging in. Only a
+    /// keyed hash of it is stored. Failures count towards the lockout and
+    /// the source's limit, as at login. Errors: [`Error::NotEnabled`] when
+    /// there is no second factor to step up with.
+    pub async fn step_up(
+        &self,
+        account: &Account,
+        password: &SecretString,
+        code: &str,
+    ) -> Result<Verdict<Grant>> {
+        self.gated(
+            account,
+            Reauth::with_code(password, code),
+            |_| Rule::Factor,
+            |r, _| r.enrolment.as_ref().map(|_| ()).ok_or(Error::NotEnabled),
+            core::stepup::step_up,
+        )
+        .await
+    }
+
+    /// Revokes a step-up grant: call it at sign-out with the token kept in
+    /// the session. Whether there was such a live grant.
+    pub async fn revoke_step_up(&self, account: &Account, token: &SecretString) -> Result<bool> {
+        let mac = core::stepup::grant_mac(&self.ctx(account, None, &[]), token);
+        self.transact(account, None, |record, ctx| {
+            Ok(core::stepup::revoke(record, ctx, &mac))
+        })
+        .await
+        .map(|(found, _)| found)
+    }
+
+    /// A new set of ten recovery codes, to show once, under the step-up
+    /// rule; the old codes stop working. Errors: [`Error::NotEnabled`],
+    /// [`Error::StepUpRequired`].
+    pub async fn regenerate_recovery_codes<'a>(
+        &self,
+        account: &Account,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<RecoveryCodes>> {
+        self.gated(
+            account,
+            reauth.into(),
+            |_| Rule::Change(FactorChange::RegenerateRecoveryCodes),
+            |r, _| core::recovery::check_regenerate(r),
+            core::recovery::regenerate,
+        )
+        .await
+    }
+
+    /// The devices remembered now, for an account page.
+    pub async fn devices(&self, account: &Account) -> Result<Vec<DeviceInfo>> {
+        let (record, _) = self.load(account).await?;
+        Ok(core::device::list(&record, self.inner.clock.now()))
+    }
+
+    /// Forgets the remembered device `id`: it will be asked for a code
+    /// again. Needs no re-authentication: it only takes trust away.
+    /// Errors: [`Error::NoSuchDevice`].
+    pub async fn revoke_device(&self, account: &Account, id: &str) -> Result<()> {
+        self.transact(account, None, |record, _| {
+            core::device::revoke(record, Some(id))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Forgets every remembered device; how many there were.
+    pub async fn revoke_all_devices(&self, account: &Account) -> Result<usize> {
+        self.transact(account, None, |record, _| {
+            core::device::revoke(record, None)
+        })
+        .await
+        .map(|(gone, _)| gone)
+    }
+
+    /// Removes the fallback `method`, under the step-up rule. A number that
+    /// no longer receives codes is told by text. Errors:
+    /// [`Error::NotEnabled`], [`Error::MethodNotEnrolled`],
+    /// [`Error::WrongMethod`] for the primary method,
+    /// [`Error::StepUpRequired`].
+    pub async fn remove_fallback<'a>(
+        &self,
+        account: &Account,
+        method: Method,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<()>> {
+        self.gated(
+            account,
+            reauth.into(),
+            |_| Rule::Change(FactorChange::RemoveMethod),
+            |r, _| core::fallback::check_fallback(r, method),
+            |record, ctx, presented| core::fallback::remove(record, ctx, method, presented),
+        )
+        .await
+    }
+
+    /// Makes the enrolled fallback `method` the one asked for first at
+    /// login, under the step-up rule. Remembered devices ask again. Errors
+    /// as [`remove_fallback`](Self::remove_fallback).
+    pub async fn set_primary<'a>(
+        &self,
+        account: &Account,
+        method: Method,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<()>> {
+        self.gated(
+            account,
+            reauth.into(),
+            |_| Rule::Change(FactorChange::SetPrimary),
+            |r, _| core::fallback::check_fallback(r, method),
+            |record, ctx, presented| core::fallback::set_primary(record, ctx, method, presented),
+        )
+        .await
+    }
+
+    /// Turns two-factor authentication off, under the step-up rule (the
+    /// password alone never does it: a stolen session plus a known password
+    /// must not switch it off). When an email sender is set, the user is
+    /// told; a number that no longer receives codes is told by text.
+    ///
+    /// - [`Keep::Settings`]: suspended. The password alone logs in;
+    ///   [`reenable`](Self::reenable) brings the same secret or number back
+    ///   without a new scan.
+    /// - [`Keep::Nothing`]: off, with every method, secret, number, recovery
+    ///   code, grant and pending code forgotten (also settings kept
+    ///   earlier).
+    ///
+    /// Either way remembered devices are forgotten; failure counters, any
+    /// lockout and the send limits stay. Errors: [`Error::NotEnabled`],
+    /// [`Error::StepUpRequired`].
+    pub async fn disable<'a>(
+        &self,
+        account: &Account,
+        reauth: impl Into<Reauth<'a>>,
+        keep: Keep,
+    ) -> Result<Verdict<()>> {
+        self.gated(
+            account,
+            reauth.into(),
+            |_| Rule::Change(FactorChange::Disable),
+            |r, _| core::disable::check(r, keep),
+            |record, ctx, presented| core::disable::disable(record, ctx, keep, presented),
+        )
+        .await
+    }
+
+    /// Turns two-factor authentication back on with the settings kept by
+    /// [`disable`](Self::disable), under the step-up rule: the password and
+    /// a current code of a kept method (for email or SMS, ask for one with
+    /// [`send_step_up_code`](Self::send_step_up_code) first), a recovery
+    /// code, or a grant. The code proves the user still has the method.
+    /// Errors: [`Error::NotEnabled`] (nothing kept),
+    /// [`Error::AlreadyEnabled`], [`Error::StepUpRequired`].
+    pub async fn reenable<'a>(
+        &self,
+        account: &Account,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<()>> {
+        self.gated(
+            account,
+            reauth.into(),
+            |_| Rule::Change(FactorChange::Reenable),
+            |r, _| core::disable::check_reenable(r),
+            core::disable::reenable,
+        )
+        .await
+    }
+
+    /// A page of accounts with their state and methods, for an
+    /// administration page: up to `limit`, in ascending order of id, after
+    /// `after`. Reveals no secret, address or number; an unreadable record
+    /// is listed as [`State::Unreadable`](crate::State::Unreadable). The
+    /// limits' counters are kept apart and never listed.
+    pub async fn admin_list(&self, after: Option<&str>, limit: usize) -> Result<Page> {
+        let listed = self
+            .inner
+            .store
+            .list(after, limit)
+            .await
+            .map_err(Error::Store)?;
+        let next = (listed.len() == limit && limit > 0)
+            .then(|| listed.last().map(|l| l.user.clone()))
+            .flatten();
+        let now = self.inner.clock.now();
+        let accounts = listed
+            .into_iter()
+            .map(|l| core::admin::summary(l.user, Record::decode(&l.stored.document), now))
+            .collect();
+        Ok(Page { accounts, next })
+    }
+
+    /// An administrator deletes `account`'s setup, for a user who lost the
+    /// phone. What it leaves is
+    /// [`Policy::after_admin_reset`](crate::Policy::after_admin_reset): off
+    /// (the password alone logs in until the user sets it up again), or set
+    /// up again at the next login.
+    ///
+    /// `admin` is the administrator's own account, which must have
+    /// two-factor authentication on; `proof` is their own step-up (a grant
+    /// of theirs, or their password and a current code: never the password
+    /// alone). The [`AdminPolicy`](crate::AdminPolicy) given to the builder
+    /// decides who may act on whom (by default nobody), and nobody acts on
+    /// their own account this way. `reason` is required (1 to 500
+    /// characters). Audited with the administrator and the reason; the user
+    /// is emailed (and a number that no longer receives codes is texted).
+    ///
+    /// A wrong proof is the administrator's [`Verdict::Rejected`], counted
+    /// on the administrator's account. Errors: [`Error::NotPermitted`],
+    /// [`Error::InvalidReason`], [`Error::StepUpRequired`],
+    /// [`Error::NotEnabled`] when the account has nothing to delete.
+    pub async fn admin_reset<'a>(
+        &self,
+        admin: &Account,
+        proof: impl Into<Reauth<'a>>,
+        account: &Account,
+        reason: &str,
+    ) -> Result<Verdict<()>> {
+        self.admin_act(admin, proof.into(), account, reason, AdminAction::Reset)
+            .await
+    }
+
+    /// An administrator lifts a lockout on `account` without deleting
+    /// anything: for a user locked out by someone else's guesses. The day's
+    /// failure count stays. Under the same authority as
+    /// [`admin_reset`](Self::admin_reset); audited, and the user is emailed.
+    pub async fn admin_unlock<'a>(
+        &self,
+        admin: &Account,
+        proof: impl Into<Reauth<'a>>,
+        account: &Account,
+        reason: &str,
+    ) -> Result<Verdict<()>> {
+        self.admin_act(admin, proof.into(), account, reason, AdminAction::Unlock)
+            .await
+    }
+
+    async fn admin_act(
+        &self,
+        admin: &Account,
+        proof: Reauth<'_>,
+        account: &Account,
+        reason: &str,
+        action: AdminAction,
+    ) -> Result<Verdict<()>> {
+        let reason = core::admin::reason(reason)?;
+        admin.validate()?;
+        account.validate()?;
+        if admin.id() == account.id() || !self.inner.admins.may_act(admin, account, action).await {
+            return Err(Error::NotPermitted);
+        }
+        if action == AdminAction::Reset {
+            core::admin::check_reset(&self.load(account).await?.0)?;
+        }
+        let proved = self
+            .gated(
+                admin,
+                proof,
+                |_| Rule::Factor,
+                |r, _| {
+                    core::setup::active(r)
+                        .map(|_| ())
+                        .ok_or(Error::NotPermitted)
+                },
+                |record, ctx, presented| {
+                    Ok(
+                        match core::stepup::authorize_admin(record, ctx, presented)? {
+                            Gate::Pass(record, authorised) => {
+                                let save = authorised.grant.is_none().then_some(record);
+                                Decision {
+                                    save,
+                                    effects: authorised.effects,
+                                    reply: Ok(Verdict::Accepted(())),
+                                    failed: false,
+                                }
+                            }
+                            Gate::Stop(decision) => decision,
+                        },
+                    )
+                },
+            )
+            .await?;
+        if !proved.is_accepted() {
+            return Ok(proved);
+        }
+        let entropy = draw()?;
+        self.transact(account, Some(&entropy), |record, ctx| match action {
+            AdminAction::Unlock => core::admin::unlock(record, ctx, admin.id(), &reason),
+            _ => core::admin::reset(record, ctx, admin.id(), &reason),
+        })
+        .await
+        .map(|_| Verdict::Accepted(()))
+    }
+
+    /// Deletes the limits' counters no longer needed; how many. Each
+    /// instance also does this by itself at most once an hour, so calling
+    /// it is never required.
+    pub async fn purge_limits(&self) -> Result<u64> {
+        self.inner
+            .limits
+            .purge_limits(self.inner.clock.now())
+            .await
+            .map_err(Error::Store)
+    }
+
+    /// A call under the step-up rule: state errors first (`check`), then
+    /// what the rule refuses before anything is evaluated (the password
+    /// alone where a second factor is needed), then the lockout; then the
+    /// slow inputs once (the password's argon2, a recovery code's argon2, a
+    /// grant's hash), counted against the source when something is
+    /// evaluated; then the decision loop.
+    async fn gated<'a, T>(
+        &self,
+        account: &Account,
+        reauth: Reauth<'a>,
+        rule: impl Fn(&Record) -> Rule,
+        check: impl Fn(&Record, &Ctx<'_>) -> Result<()>,
+        mut decide: impl FnMut(Record, &Ctx<'_>, &Presented<'_>) -> Result<Decision<Verdict<T>>>,
+    ) -> Result<Verdict<T>> {
+        let entropy = draw()?;
+        let (record, _) = self.load(account).await?;
+        {
+            let ctx = self.ctx(account, Some(&entropy), &[]);
+            check(&record, &ctx)?;
+            let password_only = matches!(reauth.0, Given::Password(_));
+            match rule(&record) {
+                Rule::Change(change) => {
+                    core::stepup::precheck(&record, &ctx, change, password_only)?
+                }
+                Rule::Factor if password_only => return Err(Error::StepUpRequired),
+                Rule::Factor => {}
+            }
+            if let Some(until) = record.guard.locked(ctx.now) {
+                return Ok(Verdict::LockedOut { until });
+            }
+        }
+        let run = async {
+            let presentation = self.present(account, &record, reauth).await?;
+            let presented = presentation.presented();
+            self.transact(account, Some(&entropy), |record, ctx| {
+                decide(record, ctx, &presented)
+            })
+            .await
+        };
+        if matches!(reauth.0, Given::Grant(_)) {
+            // Nothing typed is evaluated: a grant that is not live is an
+            // error, not a guess.
+            run.await.map(|(verdict, _)| verdict)
+        } else {
+            self.guarded(account, run).await
+        }
+    }
+}
