@@ -90,7 +90,9 @@ impl World {
             panic!("setup refused")
         };
         let plain: String = s.secret.expose_secret().split(' ').collect();
-        let secret = data_encoding::BASE32_NOPAD.decode(plain.as_bytes()).unwrap();
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(plain.as_bytes())
+            .unwrap();
         let code = self.app_code(&secret);
         assert!(self
             .tf
@@ -124,11 +126,10 @@ impl World {
 async fn the_password_alone_cannot_move_codes_to_another_number() {
     let w = world();
     let number = PhoneNumber::parse(VICTIM_NUMBER).unwrap();
-    let _ = w
-        .tf
-        .begin_setup(&w.alice, NewMethod::Sms(number), &w.password)
-        .await
-        .unwrap();
+    let _ =
+        w.tf.begin_setup(&w.alice, NewMethod::Sms(number), &w.password)
+            .await
+            .unwrap();
     let code = w.code_to(VICTIM_NUMBER).unwrap();
     assert!(w
         .tf
@@ -151,10 +152,7 @@ async fn the_password_alone_cannot_move_codes_to_another_number() {
     assert_eq!(phone.as_deref(), Some("+60 ••• ••• 1688"));
     w.later();
     let step = w.tf.begin_login(&w.alice, None).await.unwrap();
-    assert!(
-        matches!(step, LoginStep::Challenge { .. }),
-        "{step:?}"
-    );
+    assert!(matches!(step, LoginStep::Challenge { .. }), "{step:?}");
     assert!(
         w.code_to(ATTACKER_NUMBER).is_none(),
         "a code reached the attacker's phone"
@@ -170,18 +168,16 @@ async fn the_password_alone_cannot_switch_in_parts() {
 
     w.later();
     let theirs = PhoneNumber::parse(ATTACKER_NUMBER).unwrap();
-    let _ = w
-        .tf
-        .add_fallback(&w.alice, NewMethod::Sms(theirs), &w.password)
-        .await;
+    let _ =
+        w.tf.add_fallback(&w.alice, NewMethod::Sms(theirs), &w.password)
+            .await;
     if let Some(code) = w.code_to(ATTACKER_NUMBER) {
         let _ = w.tf.confirm_setup(&w.alice, &code).await;
     }
     let _ = w.tf.set_primary(&w.alice, Method::Sms, &w.password).await;
-    let _ = w
-        .tf
-        .remove_fallback(&w.alice, Method::App, &w.password)
-        .await;
+    let _ =
+        w.tf.remove_fallback(&w.alice, Method::App, &w.password)
+            .await;
 
     let Status::On {
         methods, primary, ..
@@ -202,17 +198,15 @@ async fn the_password_alone_cannot_turn_it_off_and_on_with_a_new_secret() {
     let secret = w.victim_app().await;
 
     w.later();
-    let _ = w
-        .tf
-        .disable(&w.alice, &w.password, Keep::Nothing)
-        .await;
-    if let Ok(Verdict::Accepted(Setup::App(s))) = w
-        .tf
-        .begin_setup(&w.alice, NewMethod::App, &w.password)
-        .await
+    let _ = w.tf.disable(&w.alice, &w.password, Keep::Nothing).await;
+    if let Ok(Verdict::Accepted(Setup::App(s))) =
+        w.tf.begin_setup(&w.alice, NewMethod::App, &w.password)
+            .await
     {
         let plain: String = s.secret.expose_secret().split(' ').collect();
-        let theirs = data_encoding::BASE32_NOPAD.decode(plain.as_bytes()).unwrap();
+        let theirs = data_encoding::BASE32_NOPAD
+            .decode(plain.as_bytes())
+            .unwrap();
         let _ = w.tf.confirm_setup(&w.alice, &w.app_code(&theirs)).await;
     }
 
@@ -229,10 +223,7 @@ async fn the_password_alone_cannot_suspend_it() {
     let w = world();
     let _ = w.victim_app().await;
     w.later();
-    let _ = w
-        .tf
-        .disable(&w.alice, &w.password, Keep::Settings)
-        .await;
+    let _ = w.tf.disable(&w.alice, &w.password, Keep::Settings).await;
     assert!(w.tf.status(&w.alice).await.unwrap().is_on());
 }
 
@@ -242,9 +233,6 @@ async fn the_password_alone_cannot_make_new_recovery_codes() {
     let w = world();
     let _ = w.victim_app().await;
     w.later();
-    let made = w
-        .tf
-        .regenerate_recovery_codes(&w.alice, &w.password)
-        .await;
+    let made = w.tf.regenerate_recovery_codes(&w.alice, &w.password).await;
     assert!(!matches!(made, Ok(Verdict::Accepted(_))), "{made:?}");
 }

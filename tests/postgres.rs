@@ -53,3 +53,60 @@ async fn concurrent_wrong_codes_are_all_counted_across_instances() {
     wrong_codes_all_counted(&farm, 50).await;
     assert!(farm.conflicts() > 0, "the instances never raced");
 }
+
+/// One source's concurrent guesses across eighty accounts, spread over
+/// eight instances with their own pools: evaluated exactly up to the
+/// source's limit, the counter shared through the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_source_is_counted_exactly_across_instances() {
+    let farm = farm().await;
+    source_failures_counted_exactly(&farm, 80).await;
+}
+
+/// Codes to one number from many accounts on many instances: five an hour
+/// reach it, whichever instance and account asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_destination_is_counted_across_instances() {
+    let farm = farm().await;
+    // a number of this run's own, so runs sharing the database do not meet
+    let digits: String = farm
+        .h
+        .run_id()
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .take(9)
+        .collect();
+    let number = format!("+1{digits}");
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let tf = farm.servers[i % farm.servers.len()].clone();
+            let account = farm.user(&format!("pump-{i}"));
+            let barrier = barrier.clone();
+            let number = twofactor::PhoneNumber::parse(&number).unwrap();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tf.begin_setup(&account, twofactor::NewMethod::Sms(number), &password())
+                    .await
+            })
+        })
+        .collect();
+    let mut sent = 0;
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(v) if v.is_accepted() => sent += 1,
+            Err(twofactor::Error::RateLimited { .. }) => refused += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((sent, refused), (5, 35));
+    let texts = farm
+        .h
+        .outbox
+        .messages()
+        .iter()
+        .filter(|r| r.to == number)
+        .count();
+    assert_eq!(texts, 5);
+}

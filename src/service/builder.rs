@@ -155,6 +155,9 @@ impl TwoFactorBuilder {
                 sms: self.sms,
                 admins: self.admins.unwrap_or_else(|| Arc::new(NoAdmins)),
                 throttled: Mutex::new(HashMap::new()),
+                counter_turns: (0..super::COUNTER_STRIPES)
+                    .map(|_| futures_util::lock::Mutex::new(()))
+                    .collect(),
                 last_purge: Mutex::new(None),
             }),
             source: None,

@@ -315,6 +315,7 @@ impl TwoFactor {
     ) -> Result<std::result::Result<(), Timestamp>> {
         self.purge_now_and_then(now).await;
         let limits = limits(counted, &self.inner.policy.limits);
+        let _turn = self.turn(key).await;
         for _ in 0..=self.inner.policy.max_retries {
             let (mut counter, version) = self.load_counter(key).await?;
             if let Err(until) = counter.take(now, limits) {
@@ -331,6 +332,7 @@ impl TwoFactor {
     /// Best effort: a store failure here leaves one failure too many
     /// counted, which is logged.
     async fn give_back(&self, r: &Reservation) {
+        let _turn = self.turn(&r.key).await;
         for _ in 0..=self.inner.policy.max_retries {
             let step = async {
                 let (mut counter, version) = self.load_counter(&r.key).await?;
@@ -347,6 +349,21 @@ impl TwoFactor {
             }
         }
         tracing::warn!(target: "twofactor", "a counted attempt could not be given back: contention");
+    }
+
+    /// This instance's turn on the counter `key`: held while it is read and
+    /// written, so that the instance's requests on one hot counter queue
+    /// here instead of racing each other's compare-and-swaps in the store.
+    async fn turn(&self, key: &str) -> Option<futures_util::lock::MutexGuard<'_, ()>> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        let stripes = &self.inner.counter_turns;
+        let i = usize::try_from(hasher.finish() % stripes.len().max(1) as u64).unwrap_or(0);
+        match stripes.get(i) {
+            Some(stripe) => Some(stripe.lock().await),
+            None => None,
+        }
     }
 
     async fn load_counter(&self, key: &str) -> Result<(Counter, u64)> {

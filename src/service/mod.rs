@@ -60,6 +60,10 @@ struct Inner {
     admins: Arc<dyn AdminPolicy>,
     /// Sources this instance saw throttled, and until when.
     throttled: Mutex<HashMap<String, Timestamp>>,
+    /// Requests of this instance on one counter take turns (a lock per
+    /// stripe of keys), so that a hot counter is contended by one request
+    /// per instance at most, not by every request at once.
+    counter_turns: Vec<futures_util::lock::Mutex<()>>,
     /// When this instance last purged expired limit counters.
     last_purge: Mutex<Option<Timestamp>>,
 }
@@ -74,6 +78,9 @@ impl fmt::Debug for TwoFactor {
             .finish_non_exhaustive()
     }
 }
+
+/// Stripes of counter keys that take turns within an instance.
+const COUNTER_STRIPES: usize = 256;
 
 /// What a change needs under the step-up rule.
 #[derive(Clone, Copy)]

@@ -231,6 +231,19 @@ impl App {
             .code_at(&self.secret, unix)
             .to_string()
     }
+
+    /// A well-formed code that is none of the window's around `unix`.
+    pub fn wrong_code(&self, unix: u64) -> String {
+        let window: Vec<String> = [unix.saturating_sub(30), unix, unix + 30]
+            .iter()
+            .map(|t| self.code(*t))
+            .collect();
+        ["000000", "111111", "222222", "333333"]
+            .into_iter()
+            .find(|c| !window.iter().any(|w| w == c))
+            .unwrap()
+            .to_owned()
+    }
 }
 
 impl Harness {

@@ -332,3 +332,49 @@ pub async fn wrong_codes_all_counted(farm: &Farm, rounds: usize) {
         assert!(matches!(v, Verdict::LockedOut { .. }));
     }
 }
+
+/// One source guesses one wrong code on each of `accounts` accounts at once,
+/// spread over the servers: exactly as many are evaluated as the source's
+/// hourly limit allows, however the requests race, and the rest are refused
+/// unevaluated; no account is locked.
+pub async fn source_failures_counted_exactly(farm: &Farm, accounts: usize) {
+    let limit = farm.servers[0].policy().limits.source_failures_per_hour;
+    let mut users = Vec::new();
+    for i in 0..accounts {
+        let account = farm.user(&format!("sprayed-{i}"));
+        let app = farm
+            .h
+            .enrol(&farm.servers[i % farm.servers.len()], &account)
+            .await;
+        users.push((account, app.wrong_code(farm.h.now())));
+    }
+    let source = twofactor::Source::named(&format!("spray-{}", farm.h.run_id()));
+    let barrier = Arc::new(Barrier::new(accounts));
+    let tasks: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, (account, wrong))| {
+            let tf = farm.servers[i % farm.servers.len()].with_source(source.clone());
+            let account = account.clone();
+            let wrong = wrong.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tf.verify_login(&account, &wrong, None).await.unwrap()
+            })
+        })
+        .collect();
+    let mut evaluated = 0;
+    let mut throttled = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Verdict::Rejected {
+                attempts_left: 4, ..
+            } => evaluated += 1,
+            Verdict::Throttled { .. } => throttled += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(evaluated, limit as usize, "evaluated guesses");
+    assert_eq!(throttled, accounts - limit as usize);
+}
