@@ -8,6 +8,17 @@
 //! cargo run --release --features postgres --example load -- --store postgres --url postgres://…
 //! ```
 //! Prints p50, p99 and verifications per second.
+//!
+//! `--hot H` adds H more tasks that all come from one source (one IP
+//! address), guessing wrong codes on accounts of their own, to see what one
+//! hammering client does to everyone else: `--hot-mode throttled` (the
+//! default policy: the source is throttled after its limit and then costs
+//! no store round trip) or `--hot-mode busy` (the source's limit raised out
+//! of reach, so every one of its guesses writes its counter: one key as hot
+//! as it gets), or `--hot-mode plain` (the same tasks with no source: as
+//! much load, no hot key, to compare with). Each of those tasks yields
+//! between attempts, as separate requests would. The figures printed are
+//! the N ordinary tasks'.
 
 use std::error::Error;
 use std::io::Write;
@@ -43,6 +54,8 @@ struct Args {
     seconds: u64,
     db: String,
     url: String,
+    hot: usize,
+    hot_mode: String,
 }
 
 fn args() -> Result<Args> {
@@ -53,6 +66,8 @@ fn args() -> Result<Args> {
         seconds: 10,
         db: "/tmp/twofactor-load.db".into(),
         url: std::env::var("TWOFACTOR_POSTGRES_URL").unwrap_or_default(),
+        hot: 0,
+        hot_mode: "throttled".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,6 +79,8 @@ fn args() -> Result<Args> {
             "--seconds" => a.seconds = value()?.parse()?,
             "--db" => a.db = value()?,
             "--url" => a.url = value()?,
+            "--hot" => a.hot = value()?.parse()?,
+            "--hot-mode" => a.hot_mode = value()?,
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -80,7 +97,8 @@ async fn store(builder: TwoFactorBuilder, a: &Args) -> Result<TwoFactorBuilder> 
         "sqlite" => builder.store(twofactor::SqliteStore::open(&a.db).await?),
         #[cfg(feature = "postgres")]
         "postgres" => {
-            let s = twofactor::PostgresStore::connect(&a.url, a.tasks.min(64) as u32).await?;
+            let pool = (a.tasks + a.hot).min(64) as u32;
+            let s = twofactor::PostgresStore::connect(&a.url, pool).await?;
             s.migrate().await?;
             builder.store(s)
         }
@@ -95,11 +113,19 @@ async fn store(builder: TwoFactorBuilder, a: &Args) -> Result<TwoFactorBuilder> 
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = args()?;
-    let mut policy = Policy::default();
-    policy.lockout.threshold = u32::MAX;
-    policy.lockout.daily_limit = u32::MAX;
+    let mut policy = Policy::default()
+        .dangerous_lockout_threshold(u32::MAX)
+        .dangerous_daily_failures(u32::MAX);
     policy.recovery.memory_kib = 64; // set-up speed; not what is measured
     policy.recovery.passes = 1;
+    match a.hot_mode.as_str() {
+        "throttled" | "plain" => {}
+        "busy" => {
+            policy.limits.source_failures_per_hour = u32::MAX;
+            policy.limits.source_failures_per_day = u32::MAX;
+        }
+        other => return Err(format!("--hot-mode {other:?}: throttled, busy or plain").into()),
+    }
     let builder = TwoFactor::builder()
         .issuer("Load")
         .key(MasterKey::generate()?)
@@ -107,11 +133,11 @@ async fn main() -> Result<()> {
         .policy(policy);
     let tf = store(builder, &a).await?.build()?;
 
-    print!("setting up {} accounts… ", a.accounts);
+    print!("setting up {} accounts… ", a.accounts + a.hot);
     std::io::stdout().flush()?;
     let run = std::process::id();
     let mut accounts = Vec::new();
-    for i in 0..a.accounts {
+    for i in 0..a.accounts + a.hot {
         let account = Account::new(format!("load-{run}-{i}"), "load@example.com");
         let pw = SecretString::from("x");
         let Verdict::Accepted(Setup::App(s)) =
@@ -135,10 +161,41 @@ async fn main() -> Result<()> {
     }
     println!("done");
 
+    let hot_accounts = Arc::new(accounts.split_off(a.accounts));
     let accounts = Arc::new(accounts);
     let done = Arc::new(AtomicU64::new(0));
+    let hot_done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(a.seconds);
     let started = Instant::now();
+    // one client hammering from one address
+    let hot_source = std::net::IpAddr::from([203, 0, 113, 66]);
+    let hammers: Vec<_> = (0..a.hot)
+        .map(|t| {
+            let tf = match a.hot_mode.as_str() {
+                "plain" => tf.clone(),
+                _ => tf.with_source(hot_source),
+            };
+            let (accounts, done) = (hot_accounts.clone(), hot_done.clone());
+            tokio::spawn(async move {
+                let mut i = t;
+                while Instant::now() < deadline {
+                    let Some(account) = accounts.get(i % accounts.len()) else {
+                        return Err("no account".to_owned());
+                    };
+                    let verdict = tf.verify_login(account, "0", None).await;
+                    if verdict.is_err() {
+                        return Err(format!("{verdict:?}"));
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                    i += STRIDE;
+                    // another request: let the others run
+                    tokio::task::yield_now().await;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let yielding = a.hot > 0;
     let workers: Vec<_> = (0..a.tasks)
         .map(|t| {
             let (tf, accounts, done) = (tf.clone(), accounts.clone(), done.clone());
@@ -158,6 +215,10 @@ async fn main() -> Result<()> {
                     }
                     done.fetch_add(1, Ordering::Relaxed);
                     i += STRIDE;
+                    if yielding {
+                        // beside the hot tasks, take turns as they do
+                        tokio::task::yield_now().await;
+                    }
                 }
                 Ok(latencies)
             })
@@ -184,6 +245,9 @@ async fn main() -> Result<()> {
     for w in workers {
         all.extend(w.await??);
     }
+    for h in hammers {
+        h.await??;
+    }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort();
     if all.is_empty() {
@@ -204,5 +268,15 @@ async fn main() -> Result<()> {
         pct(0.50),
         pct(0.99)
     );
+    if a.hot > 0 {
+        let hot = hot_done.load(Ordering::Relaxed);
+        println!(
+            "hot source ({} tasks, {}): {} attempts = {:.0}/s",
+            a.hot,
+            a.hot_mode,
+            hot,
+            hot as f64 / elapsed
+        );
+    }
     Ok(())
 }

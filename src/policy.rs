@@ -371,18 +371,18 @@ impl Policy {
         self
     }
 
-    /// Locks after `failures` consecutive failures (1 to 100) outside 3 to
-    /// 10. **Weaker than the default** when higher (more guesses before a
-    /// lock), and easier to abuse to lock users out when lower.
+    /// Locks after `failures` consecutive failures (at least 1) outside 3
+    /// to 10. **Weaker than the default** when higher (more guesses before
+    /// a lock), and easier to abuse to lock users out when lower.
     pub fn dangerous_lockout_threshold(mut self, failures: u32) -> Self {
         self.lockout.threshold = failures;
         self.lifted.lockout_threshold = true;
         self
     }
 
-    /// Allows more than 100 failures a day (at most 10 000). **Weaker than
-    /// the default**: NIST SP 800-63B-4 limits consecutive failed attempts on
-    /// one account to 100.
+    /// Allows more than 100 failures a day. **Weaker than the default**:
+    /// NIST SP 800-63B-4 limits consecutive failed attempts on one account
+    /// to 100.
     pub fn dangerous_daily_failures(mut self, failures: u32) -> Self {
         self.lockout.daily_limit = failures;
         self.lifted.daily_failures = true;
@@ -456,22 +456,21 @@ impl Policy {
         let l = &self.lockout;
         // OWASP and common practice: 3 to 10 attempts before a lock.
         match (self.lifted.lockout_threshold, l.threshold) {
-            (false, 3..=10) | (true, 1..=100) => {}
+            (_, 0) => return Err("lockout.threshold must be at least 1"),
+            (false, 3..=10) | (true, _) => {}
             (false, _) => {
                 return Err(
                     "lockout.threshold outside 3-10 needs Policy::dangerous_lockout_threshold",
                 )
             }
-            (true, _) => return Err("lockout.threshold must be 1 to 100"),
         }
         // NIST SP 800-63B-4: no more than 100 consecutive failed attempts.
         match (self.lifted.daily_failures, l.daily_limit) {
-            (false, 1..=100) | (true, 1..=10_000) => {}
-            (false, 0) | (true, 0) => return Err("lockout.daily_limit must be at least 1"),
+            (_, 0) => return Err("lockout.daily_limit must be at least 1"),
+            (false, 1..=100) | (true, _) => {}
             (false, _) => {
                 return Err("lockout.daily_limit above 100 needs Policy::dangerous_daily_failures")
             }
-            (true, _) => return Err("lockout.daily_limit must be at most 10 000"),
         }
         if l.first.is_zero() || l.longest < l.first {
             return Err("lockout.first must be positive and at most lockout.longest");
@@ -632,7 +631,11 @@ mod tests {
             Ok(())
         );
         assert!(Policy::default()
-            .dangerous_daily_failures(10_001)
+            .dangerous_daily_failures(0)
+            .validate()
+            .is_err());
+        assert!(Policy::default()
+            .dangerous_lockout_threshold(0)
             .validate()
             .is_err());
         let p = Policy::default().dangerous_password_only(FactorChange::Disable);
