@@ -25,10 +25,19 @@ struct Server {
     child: Child,
     port: u16,
     maildir: PathBuf,
+    /// One server at a time: a port picked free and handed to a server can
+    /// be picked again by another test before the server binds it, and two
+    /// tests would then share one server and kill it under each other.
+    _alone: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Server {
     fn start() -> Server {
+        let alone = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -48,9 +57,10 @@ impl Server {
             child,
             port,
             maildir,
+            _alone: alone,
         };
         let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !greets(port) {
             if let Ok(Some(status)) = server.child.try_wait() {
                 let mut err = String::new();
                 if let Some(mut e) = server.child.stderr.take() {
@@ -66,7 +76,24 @@ impl Server {
         }
         server
     }
+}
 
+/// Whether an SMTP server on `port` is serving: it answers a connection
+/// with its 220 greeting (a listening socket alone is not enough while the
+/// server is still starting).
+fn greets(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut greeting = [0u8; 3];
+    let ok = stream.read_exact(&mut greeting).is_ok() && &greeting == b"220";
+    let _ = stream.write_all(b"QUIT\r\n");
+    ok
+}
+
+impl Server {
     /// The messages received, as raw text.
     fn received(&self) -> Vec<String> {
         let dir = self.maildir.join("new");
