@@ -338,16 +338,7 @@ async fn a_held_back_login_code_keeps_the_challenge() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let number = PhoneNumber::parse(VICTIM).unwrap();
-    let _ = tf
-        .begin_setup(&alice, NewMethod::Sms(number), &password())
-        .await
-        .unwrap();
-    assert!(tf
-        .confirm_setup(&alice, &h.last_code())
-        .await
-        .unwrap()
-        .is_accepted());
+    h.enrol_sms(&tf, &alice, VICTIM).await;
     // others pump the same number up to its hourly limit
     for i in 0..4 {
         let a = h.account(&format!("pump-{i}"));

@@ -74,15 +74,8 @@ async fn ready(h: &Harness, tf: &TwoFactor, name: &str, c: Call) -> (Account, Ap
     let app = h.enrol(tf, &account).await;
     let grant = h.grant(tf, &account, &app).await;
     let number = PhoneNumber::parse(NUMBER).unwrap();
-    let _ = tf
-        .add_fallback(&account, NewMethod::Sms(number), &grant)
-        .await
-        .unwrap();
-    assert!(tf
-        .confirm_setup(&account, &h.last_code())
-        .await
-        .unwrap()
-        .is_accepted());
+    h.add_fallback(tf, &account, NewMethod::Sms(number), &grant)
+        .await;
     match c {
         Call::CancelPending => {
             h.advance(30); // setup codes are 30 s apart
@@ -233,15 +226,7 @@ async fn one_grant_serves_many_changes_until_it_expires_or_is_revoked() {
     assert!(!holds(&doc, grant.token.expose_secret()), "only a hash");
 
     // several changes within the window
-    let _ = tf
-        .add_fallback(&alice, NewMethod::Email, &grant)
-        .await
-        .unwrap();
-    assert!(tf
-        .confirm_setup(&alice, &h.last_code())
-        .await
-        .unwrap()
-        .is_accepted());
+    h.add_fallback(&tf, &alice, NewMethod::Email, &grant).await;
     assert!(tf
         .set_primary(&alice, Method::Email, &grant)
         .await
@@ -279,15 +264,7 @@ async fn a_change_made_another_way_revokes_every_other_grant() {
     let laptop = h.grant(&tf, &alice, &app).await;
     let phone = h.grant(&tf, &alice, &app).await;
     // a change with the phone's grant: the laptop's ends, the phone's stays
-    let _ = tf
-        .add_fallback(&alice, NewMethod::Email, &phone)
-        .await
-        .unwrap();
-    assert!(tf
-        .confirm_setup(&alice, &h.last_code())
-        .await
-        .unwrap()
-        .is_accepted());
+    h.add_fallback(&tf, &alice, NewMethod::Email, &phone).await;
     assert!(matches!(
         tf.set_primary(&alice, Method::Email, &laptop).await,
         Err(Error::StepUpRequired)
@@ -398,16 +375,7 @@ async fn a_switch_from_texts_to_email_works_for_a_person() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let number = PhoneNumber::parse(NUMBER).unwrap();
-    let _ = tf
-        .begin_setup(&alice, NewMethod::Sms(number), &password())
-        .await
-        .unwrap();
-    assert!(tf
-        .confirm_setup(&alice, &h.last_code())
-        .await
-        .unwrap()
-        .is_accepted());
+    h.enrol_sms(&tf, &alice, NUMBER).await;
     h.advance(40);
     // a login code, then at once the step-up code and the new method's code
     let _ = tf.begin_login(&alice, None).await.unwrap();
@@ -454,16 +422,7 @@ async fn a_number_change_forgets_remembered_devices() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let number = PhoneNumber::parse(NUMBER).unwrap();
-    let _ = tf
-        .begin_setup(&alice, NewMethod::Sms(number), &password())
-        .await
-        .unwrap();
-    assert!(tf
-        .confirm_setup(&alice, &h.last_code())
-        .await
-        .unwrap()
-        .is_accepted());
+    h.enrol_sms(&tf, &alice, NUMBER).await;
     h.advance(40);
     let _ = tf.begin_login(&alice, None).await.unwrap();
     let v = tf
@@ -528,15 +487,7 @@ async fn audit_tells_replays_expiry_junk_and_wrong_codes_apart() {
         rejected(17, Rejection::WrongCode)
     );
     let grant = h.grant(&tf, &alice, &app).await;
-    let _ = tf
-        .add_fallback(&alice, NewMethod::Email, &grant)
-        .await
-        .unwrap();
-    assert!(tf
-        .confirm_setup(&alice, &h.last_code())
-        .await
-        .unwrap()
-        .is_accepted());
+    h.add_fallback(&tf, &alice, NewMethod::Email, &grant).await;
     h.advance(30);
     tf.send_code(&alice, Method::Email).await.unwrap();
     let sent = h.last_code();

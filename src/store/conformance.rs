@@ -158,30 +158,12 @@ pub async fn limit_concurrent_compare_and_swap<S: LimitStore>(store: &S, prefix:
     const C: &str = "limit_concurrent_compare_and_swap";
     let key = format!("{prefix}limit-race");
     for expected in [0u64, 1] {
-        let docs: Vec<Vec<u8>> = (0..RACERS)
-            .map(|i| format!("racer {i}").into_bytes())
-            .collect();
-        let outcomes = join_all(
-            docs.iter()
-                .map(|d| store.save_limit(&key, d, expected, later())),
-        )
-        .await;
-        let mut winners = Vec::new();
-        for (i, o) in outcomes.into_iter().enumerate() {
-            match o.map_err(port(C))? {
-                SaveOutcome::Saved { version } if version == expected + 1 => winners.push(i),
-                SaveOutcome::Conflict => {}
-                other => return Err(fail(C, format!("racer {i} got {other:?}"))),
-            }
-        }
-        expect(C, winners.len() == 1, || {
-            format!(
-                "{} of {RACERS} saves expecting {expected} won",
-                winners.len()
-            )
-        })?;
+        let docs = racers();
+        let saves = docs
+            .iter()
+            .map(|d| store.save_limit(&key, d, expected, later()));
+        let want = the_one_winner(C, expected, &docs, join_all(saves).await)?;
         let got = store.load_limit(&key).await.map_err(port(C))?;
-        let want = winners.first().and_then(|w| docs.get(*w)).cloned();
         expect(C, got.map(|s| s.document) == want, || {
             "the stored counter is not the winner's".into()
         })?;
@@ -321,31 +303,49 @@ pub async fn concurrent_compare_and_swap<S: UserStore>(store: &S, prefix: &str) 
     const C: &str = "concurrent_compare_and_swap";
     let user = format!("{prefix}race");
     for expected in [0u64, 1] {
-        let docs: Vec<Vec<u8>> = (0..RACERS)
-            .map(|i| format!("racer {i}").into_bytes())
-            .collect();
+        let docs = racers();
         let outcomes = join_all(docs.iter().map(|d| store.save(&user, d, expected))).await;
-        let mut winners = Vec::new();
-        for (i, o) in outcomes.into_iter().enumerate() {
-            match o.map_err(port(C))? {
-                SaveOutcome::Saved { version } if version == expected + 1 => winners.push(i),
-                SaveOutcome::Conflict => {}
-                other => return Err(fail(C, format!("racer {i} got {other:?}"))),
-            }
-        }
-        expect(C, winners.len() == 1, || {
-            format!(
-                "{} of {RACERS} saves expecting {expected} won",
-                winners.len()
-            )
-        })?;
+        let want = the_one_winner(C, expected, &docs, outcomes)?;
         let got = store.load(&user).await.map_err(port(C))?;
-        let want = winners.first().and_then(|w| docs.get(*w)).cloned();
         expect(C, got.map(|s| s.document) == want, || {
             "the stored document is not the winner's".into()
         })?;
     }
     Ok(())
+}
+
+/// The documents `RACERS` concurrent saves write, one each.
+fn racers() -> Vec<Vec<u8>> {
+    (0..RACERS)
+        .map(|i| format!("racer {i}").into_bytes())
+        .collect()
+}
+
+/// Checks that exactly one of the racing saves of `docs` expecting
+/// `expected` won; the winner's document.
+fn the_one_winner(
+    check: &'static str,
+    expected: u64,
+    docs: &[Vec<u8>],
+    outcomes: Vec<Result<SaveOutcome, PortError>>,
+) -> Result<Option<Vec<u8>>, Failure> {
+    let mut winners = Vec::new();
+    for (i, o) in outcomes.into_iter().enumerate() {
+        match o.map_err(port(check))? {
+            SaveOutcome::Saved { version } if Some(version) == expected.checked_add(1) => {
+                winners.push(i)
+            }
+            SaveOutcome::Conflict => {}
+            other => return Err(fail(check, format!("racer {i} got {other:?}"))),
+        }
+    }
+    expect(check, winners.len() == 1, || {
+        format!(
+            "{} of {RACERS} saves expecting {expected} won",
+            winners.len()
+        )
+    })?;
+    Ok(winners.first().and_then(|w| docs.get(*w)).cloned())
 }
 
 /// A deleted document is gone, and its id starts again at version 1.

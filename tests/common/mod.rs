@@ -199,6 +199,39 @@ impl Harness {
         (admin, app, grant)
     }
 
+    /// Turns texted codes on for `account`, to `number`.
+    pub async fn enrol_sms(&self, tf: &TwoFactor, account: &Account, number: &str) {
+        let number = twofactor::PhoneNumber::parse(number).unwrap();
+        let begun = tf
+            .begin_setup(account, NewMethod::Sms(number), &password())
+            .await
+            .unwrap();
+        assert!(begun.is_accepted(), "{begun:?}");
+        self.confirm_last_code(tf, account).await;
+    }
+
+    /// Adds `new` as a fallback under `grant`, confirmed with the code sent.
+    pub async fn add_fallback(
+        &self,
+        tf: &TwoFactor,
+        account: &Account,
+        new: NewMethod,
+        grant: &Grant,
+    ) {
+        let begun = tf.add_fallback(account, new, grant).await.unwrap();
+        assert!(begun.is_accepted(), "{begun:?}");
+        self.confirm_last_code(tf, account).await;
+    }
+
+    /// Confirms the pending setup with the last code sent.
+    pub async fn confirm_last_code(&self, tf: &TwoFactor, account: &Account) {
+        assert!(tf
+            .confirm_setup(account, &self.last_code())
+            .await
+            .unwrap()
+            .is_accepted());
+    }
+
     pub async fn begin(&self, tf: &TwoFactor, account: &Account) -> App {
         match tf
             .begin_setup(account, NewMethod::App, &password())
