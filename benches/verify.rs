@@ -91,7 +91,7 @@ fn sent_codes(c: &mut Criterion) {
     }
     g.finish();
 
-    let devices = DeviceCheck::new();
+    let devices = DeviceCheck::new().unwrap();
     let token = DeviceCheck::token(19);
     assert_eq!(devices.verify(&token), Some(19));
     c.benchmark_group("device")
@@ -114,9 +114,9 @@ fn service(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let mut policy = Policy::default();
-    policy.lockout.threshold = u32::MAX;
-    policy.lockout.daily_limit = u32::MAX;
+    let mut policy = Policy::default()
+        .dangerous_lockout_threshold(u32::MAX)
+        .dangerous_daily_failures(u32::MAX);
     policy.recovery.memory_kib = 64;
     policy.recovery.passes = 1;
     let clock = ManualClock::new(Timestamp::from_unix_seconds(NOW));

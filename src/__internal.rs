@@ -94,18 +94,20 @@ impl RecoveryCheck {
 
 /// A remembered-device check's state: 20 stored token MACs.
 pub struct DeviceCheck {
-    key: CodeKey,
+    keys: crate::methods::seal::Keys,
     macs: Vec<[u8; 32]>,
 }
 
 impl DeviceCheck {
     /// Twenty devices; the token of the last is `token(19)`.
-    pub fn new() -> Self {
-        let key = <CodeKey as hmac::digest::KeyInit>::new(&[9u8; 64].into());
+    pub fn new() -> crate::Result<Self> {
+        let master = crate::methods::seal::MasterKey::new([9; 32]);
+        let keys = crate::methods::seal::Keys::derive(&master, &[])?;
+        let key = keys.current().code();
         let macs = (0..20u8)
-            .map(|i| device::token_mac(&key, TokenKind::Device, "user-42", &Self::token(i)))
+            .map(|i| device::token_mac(key, TokenKind::Device, "user-42", &Self::token(i)))
             .collect();
-        Self { key, macs }
+        Ok(Self { keys, macs })
     }
 
     /// The token of device `i`.
@@ -115,13 +117,8 @@ impl DeviceCheck {
 
     /// The index of the device whose token is `token`.
     pub fn verify(&self, token: &SecretString) -> Option<usize> {
-        let mac = device::token_mac(&self.key, TokenKind::Device, "user-42", token);
-        device::find(self.macs.iter().map(|m| m.as_slice()), &mac)
-    }
-}
-
-impl Default for DeviceCheck {
-    fn default() -> Self {
-        Self::new()
+        let id = self.keys.current().id;
+        let stored = self.macs.iter().map(|m| (id, m.as_slice()));
+        device::find(&self.keys, stored, TokenKind::Device, "user-42", token)
     }
 }

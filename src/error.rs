@@ -80,10 +80,17 @@ pub enum Error {
     /// The stored record was written by a newer, unknown schema version.
     #[error("the stored two-factor record has unsupported schema version {0}")]
     UnsupportedSchema(u32),
-    /// A sealed secret did not open: the master key changed, or the record
-    /// was altered or copied from another account.
+    /// A sealed secret did not open: the record was altered or copied from
+    /// another account.
     #[error("a stored secret could not be unsealed")]
     Unseal,
+    /// A stored secret was sealed under a master key this instance does not
+    /// have: a previous key was dropped before every record was sealed
+    /// again under the current one (see
+    /// [`TwoFactor::rotate_keys`](crate::TwoFactor::rotate_keys)), or the
+    /// wrong key was configured.
+    #[error("a stored secret was sealed under a master key that is not configured")]
+    UnknownKey,
     /// Other requests kept changing the same account; nothing was changed by
     /// this one. Retrying later may succeed.
     #[error("too many concurrent changes to one account")]

@@ -87,7 +87,7 @@
 //! state diagram are in `docs/manual.md`.
 
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
 pub mod __internal;
@@ -97,6 +97,8 @@ mod clock;
 mod core;
 mod error;
 mod event;
+#[cfg(test)]
+mod golden;
 mod message;
 pub mod methods;
 mod password;
@@ -134,7 +136,7 @@ pub use record::{Record, SCHEMA_VERSION};
 /// The secret-holding types of the API come from `secrecy`, re-exported so
 /// that hosts use the same version.
 pub use secrecy;
-pub use service::{TwoFactor, TwoFactorBuilder};
+pub use service::{Rotation, TwoFactor, TwoFactorBuilder};
 pub use setup::{AppSetup, CodeSetup, Enabled, Keep, NewMethod, RecoveryCodes, Setup};
 pub use source::Source;
 pub use status::{AccountSummary, AdminAction, Method, Page, State, Status};

@@ -92,7 +92,7 @@ pub fn hash_password(password: &SecretString) -> Result<String> {
 
 fn hash_with(argon: &Argon2<'_>, password: &SecretString) -> Result<String> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|_| Error::Random)?;
+    crate::methods::random::fill(&mut salt)?;
     let salt = SaltString::encode_b64(&salt).map_err(|_| Error::Random)?;
     argon
         .hash_password(password.expose_secret().as_bytes(), &salt)

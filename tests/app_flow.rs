@@ -507,7 +507,8 @@ async fn a_copied_record_does_not_unseal() {
         tf.verify_login(&mallory, &app.code(h.now()), None).await,
         Err(Error::Unseal)
     ));
-    // and a different master key opens nothing either
+    // and a different master key opens nothing either: a typed error that
+    // says the key it was sealed under is not configured
     let other_key = TwoFactor::builder()
         .issuer("Acme Portal")
         .key(twofactor::MasterKey::new([8; 32]))
@@ -520,7 +521,7 @@ async fn a_copied_record_does_not_unseal() {
         other_key
             .verify_login(&alice, &app.code(h.now()), None)
             .await,
-        Err(Error::Unseal)
+        Err(Error::UnknownKey)
     ));
 }
 

@@ -101,7 +101,7 @@ pub(crate) enum Issued {
 /// The key of the counter of codes sent to `to` by `method`.
 pub(crate) fn counter(ctx: &Ctx<'_>, method: Method, to: &str) -> String {
     counter_key(
-        ctx.keys.code(),
+        ctx.keys.current().code(),
         Counted::Destination,
         &counted_destination(method, to),
     )
@@ -144,10 +144,12 @@ pub(crate) fn issue(
         destination: to,
     };
     let expires = ctx.now.saturating_add(valid_for);
+    let keys = ctx.keys.current();
     record.code = Some(OutstandingCode {
         purpose,
         method,
-        mac: code_mac(ctx.keys.code(), &binding, &code).to_vec(),
+        key: keys.id,
+        mac: code_mac(keys.code(), &binding, &code).to_vec(),
         expires,
         tries_left: p.tries,
     });
@@ -223,13 +225,18 @@ pub(crate) fn check(
         method,
         destination: to,
     };
-    let right = code_matches(
-        ctx.keys.code(),
-        &binding,
-        ctx.policy.codes.digits,
-        typed,
-        &code.mac,
-    );
+    // Under the key that made it (every key in hand for a code made before
+    // key ids were kept).
+    let right = ctx.keys.for_id(code.key).fold(false, |right, keys| {
+        right
+            | code_matches(
+                keys.code(),
+                &binding,
+                ctx.policy.codes.digits,
+                typed,
+                &code.mac,
+            )
+    });
     match (right, code.expires > ctx.now) {
         (true, true) => SentCheck::Match,
         (true, false) => SentCheck::Expired,

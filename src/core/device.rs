@@ -20,13 +20,9 @@ pub(crate) fn trusted(record: &Record, ctx: &Ctx<'_>, token: &str) -> Option<usi
     if token.is_empty() || token.len() > LONGEST_TOKEN {
         return None;
     }
-    let mac = token_mac(
-        ctx.keys.code(),
-        TokenKind::Device,
-        ctx.account.id(),
-        &SecretString::from(token),
-    );
-    let i = find(record.devices.iter().map(|d| d.mac.as_slice()), &mac)?;
+    let token = SecretString::from(token);
+    let keyed = record.devices.iter().map(|d| (d.key, d.mac.as_slice()));
+    let i = find(ctx.keys, keyed, TokenKind::Device, ctx.account.id(), &token)?;
     record
         .devices
         .get(i)
@@ -52,7 +48,8 @@ pub(crate) fn remember(
     label: &str,
 ) -> Result<RememberedDevice> {
     let token = token(&ctx.entropy()?.device);
-    let mac = token_mac(ctx.keys.code(), TokenKind::Device, ctx.account.id(), &token);
+    let keys = ctx.keys.current();
+    let mac = token_mac(keys.code(), TokenKind::Device, ctx.account.id(), &token);
     let id = data_encoding::HEXLOWER.encode(mac.get(..6).unwrap_or_default());
     let expires = ctx.now.saturating_add(ctx.policy.devices.ttl);
     record.devices.retain(|d| d.expires > ctx.now);
@@ -62,6 +59,7 @@ pub(crate) fn remember(
     }
     record.devices.push(Device {
         id: id.clone(),
+        key: keys.id,
         mac: mac.to_vec(),
         label: clean(label),
         created: ctx.now,

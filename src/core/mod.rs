@@ -10,6 +10,7 @@ pub(crate) mod disable;
 pub(crate) mod factor;
 pub(crate) mod fallback;
 pub(crate) mod guard;
+pub(crate) mod keys;
 pub(crate) mod limits;
 pub(crate) mod login;
 pub(crate) mod recovery;
@@ -71,14 +72,22 @@ pub(crate) struct Entropy {
     pub(crate) device: crate::methods::token::TokenEntropy,
     pub(crate) grant: crate::methods::token::TokenEntropy,
     pub(crate) stamp: [u8; 16],
+    /// Nonces to seal a record's secrets again under the current key.
+    pub(crate) reseal: [[u8; NONCE_LEN]; keys::RESEALS],
 }
 
 impl Entropy {
     /// Entropy from `fill`, called once to write random bytes into one
     /// buffer (one system call), which is then split up.
     pub(crate) fn draw<E>(fill: impl FnOnce(&mut [u8]) -> Result<(), E>) -> Result<Self, E> {
-        const LEN: usize =
-            TOTP_SECRET_LEN + NONCE_LEN + 8 + 32 * crate::methods::recovery::COUNT + 32 + 32 + 16;
+        const LEN: usize = TOTP_SECRET_LEN
+            + NONCE_LEN
+            + 8
+            + 32 * crate::methods::recovery::COUNT
+            + 32
+            + 32
+            + 16
+            + NONCE_LEN * keys::RESEALS;
         let mut buf = zeroize::Zeroizing::new([0u8; LEN]);
         fill(buf.as_mut_slice())?;
         let mut e = Entropy {
@@ -89,6 +98,7 @@ impl Entropy {
             device: [0; 32],
             grant: [0; 32],
             stamp: [0; 16],
+            reseal: [[0; NONCE_LEN]; keys::RESEALS],
         };
         let mut rest = buf.as_slice();
         let mut take = |out: &mut [u8]| {
@@ -107,6 +117,9 @@ impl Entropy {
         take(&mut e.device);
         take(&mut e.grant);
         take(&mut e.stamp);
+        for n in &mut e.reseal {
+            take(n);
+        }
         Ok(e)
     }
 }
@@ -301,7 +314,7 @@ pub(crate) mod testing {
             policy.recovery.passes = 1;
             Self {
                 policy,
-                keys: Keys::derive(&MasterKey::new([42; 32])).unwrap(),
+                keys: Keys::derive(&MasterKey::new([42; 32]), &[]).unwrap(),
                 account: Account::new("user-1", "alice@example.com"),
                 seeds: (0..=255).map(entropy).collect(),
             }

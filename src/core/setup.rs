@@ -3,7 +3,7 @@
 //! two-factor authentication on, switches the primary method without a gap,
 //! adds a fallback, or replaces the number.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::code::{self, Issued, SentCheck};
 use super::stepup::{authorize, Authorised, Gate, Presented};
@@ -165,6 +165,7 @@ fn begin_app(ctx: &Ctx<'_>, expires: crate::clock::Timestamp) -> Result<(Factor,
         ctx.entropy()?.nonce,
         secret,
     )?;
+    let text = uri.expose_secret();
     let factor = Factor::App(AppFactor {
         secret: sealed,
         algorithm: totp.algorithm(),
@@ -173,11 +174,11 @@ fn begin_app(ctx: &Ctx<'_>, expires: crate::clock::Timestamp) -> Result<(Factor,
         last_step: None,
     });
     let setup = Setup::App(AppSetup {
-        secret: SecretString::from(grouped_base32(secret)),
-        qr_svg: SecretString::from(qr::svg(&uri)?),
-        qr_png: SecretString::from(qr::png_data_uri(&uri)?),
-        qr_text: SecretString::from(qr::text(&uri)?),
-        uri: SecretString::from(uri),
+        secret: grouped_base32(secret),
+        qr_svg: SecretString::from(qr::svg(text)?),
+        qr_png: SecretString::from(qr::png_data_uri(text)?),
+        qr_text: SecretString::from(qr::text(text)?),
+        uri,
         expires,
     });
     Ok((factor, setup))
@@ -428,7 +429,10 @@ mod tests {
     fn begin_gives_every_form_of_the_secret_and_stores_it_sealed() {
         let f = Fixture::new();
         let (record, app) = begun(&f);
-        assert_eq!(app.secret.expose_secret(), grouped_base32(&[1; 20]));
+        assert_eq!(
+            app.secret.expose_secret(),
+            grouped_base32(&[1; 20]).expose_secret()
+        );
         let uri = app.uri.expose_secret();
         assert!(uri.starts_with("otpauth://totp/Acme:alice@example.com?secret="));
         assert!(app.qr_svg.expose_secret().starts_with("<?xml"));

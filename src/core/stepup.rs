@@ -32,8 +32,8 @@ pub(crate) enum Presented<'a> {
         code: &'a str,
         recovery: Option<&'a RecoveryHit>,
     },
-    /// A step-up grant, by the keyed hash of its token.
-    Grant { mac: [u8; 32] },
+    /// A step-up grant's token.
+    Grant { token: &'a SecretString },
 }
 
 /// A change went through the rule: the grant that authorised it (kept when
@@ -110,8 +110,8 @@ fn gate<T>(
         })));
     }
     match *presented {
-        Presented::Grant { mac } => {
-            let live = live_grant(&record, ctx, &mac).ok_or(Error::StepUpRequired)?;
+        Presented::Grant { token } => {
+            let live = live_grant(&record, ctx, token).ok_or(Error::StepUpRequired)?;
             Ok(Gate::Pass(
                 record,
                 Authorised {
@@ -165,19 +165,21 @@ fn proved_with(checked: Checked) -> Authorised {
     }
 }
 
-/// The keyed hash of a live grant equal to `mac`, compared in constant time.
-fn live_grant(record: &Record, ctx: &Ctx<'_>, mac: &[u8; 32]) -> Option<Vec<u8>> {
-    let i = find(record.grants.iter().map(|g| g.mac.as_slice()), mac)?;
+/// The position of the grant whose token is `token`, compared in constant
+/// time under the key that made each.
+fn grant_at(record: &Record, ctx: &Ctx<'_>, token: &SecretString) -> Option<usize> {
+    let keyed = record.grants.iter().map(|g| (g.key, g.mac.as_slice()));
+    find(ctx.keys, keyed, TokenKind::Grant, ctx.account.id(), token)
+}
+
+/// The keyed hash of the live grant whose token is `token`.
+fn live_grant(record: &Record, ctx: &Ctx<'_>, token: &SecretString) -> Option<Vec<u8>> {
+    let i = grant_at(record, ctx, token)?;
     record
         .grants
         .get(i)
         .filter(|g| g.expires > ctx.now)
         .map(|g| g.mac.clone())
-}
-
-/// The keyed hash a grant token is stored and looked up as.
-pub(crate) fn grant_mac(ctx: &Ctx<'_>, token: &SecretString) -> [u8; 32] {
-    token_mac(ctx.keys.code(), TokenKind::Grant, ctx.account.id(), token)
 }
 
 /// Revokes every grant but `kept` (the one that authorised a change), and
@@ -207,7 +209,8 @@ pub(crate) fn step_up(
         Gate::Stop(decision) => return Ok(decision),
     };
     let token = token(&ctx.entropy()?.grant);
-    let mac = grant_mac(ctx, &token);
+    let keys = ctx.keys.current();
+    let mac = token_mac(keys.code(), TokenKind::Grant, ctx.account.id(), &token);
     let policy = &ctx.policy.step_up;
     let expires = ctx.now.saturating_add(policy.grant_ttl);
     record.grants.retain(|g| g.expires > ctx.now);
@@ -216,6 +219,7 @@ pub(crate) fn step_up(
         record.grants.remove(0);
     }
     record.grants.push(GrantRecord {
+        key: keys.id,
         mac: mac.to_vec(),
         created: ctx.now,
         expires,
@@ -229,11 +233,11 @@ pub(crate) fn step_up(
     ))
 }
 
-/// Revokes the grant whose token hashes to `mac` (a sign-out); whether
-/// there was one.
-pub(crate) fn revoke(mut record: Record, ctx: &Ctx<'_>, mac: &[u8; 32]) -> Decision<bool> {
+/// Revokes the grant whose token is `token` (a sign-out); whether there was
+/// one.
+pub(crate) fn revoke(mut record: Record, ctx: &Ctx<'_>, token: &SecretString) -> Decision<bool> {
     let before = record.grants.len();
-    let found = find(record.grants.iter().map(|g| g.mac.as_slice()), mac);
+    let found = grant_at(&record, ctx, token);
     if let Some(i) = found {
         record.grants.remove(i);
     }
@@ -274,8 +278,9 @@ mod tests {
         assert_eq!(grant.token.expose_secret().len(), 43);
         let doc = r.encode().unwrap();
         assert!(!crate::__internal::holds(&doc, grant.token.expose_secret()));
-        let mac = grant_mac(&f.ctx(T0), &grant.token);
-        let given = Presented::Grant { mac };
+        let given = Presented::Grant {
+            token: &grant.token,
+        };
         let pass = authorize::<()>(r.clone(), &f.ctx(T0 + 629), FactorChange::Disable, &given);
         assert!(matches!(
             pass,
@@ -284,10 +289,7 @@ mod tests {
         let late = authorize::<()>(r.clone(), &f.ctx(T0 + 630), FactorChange::Disable, &given);
         assert!(matches!(late, Err(Error::StepUpRequired)));
         f.account = crate::Account::new("user-2", "b@example.com");
-        let other = Presented::Grant {
-            mac: grant_mac(&f.ctx(T0), &grant.token),
-        };
-        let theirs = authorize::<()>(r, &f.ctx(T0 + 31), FactorChange::Disable, &other);
+        let theirs = authorize::<()>(r, &f.ctx(T0 + 31), FactorChange::Disable, &given);
         assert!(matches!(theirs, Err(Error::StepUpRequired)));
     }
 
@@ -354,14 +356,13 @@ mod tests {
             grants.push(g);
         }
         assert_eq!(r.grants.len(), 2, "the oldest was dropped");
-        let mac = |g: &Grant| grant_mac(&f.ctx(T0), &g.token);
         let at = f.ctx(T0 + 100);
-        assert!(live_grant(&r, &at, &mac(&grants[0])).is_none());
-        let kept = live_grant(&r, &at, &mac(&grants[2]));
+        assert!(live_grant(&r, &at, &grants[0].token).is_none());
+        let kept = live_grant(&r, &at, &grants[2].token);
         let mut changed = r.clone();
         keep_only(&mut changed, &at, kept.as_deref());
         assert_eq!(changed.grants.len(), 1);
-        let d = revoke(r, &at, &mac(&grants[1]));
+        let d = revoke(r, &at, &grants[1].token);
         assert!(d.reply.unwrap());
         assert_eq!(d.save.unwrap().grants.len(), 1);
     }

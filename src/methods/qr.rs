@@ -1,8 +1,11 @@
-//! QR codes of a key URI, drawn locally (nothing leaves the server).
+//! QR codes of a key URI, drawn locally (nothing leaves the server). The
+//! pixels and PNG bytes drawn here are zeroed once used; the `qrcode`
+//! crate's own module grid has no way to be wiped and is freed as usual.
 
 use data_encoding::BASE64;
 use qrcode::render::{svg, unicode};
 use qrcode::{Color, QrCode};
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
@@ -41,7 +44,7 @@ pub(crate) fn png_data_uri(data: &str) -> Result<String> {
     let modules = qr.width();
     let colors = qr.to_colors();
     let side = (modules + 2 * QUIET) * SCALE;
-    let mut pixels = vec![255u8; side * side];
+    let mut pixels = Zeroizing::new(vec![255u8; side * side]);
     for (i, color) in colors.iter().enumerate() {
         if *color == Color::Dark {
             let (mx, my) = (i % modules + QUIET, i / modules + QUIET);
@@ -55,8 +58,8 @@ pub(crate) fn png_data_uri(data: &str) -> Result<String> {
         }
     }
     let side = u32::try_from(side).map_err(|_| Error::InvalidAccount("QR code too large"))?;
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, side, side);
+    let mut out = Zeroizing::new(Vec::new());
+    let mut encoder = png::Encoder::new(&mut *out, side, side);
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Best);
@@ -64,7 +67,8 @@ pub(crate) fn png_data_uri(data: &str) -> Result<String> {
     let mut writer = encoder.write_header().map_err(failed)?;
     writer.write_image_data(&pixels).map_err(failed)?;
     writer.finish().map_err(failed)?;
-    Ok(format!("data:image/png;base64,{}", BASE64.encode(&out)))
+    let encoded = Zeroizing::new(BASE64.encode(&out));
+    Ok(format!("data:image/png;base64,{}", encoded.as_str()))
 }
 
 #[cfg(test)]

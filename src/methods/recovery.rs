@@ -132,9 +132,9 @@ impl Cost {
 /// size, and reading them allocates nothing.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Slot {
-    #[serde(with = "crate::methods::bytes::array")]
+    #[serde(with = "serde_bytes")]
     salt: [u8; 16],
-    #[serde(with = "crate::methods::bytes::array")]
+    #[serde(with = "serde_bytes")]
     hash: [u8; 32],
 }
 

@@ -1,18 +1,25 @@
-//! Secrets at rest: XChaCha20-Poly1305 under a key derived from the host's
-//! master key, bound to the account and the kind of secret.
+//! Secrets at rest and the keys of keyed hashes, all from the host's master
+//! keys.
 //!
-//! XChaCha20-Poly1305 as draft-irtf-cfrg-xchacha defines it: HChaCha20
-//! (RustCrypto `chacha20`) turns the key and the first 16 nonce bytes into a
-//! subkey for RFC 8439 ChaCha20-Poly1305 (`ring`), whose nonce is four zero
-//! bytes and the last 8. `ring`'s AEAD costs a fifth of the pure-Rust
-//! crate's on a 20-byte secret, and a login opens one.
+//! - Sealing is XChaCha20-Poly1305, RustCrypto's `chacha20poly1305` crate
+//!   through its `Aead` API, with the account and the kind of secret as
+//!   associated data.
+//! - Each key the library uses is RFC 5869 HKDF-Extract over SHA-256 with
+//!   the master key as salt and a fixed label as input keying material
+//!   (the `hkdf` crate): HMAC-SHA-256(master key, label), the derivation
+//!   every record so far was sealed with.
+//! - Every master key has a short id, derived the same way, stored beside
+//!   each sealed value and keyed hash it made, so that a host can rotate:
+//!   values made under a previous key still open and verify, and are sealed
+//!   again under the current key when their record is next saved.
 
 use std::fmt;
 
-use chacha20::cipher::consts::U10;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use data_encoding::BASE64;
-use hmac::{Hmac, Mac};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
+use hkdf::Hkdf;
+use hmac::Mac;
 use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -24,9 +31,11 @@ use crate::methods::code::CodeKey;
 /// Bytes in a sealing nonce.
 pub(crate) const NONCE_LEN: usize = 24;
 
-/// The host's 32-byte master key, from its secret configuration. Every key
+/// A 32-byte master key, from the host's secret configuration. Every key
 /// the library uses is derived from it; losing it makes every stored
-/// authenticator secret unreadable.
+/// authenticator secret and number unreadable. Give the current one to
+/// [`TwoFactorBuilder::key`](crate::TwoFactorBuilder::key), and earlier ones
+/// still in use to [`previous_keys`](crate::TwoFactorBuilder::previous_keys).
 ///
 /// `Debug` prints `[REDACTED]`; the bytes are zeroed on drop.
 pub struct MasterKey(SecretBox<[u8; 32]>);
@@ -38,7 +47,8 @@ impl MasterKey {
     }
 
     /// A master key from standard base64 text (44 characters), as kept in a
-    /// secret store or an environment variable.
+    /// secret store or an environment variable, e.g. made with `openssl rand
+    /// -base64 32`.
     pub fn from_base64(text: &str) -> Result<Self> {
         let bytes = Zeroizing::new(
             BASE64
@@ -52,28 +62,54 @@ impl MasterKey {
         Ok(Self::new(array))
     }
 
-    /// A new random master key from the operating system, for demos and
-    /// tests; a real deployment loads one it keeps.
+    /// A new random master key from the operating system's generator.
     pub fn generate() -> Result<Self> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|_| Error::Random)?;
-        let key = Self::new(bytes);
-        zeroize::Zeroize::zeroize(&mut bytes);
-        Ok(key)
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        crate::methods::random::fill(bytes.as_mut_slice())?;
+        Ok(Self::new(*bytes))
     }
 
-    /// A key for one use, derived as HMAC-SHA-256(master, label).
-    fn derive(&self, label: &[u8]) -> Result<SecretBox<[u8; 32]>> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.expose_secret())
-            .map_err(|_| Error::Config("the master key cannot key HMAC"))?;
-        mac.update(label);
-        Ok(SecretBox::new(Box::new(mac.finalize().into_bytes().into())))
+    /// The key as standard base64, to store it in a secret store once
+    /// generated. Handle it like the key itself.
+    pub fn to_base64(&self) -> secrecy::SecretString {
+        secrecy::SecretString::from(BASE64.encode(self.0.expose_secret()))
+    }
+
+    /// The key derived for `label`: HKDF-Extract (RFC 5869, SHA-256) with
+    /// the master key as salt and the label as input keying material.
+    fn derive(&self, label: &[u8]) -> SecretBox<[u8; 32]> {
+        let (prk, _) = Hkdf::<Sha256>::extract(Some(self.0.expose_secret()), label);
+        SecretBox::new(Box::new(prk.into()))
+    }
+
+    /// This key's short id.
+    pub(crate) fn id(&self) -> KeyId {
+        let derived = self.derive(b"twofactor/v1/key-id");
+        let mut id = [0u8; 4];
+        id.copy_from_slice(derived.expose_secret().get(..4).unwrap_or(&[1; 4]));
+        KeyId::from_derived(u32::from_be_bytes(id))
     }
 }
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MasterKey([REDACTED])")
+    }
+}
+
+/// Which master key made a sealed value or a keyed hash: 32 bits derived
+/// from the key. [`KeyId::UNKNOWN`] marks values stored before ids were
+/// kept (schema 2 and earlier), which every key in hand is tried on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct KeyId(pub(crate) u32);
+
+impl KeyId {
+    /// Made before key ids were stored.
+    pub(crate) const UNKNOWN: KeyId = KeyId(0);
+
+    fn from_derived(id: u32) -> Self {
+        // Never the marker for "made before ids were stored".
+        KeyId(id.max(1))
     }
 }
 
@@ -95,29 +131,76 @@ impl SecretKind {
     }
 }
 
-/// The keys derived from the master key.
-pub(crate) struct Keys {
+/// The keys derived from one master key.
+pub(crate) struct KeySet {
+    pub(crate) id: KeyId,
     seal: SecretBox<[u8; 32]>,
     code: CodeKey,
 }
 
-impl Keys {
-    pub(crate) fn derive(master: &MasterKey) -> Result<Self> {
-        let seal = master.derive(b"twofactor/v1/seal")?;
-        let code = master.derive(b"twofactor/v1/code-mac")?;
+impl KeySet {
+    fn derive(master: &MasterKey) -> Result<Self> {
+        let code = master.derive(b"twofactor/v1/code-mac");
         Ok(Self {
-            seal,
+            id: master.id(),
+            seal: master.derive(b"twofactor/v1/seal"),
             code: <CodeKey as Mac>::new_from_slice(code.expose_secret())
                 .map_err(|_| Error::Config("the code key cannot key HMAC"))?,
         })
     }
 
-    /// The key one-time codes are hashed under.
+    /// The key one-time codes, tokens and limit names are hashed under.
     pub(crate) fn code(&self) -> &CodeKey {
         &self.code
     }
 
-    /// Seals `plaintext` for `user` and `kind` under a fresh random nonce.
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(self.seal.expose_secret().into())
+    }
+}
+
+/// The keys of the current master key and of the previous ones still
+/// accepted.
+pub(crate) struct Keys {
+    current: KeySet,
+    previous: Vec<KeySet>,
+}
+
+impl Keys {
+    /// The keys of `current`, and of `previous` for values they made.
+    pub(crate) fn derive(current: &MasterKey, previous: &[MasterKey]) -> Result<Self> {
+        let current = KeySet::derive(current)?;
+        let mut sets: Vec<KeySet> = Vec::new();
+        for key in previous {
+            let set = KeySet::derive(key)?;
+            if set.id == current.id || sets.iter().any(|s| s.id == set.id) {
+                return Err(Error::Config(
+                    "a previous master key is the current one, or given twice",
+                ));
+            }
+            sets.push(set);
+        }
+        Ok(Self {
+            current,
+            previous: sets,
+        })
+    }
+
+    /// The current keys: everything new is made under them.
+    pub(crate) fn current(&self) -> &KeySet {
+        &self.current
+    }
+
+    /// The keys that may have made a value marked `id`: the one with that
+    /// id, or every key in hand for a value made before ids were kept.
+    pub(crate) fn for_id(&self, id: KeyId) -> impl Iterator<Item = &KeySet> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .filter(move |set| id == KeyId::UNKNOWN || set.id == id)
+    }
+
+    /// Seals `plaintext` for `user` and `kind` under the current key and a
+    /// fresh random nonce.
     pub(crate) fn seal(
         &self,
         user: &str,
@@ -125,59 +208,74 @@ impl Keys {
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
     ) -> Result<Sealed> {
-        let (key, inner) = self.subkey(&nonce)?;
-        let mut ciphertext = plaintext.to_vec();
-        key.seal_in_place_append_tag(
-            inner,
-            Aad::from(associated_data(user, kind)),
-            &mut ciphertext,
-        )
-        .map_err(|_| Error::Unseal)?;
+        let aad = associated_data(user, kind);
+        let ciphertext = self
+            .current
+            .cipher()
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| Error::Unseal)?;
         Ok(Sealed {
+            key: self.current.id,
             nonce: nonce.to_vec(),
             ciphertext,
         })
     }
 
-    /// What [`seal`](Self::seal) sealed for `user` and `kind`;
-    /// [`Error::Unseal`] when a byte was changed or it was sealed for another
-    /// account, kind or master key.
+    /// What [`seal`](Self::seal) sealed for `user` and `kind`:
+    /// [`Error::UnknownKey`] when sealed under a master key not in hand,
+    /// [`Error::Unseal`] when a byte was changed or it was sealed for
+    /// another account or kind.
     pub(crate) fn open(
         &self,
         user: &str,
         kind: SecretKind,
         sealed: &Sealed,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let nonce: &[u8; NONCE_LEN] = sealed
-            .nonce
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::Unseal)?;
-        let (key, inner) = self.subkey(nonce)?;
-        let mut buffer = Zeroizing::new(sealed.ciphertext.clone());
-        let len = key
-            .open_in_place(inner, Aad::from(associated_data(user, kind)), &mut buffer)
-            .map_err(|_| Error::Unseal)?
-            .len();
-        buffer.truncate(len);
-        Ok(buffer)
+        if sealed.nonce.len() != NONCE_LEN {
+            return Err(Error::Unseal);
+        }
+        let aad = associated_data(user, kind);
+        let mut tried = false;
+        for set in self.for_id(sealed.key) {
+            tried = true;
+            let opened = set.cipher().decrypt(
+                XNonce::from_slice(&sealed.nonce),
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: &aad,
+                },
+            );
+            if let Ok(plaintext) = opened {
+                return Ok(Zeroizing::new(plaintext));
+            }
+        }
+        Err(if tried {
+            Error::Unseal
+        } else {
+            Error::UnknownKey
+        })
     }
 
-    /// The ChaCha20-Poly1305 key and nonce that XChaCha20-Poly1305 with
-    /// this nonce comes down to.
-    fn subkey(&self, nonce: &[u8; NONCE_LEN]) -> Result<(LessSafeKey, Nonce)> {
-        let (head, tail) = nonce.split_first_chunk::<16>().ok_or(Error::Unseal)?;
-        let subkey = Zeroizing::new(<[u8; 32]>::from(chacha20::hchacha::<U10>(
-            self.seal.expose_secret().into(),
-            head.into(),
-        )));
-        let key =
-            UnboundKey::new(&CHACHA20_POLY1305, subkey.as_slice()).map_err(|_| Error::Unseal)?;
-        let mut inner = [0u8; 12];
-        for (to, from) in inner.iter_mut().skip(4).zip(tail) {
-            *to = *from;
+    /// `sealed` sealed again under the current key with `nonce`, when
+    /// another key sealed it; `None` when it is the current key's already.
+    pub(crate) fn reseal(
+        &self,
+        user: &str,
+        kind: SecretKind,
+        sealed: &Sealed,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Option<Sealed>> {
+        if sealed.key == self.current.id {
+            return Ok(None);
         }
-        Ok((LessSafeKey::new(key), Nonce::assume_unique_for_key(inner)))
+        let plaintext = self.open(user, kind, sealed)?;
+        self.seal(user, kind, nonce, &plaintext).map(Some)
     }
 }
 
@@ -196,13 +294,15 @@ fn associated_data(user: &str, kind: SecretKind) -> Vec<u8> {
     aad
 }
 
-/// A sealed secret as stored: nonce and ciphertext (with its tag).
+/// A sealed secret as stored: which key, the nonce, and the ciphertext with
+/// its tag.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Sealed {
-    #[serde(with = "crate::methods::bytes")]
-    nonce: Vec<u8>,
-    #[serde(with = "crate::methods::bytes")]
-    ciphertext: Vec<u8>,
+    pub(crate) key: KeyId,
+    #[serde(with = "serde_bytes")]
+    pub(crate) nonce: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub(crate) ciphertext: Vec<u8>,
 }
 
 impl fmt::Debug for Sealed {
@@ -216,7 +316,7 @@ mod tests {
     use super::*;
 
     fn keys(byte: u8) -> Keys {
-        Keys::derive(&MasterKey::new([byte; 32])).unwrap()
+        Keys::derive(&MasterKey::new([byte; 32]), &[]).unwrap()
     }
 
     #[test]
@@ -236,8 +336,12 @@ mod tests {
             Err(Error::Unseal)
         ));
         assert!(matches!(
-            keys(8).open("alice", SecretKind::TotpSecret, &sealed),
+            k.open("alice", SecretKind::PhoneNumber, &sealed),
             Err(Error::Unseal)
+        ));
+        assert!(matches!(
+            keys(8).open("alice", SecretKind::TotpSecret, &sealed),
+            Err(Error::UnknownKey)
         ));
         let mut tampered = sealed.clone();
         if let Some(b) = tampered.ciphertext.first_mut() {
@@ -249,12 +353,57 @@ mod tests {
         ));
         let short = Sealed {
             nonce: vec![0; 3],
-            ciphertext: sealed.ciphertext.clone(),
+            ..sealed.clone()
         };
         assert!(matches!(
             k.open("alice", SecretKind::TotpSecret, &short),
             Err(Error::Unseal)
         ));
+        // a value from before key ids were kept opens under the key in hand
+        let legacy = Sealed {
+            key: KeyId::UNKNOWN,
+            ..sealed
+        };
+        assert_eq!(
+            k.open("alice", SecretKind::TotpSecret, &legacy)
+                .unwrap()
+                .as_slice(),
+            b"secret!"
+        );
+    }
+
+    #[test]
+    fn previous_keys_open_and_reseal_under_the_current_one() {
+        let old = keys(1);
+        let sealed = old
+            .seal("u", SecretKind::PhoneNumber, [3; 24], b"+60123451688")
+            .unwrap();
+        let both = Keys::derive(&MasterKey::new([2; 32]), &[MasterKey::new([1; 32])]).unwrap();
+        assert_eq!(
+            both.open("u", SecretKind::PhoneNumber, &sealed)
+                .unwrap()
+                .as_slice(),
+            b"+60123451688"
+        );
+        let again = both
+            .reseal("u", SecretKind::PhoneNumber, &sealed, [4; 24])
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.key, both.current().id);
+        assert_ne!(again.key, sealed.key);
+        assert!(both
+            .reseal("u", SecretKind::PhoneNumber, &again, [5; 24])
+            .unwrap()
+            .is_none());
+        let new_only = keys(2);
+        assert_eq!(
+            new_only
+                .open("u", SecretKind::PhoneNumber, &again)
+                .unwrap()
+                .as_slice(),
+            b"+60123451688"
+        );
+        assert!(Keys::derive(&MasterKey::new([2; 32]), &[MasterKey::new([2; 32])]).is_err());
     }
 
     #[test]
@@ -267,90 +416,32 @@ mod tests {
         assert_eq!(format!("{sealed:?}"), "Sealed([REDACTED])");
     }
 
-    fn hex(text: &str) -> Vec<u8> {
-        data_encoding::HEXLOWER.decode(text.as_bytes()).unwrap()
-    }
-
-    /// A `Keys` whose seal key is `key` itself, to meet published vectors.
-    fn raw(key: [u8; 32]) -> Keys {
-        let mut k = keys(0);
-        k.seal = SecretBox::new(Box::new(key));
-        k
-    }
-
-    /// draft-irtf-cfrg-xchacha-03, appendix A.3.1, through the subkey and
-    /// nonce that `seal` and `open` use.
     #[test]
-    fn meets_the_xchacha20_poly1305_draft_vector() {
-        let key: [u8; 32] = hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f")
-            .try_into()
-            .unwrap();
-        let nonce: [u8; 24] = hex("404142434445464748494a4b4c4d4e4f5051525354555657")
-            .try_into()
-            .unwrap();
-        let aad = hex("50515253c0c1c2c3c4c5c6c7");
-        let plaintext = b"Ladies and Gentlemen of the class of '99: If I could offer you only \
-one tip for the future, sunscreen would be it.";
-        let expected = hex(concat!(
-            "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb",
-            "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452",
-            "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9",
-            "21f9664c97637da9768812f615c68b13b52e",
-            "c0875924c1c7987947deafd8780acf49"
-        ));
-        let (k, n) = raw(key).subkey(&nonce).unwrap();
-        let mut buffer = plaintext.to_vec();
-        k.seal_in_place_append_tag(n, Aad::from(&aad), &mut buffer)
-            .unwrap();
-        assert_eq!(buffer, expected);
-        let (k, n) = raw(key).subkey(&nonce).unwrap();
+    fn the_derivation_is_hmac_sha256_of_the_label() {
+        // HKDF-Extract(salt = master, IKM = label) is HMAC(master, label):
+        // the derivation records sealed before the hkdf crate used.
+        let master = MasterKey::new([42; 32]);
+        let mut mac = <hmac::Hmac<Sha256> as Mac>::new_from_slice(&[42; 32]).unwrap();
+        mac.update(b"twofactor/v1/seal");
+        let expected: [u8; 32] = mac.finalize().into_bytes().into();
         assert_eq!(
-            k.open_in_place(n, Aad::from(&aad), &mut buffer).unwrap(),
-            plaintext
+            *master.derive(b"twofactor/v1/seal").expose_secret(),
+            expected
         );
-    }
-
-    /// Sealing agrees with RustCrypto's XChaCha20-Poly1305, both ways, on
-    /// many keys, nonces, accounts and lengths.
-    #[test]
-    fn agrees_with_rustcrypto_xchacha20_poly1305() {
-        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-        use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-        for n in 0u8..200 {
-            let key = [n.wrapping_mul(31) ^ 0x5a; 32];
-            let nonce: [u8; 24] = std::array::from_fn(|i| n ^ (i as u8).wrapping_mul(7));
-            let user = format!("user-{n}");
-            let plaintext: Vec<u8> = (0..usize::from(n)).map(|i| i as u8 ^ n).collect();
-            let ours = raw(key);
-            let peer = XChaCha20Poly1305::new(&key.into());
-            let aad = associated_data(&user, SecretKind::PhoneNumber);
-            let sealed = ours
-                .seal(&user, SecretKind::PhoneNumber, nonce, &plaintext)
-                .unwrap();
-            let theirs = peer
-                .encrypt(
-                    XNonce::from_slice(&nonce),
-                    Payload {
-                        msg: &plaintext,
-                        aad: &aad,
-                    },
-                )
-                .unwrap();
-            assert_eq!(sealed.ciphertext, theirs);
-            let opened = ours.open(&user, SecretKind::PhoneNumber, &sealed).unwrap();
-            assert_eq!(opened.as_slice(), plaintext.as_slice());
-        }
     }
 
     #[test]
     fn master_key_parsing() {
         let text = BASE64.encode(&[3u8; 32]);
-        assert!(MasterKey::from_base64(&text).is_ok());
+        let key = MasterKey::from_base64(&text).unwrap();
+        assert_eq!(key.to_base64().expose_secret(), text);
         assert!(MasterKey::from_base64(&BASE64.encode(&[3u8; 31])).is_err());
         assert!(MasterKey::from_base64("not base64!").is_err());
         assert_eq!(
             format!("{:?}", MasterKey::new([5; 32])),
             "MasterKey([REDACTED])"
         );
+        assert_ne!(MasterKey::new([5; 32]).id(), MasterKey::new([6; 32]).id());
+        assert_ne!(MasterKey::new([5; 32]).id(), KeyId::UNKNOWN);
     }
 }

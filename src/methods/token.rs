@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use crate::methods::code::CodeKey;
+use crate::methods::seal::{KeyId, Keys};
 
 /// The random bytes of a token.
 pub(crate) type TokenEntropy = [u8; 32];
@@ -45,12 +46,37 @@ pub(crate) fn token_mac(
     mac.finalize().into_bytes().into()
 }
 
-/// The position of the stored MAC equal to `mac`, comparing every one in
-/// constant time.
-pub(crate) fn find<'a>(stored: impl Iterator<Item = &'a [u8]>, mac: &[u8; 32]) -> Option<usize> {
+/// The position of the stored keyed hash that `token` hashes to, under the
+/// key that made each (every key in hand for one made before key ids were
+/// kept), comparing every one in constant time.
+pub(crate) fn find<'a>(
+    keys: &Keys,
+    stored: impl Iterator<Item = (KeyId, &'a [u8])>,
+    kind: TokenKind,
+    user: &str,
+    token: &SecretString,
+) -> Option<usize> {
+    // One hash per key, computed once whatever the number stored (for the
+    // first few keys: a host holds one or two), on the stack.
+    let mut hashes: [Option<(KeyId, [u8; 32])>; 4] = [None; 4];
     let mut found = None;
-    for (i, s) in stored.enumerate() {
-        if bool::from(s.ct_eq(mac.as_slice())) && found.is_none() {
+    for (i, (id, stored)) in stored.enumerate() {
+        let mut hit = false;
+        for set in keys.for_id(id) {
+            let known = hashes.iter().flatten().find(|(k, _)| *k == set.id);
+            let mac = match known {
+                Some((_, mac)) => *mac,
+                None => {
+                    let mac = token_mac(set.code(), kind, user, token);
+                    if let Some(free) = hashes.iter_mut().find(|h| h.is_none()) {
+                        *free = Some((set.id, mac));
+                    }
+                    mac
+                }
+            };
+            hit |= bool::from(stored.ct_eq(mac.as_slice()));
+        }
+        if hit && found.is_none() {
             found = Some(i);
         }
     }
@@ -80,8 +106,17 @@ mod tests {
             a,
             token_mac(&key(), TokenKind::Device, "alice", &token(&[0xfa; 32]))
         );
-        let stored = [vec![0u8; 32], a.to_vec()];
-        assert_eq!(find(stored.iter().map(Vec::as_slice), &a), Some(1));
-        assert_eq!(find(stored.iter().map(Vec::as_slice), &[1; 32]), None);
+        let keys = Keys::derive(&crate::methods::seal::MasterKey::new([5; 32]), &[]).unwrap();
+        let id = keys.current().id;
+        let mine = token_mac(keys.current().code(), TokenKind::Device, "alice", &t);
+        let stored = [vec![0u8; 32], mine.to_vec()];
+        let keyed = || stored.iter().map(|m| (id, m.as_slice()));
+        assert_eq!(
+            find(&keys, keyed(), TokenKind::Device, "alice", &t),
+            Some(1)
+        );
+        assert_eq!(find(&keys, keyed(), TokenKind::Device, "bob", &t), None);
+        let legacy = stored.iter().map(|m| (KeyId::UNKNOWN, m.as_slice()));
+        assert_eq!(find(&keys, legacy, TokenKind::Device, "alice", &t), Some(1));
     }
 }

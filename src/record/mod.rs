@@ -2,6 +2,7 @@
 //! earlier schema versions are read.
 
 mod v1;
+mod v2;
 
 use std::fmt;
 
@@ -11,14 +12,14 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::message::Purpose;
 use crate::methods::recovery::{Cost, Slot};
-use crate::methods::seal::Sealed;
+use crate::methods::seal::{KeyId, Sealed};
 use crate::methods::totp::Totp;
 use crate::policy::Algorithm;
 use crate::status::Method;
 
 /// The schema version this build writes. It reads this one and every
 /// earlier one, upgrading in memory; the next save writes this one.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Everything the library knows of one user's second factor: what is
 /// enrolled, what is being set up, and the failure counters.
@@ -85,7 +86,10 @@ impl Record {
         let (schema, _) = postcard::take_from_bytes::<u32>(document).map_err(corrupt)?;
         match schema {
             SCHEMA_VERSION => whole::<Record>(document),
-            1 => whole::<v1::Record>(document).map(Record::from),
+            2 => whole::<v2::Record>(document).map(Record::from),
+            1 => whole::<v1::Record>(document)
+                .map(v2::Record::from)
+                .map(Record::from),
             0 => Err(Error::CorruptRecord(
                 "schema version 0 was never written".into(),
             )),
@@ -231,7 +235,7 @@ pub(crate) struct PendingSetup {
 
 /// A keyed hash, stored as bytes.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Mac(#[serde(with = "crate::methods::bytes")] pub(crate) Vec<u8>);
+pub(crate) struct Mac(#[serde(with = "serde_bytes")] pub(crate) Vec<u8>);
 
 impl fmt::Debug for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -277,11 +281,13 @@ impl fmt::Debug for RecoverySet {
     }
 }
 
-/// A remembered device: the keyed hash of its token, and what to show.
+/// A remembered device: the keyed hash of its token (and which master key
+/// made it), and what to show.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Device {
     pub(crate) id: String,
-    #[serde(with = "crate::methods::bytes")]
+    pub(crate) key: KeyId,
+    #[serde(with = "serde_bytes")]
     pub(crate) mac: Vec<u8>,
     pub(crate) label: String,
     pub(crate) created: Timestamp,
@@ -299,12 +305,14 @@ impl fmt::Debug for Device {
     }
 }
 
-/// The one code sent and not yet used: its keyed hash and what bounds it.
+/// The one code sent and not yet used: its keyed hash (and which master key
+/// made it) and what bounds it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct OutstandingCode {
     pub(crate) purpose: Purpose,
     pub(crate) method: Method,
-    #[serde(with = "crate::methods::bytes")]
+    pub(crate) key: KeyId,
+    #[serde(with = "serde_bytes")]
     pub(crate) mac: Vec<u8>,
     pub(crate) expires: Timestamp,
     pub(crate) tries_left: u8,
@@ -336,10 +344,12 @@ pub(crate) struct SendLog {
     pub(crate) purpose: Purpose,
 }
 
-/// A step-up grant: the keyed hash of its token, and until when it holds.
+/// A step-up grant: the keyed hash of its token (and which master key made
+/// it), and until when it holds.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct GrantRecord {
-    #[serde(with = "crate::methods::bytes")]
+    pub(crate) key: KeyId,
+    #[serde(with = "serde_bytes")]
     pub(crate) mac: Vec<u8>,
     pub(crate) created: Timestamp,
     pub(crate) expires: Timestamp,
@@ -386,8 +396,8 @@ mod tests {
         assert!(corrupt(b""));
         assert!(corrupt(&[0]), "schema 0 was never written");
         assert!(matches!(
-            Record::decode(&[3]),
-            Err(Error::UnsupportedSchema(3))
+            Record::decode(&[4]),
+            Err(Error::UnsupportedSchema(4))
         ));
         assert!(matches!(
             Record::decode(&[0x80, 0x01, 0xff]),
@@ -405,7 +415,11 @@ mod tests {
     /// this schema and the one before.
     #[test]
     fn changed_bytes_never_panic() {
-        for doc in [sample().encode().unwrap(), SCHEMA_1.to_vec()] {
+        for doc in [
+            sample().encode().unwrap(),
+            SCHEMA_2.to_vec(),
+            SCHEMA_1.to_vec(),
+        ] {
             for at in 0..doc.len() {
                 for byte in [0x00, 0x01, 0x7f, 0x80, 0xff] {
                     let mut changed = doc.clone();
@@ -430,6 +444,7 @@ mod tests {
             code: Some(OutstandingCode {
                 purpose: Purpose::Login,
                 method: Method::Email,
+                key: KeyId::UNKNOWN,
                 mac: vec![0xaa],
                 expires: Timestamp::from_unix_seconds(5),
                 tries_left: 4,
@@ -455,6 +470,19 @@ mod tests {
         2, 0, 0, 0, 0, // guard
     ];
 
+    /// `sample()` as schema 2 stored it.
+    #[rustfmt::skip]
+    const SCHEMA_2: [u8; 29] = [
+        2, // schema
+        1, 2, 0xac, 0x02, 1, 1, 0, // enrolment: Sms, since 300, [Email], not suspended
+        0, // pending
+        1, 1, 1, 1, 0xaa, 5, 4, // code: Login, Email, mac, expires 5, 4 tries
+        0, 0, 0, 0, // sends, recovery, devices, grants
+        1, 1, b's', // stamp
+        2, 0, 0, 0, 0, // guard
+        0, // setup required
+    ];
+
     /// The stored form is postcard in declaration order: fields, then enum
     /// variants by position. Reordering either changes these bytes, and is
     /// a schema change.
@@ -462,14 +490,14 @@ mod tests {
     fn the_stored_form_is_fixed() {
         assert_eq!(
             Record::default().encode().unwrap(),
-            [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            [3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         );
         #[rustfmt::skip]
         let expected = [
-            2, // schema
+            3, // schema
             1, 2, 0xac, 0x02, 1, 1, 0, // enrolment: Sms, since 300, [Email], not suspended
             0, // pending
-            1, 1, 1, 1, 0xaa, 5, 4, // code: Login, Email, mac, expires 5, 4 tries
+            1, 1, 1, 0, 1, 0xaa, 5, 4, // code: Login, Email, key 0, mac, expires 5, 4 tries
             0, 0, 0, 0, // sends, recovery, devices, grants
             1, 1, b's', // stamp
             2, 0, 0, 0, 0, // guard
@@ -477,15 +505,23 @@ mod tests {
         ];
         assert_eq!(sample().encode().unwrap(), expected);
         assert_eq!(Record::decode(&expected).unwrap(), sample());
+        assert_eq!(
+            Record::decode(&SCHEMA_2).unwrap(),
+            sample(),
+            "schema 2 reads"
+        );
     }
 
-    /// A schema-1 document reads as the same record in this schema, and is
-    /// written back as this schema.
+    /// A schema-1 document reads as the same record in this schema (through
+    /// schema 2), and is written back as this schema.
     #[test]
     fn schema_1_is_upgraded() {
         let upgraded = Record::decode(&SCHEMA_1).unwrap();
         assert_eq!(upgraded, sample());
-        assert_eq!(upgraded.encode().unwrap().first(), Some(&2));
+        assert_eq!(
+            upgraded.encode().unwrap().first(),
+            Some(&(SCHEMA_VERSION as u8))
+        );
         let mut with_sends = SCHEMA_1;
         with_sends[16] = 1; // one send…
         let mut doc = with_sends[..17].to_vec();

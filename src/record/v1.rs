@@ -1,30 +1,28 @@
-//! Schema 1, as twofactor 0.1 wrote it: read only, and upgraded to the
-//! current schema in memory.
+//! Schema 1, as twofactor 0.1 wrote it: read only, upgraded to schema 2
+//! (and on to the current schema) in memory.
 //!
 //! Schema 2 added step-up grants (and the one a pending setup was begun
 //! with), the purpose of each logged send, and the "setup required" mark.
-//! Every other part is stored as schema 1 stored it, so it is read with the
-//! current types.
+//! Every other part is stored as schema 2 stored it, so it is read with the
+//! schema-2 types.
 
 use serde::Deserialize;
 
-use super::{
-    Device, Enrolment, Factor, Goal, Guard, OutstandingCode, RecoverySet, SendLog, SCHEMA_VERSION,
-};
+use super::v2;
+use super::{Goal, Guard, RecoverySet, SendLog};
 use crate::clock::Timestamp;
 use crate::message::Purpose;
 
 /// A schema-1 record, field for field in its stored order.
 #[derive(Deserialize)]
 pub(super) struct Record {
-    #[allow(dead_code)]
     schema: u32,
-    enrolment: Option<Enrolment>,
+    enrolment: Option<v2::Enrolment>,
     pending: Option<PendingSetup>,
-    code: Option<OutstandingCode>,
+    code: Option<v2::OutstandingCode>,
     sends: Vec<Timestamp>,
     recovery: Option<RecoverySet>,
-    devices: Vec<Device>,
+    devices: Vec<v2::Device>,
     stamp: Option<String>,
     guard: Guard,
 }
@@ -32,17 +30,17 @@ pub(super) struct Record {
 /// A schema-1 pending setup: no grant.
 #[derive(Deserialize)]
 struct PendingSetup {
-    factor: Factor,
+    factor: v2::Factor,
     expires: Timestamp,
     goal: Goal,
 }
 
-impl From<Record> for super::Record {
+impl From<Record> for v2::Record {
     fn from(old: Record) -> Self {
-        Self {
-            schema: SCHEMA_VERSION,
+        v2::Record {
+            schema: old.schema,
             enrolment: old.enrolment,
-            pending: old.pending.map(|p| super::PendingSetup {
+            pending: old.pending.map(|p| v2::PendingSetup {
                 factor: p.factor,
                 expires: p.expires,
                 goal: p.goal,

@@ -24,6 +24,7 @@ use crate::ports::{
 pub struct TwoFactorBuilder {
     issuer: Option<String>,
     key: Option<MasterKey>,
+    previous_keys: Vec<MasterKey>,
     store: Option<Arc<dyn UserStore>>,
     limits: Option<Arc<dyn LimitStore>>,
     passwords: Option<Arc<dyn PasswordVerifier>>,
@@ -52,9 +53,21 @@ impl TwoFactorBuilder {
         self
     }
 
-    /// The master key every stored secret is sealed under.
+    /// The current master key: every secret is sealed, and every keyed
+    /// hash made, under it.
     pub fn key(mut self, key: MasterKey) -> Self {
         self.key = Some(key);
+        self
+    }
+
+    /// Earlier master keys, for rotation: values made under them still open
+    /// and verify, and a record is sealed again under the current key when
+    /// it is next saved (or by [`TwoFactor::rotate_keys`], all at once).
+    /// Drop a previous key once `rotate_keys` has run with every instance
+    /// on the current key, and the remembered devices, codes and grants made
+    /// under it have expired (or accept that those ask again).
+    pub fn previous_keys(mut self, keys: impl IntoIterator<Item = MasterKey>) -> Self {
+        self.previous_keys = keys.into_iter().collect();
         self
     }
 
@@ -140,7 +153,7 @@ impl TwoFactorBuilder {
         Ok(TwoFactor {
             inner: Arc::new(Inner {
                 issuer,
-                keys: Keys::derive(&key)?,
+                keys: Keys::derive(&key, &self.previous_keys)?,
                 policy: self.policy,
                 store: self.store.ok_or(Error::Config("a store is required"))?,
                 limits: self.limits.ok_or(Error::Config(

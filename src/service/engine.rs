@@ -42,7 +42,7 @@ pub(super) enum Presentation<'a> {
         recovery: Option<RecoveryHit>,
     },
     Grant {
-        mac: [u8; 32],
+        token: &'a SecretString,
     },
 }
 
@@ -56,7 +56,7 @@ impl Presentation<'_> {
                 code,
                 recovery: recovery.as_ref(),
             },
-            Presentation::Grant { mac } => Presented::Grant { mac: *mac },
+            Presentation::Grant { token } => Presented::Grant { token },
         }
     }
 }
@@ -114,12 +114,7 @@ impl TwoFactor {
         reauth: Reauth<'a>,
     ) -> Result<Presentation<'a>> {
         Ok(match reauth.0 {
-            Given::Grant(token) => {
-                let ctx = self.ctx(account, None, &[]);
-                Presentation::Grant {
-                    mac: core::stepup::grant_mac(&ctx, token),
-                }
-            }
+            Given::Grant(token) => Presentation::Grant { token },
             Given::Password(password) => Presentation::Password {
                 ok: self.password_ok(account, password).await?,
             },
@@ -197,13 +192,25 @@ impl TwoFactor {
     ) -> Result<(R, bool)> {
         let mut refused: Vec<(String, Duration)> = Vec::new();
         let mut counted: Vec<String> = Vec::new();
+        let mut drawn: Option<Entropy> = None;
         let mut attempts = 0u32;
         while attempts <= self.inner.policy.max_retries {
             attempts = attempts.saturating_add(1);
             let (record, version) = self.load(account).await?;
-            let ctx = self.ctx(account, entropy, &refused);
-            let now = ctx.now;
-            let decision = decide(record, &ctx)?;
+            // A record sealed under a previous key is sealed again when it
+            // is saved, which takes fresh nonces.
+            if entropy.is_none() && drawn.is_none() && core::keys::stale(&record, &self.inner.keys)
+            {
+                drawn = Some(draw()?);
+            }
+            let (decision, now) = {
+                let ctx = self.ctx(account, entropy.or(drawn.as_ref()), &refused);
+                let mut decision = decide(record, &ctx)?;
+                if let Some(record) = decision.save.as_mut() {
+                    core::keys::reseal(record, &ctx)?;
+                }
+                (decision, ctx.now)
+            };
             let mut newly_refused = Vec::new();
             for effect in &decision.effects {
                 let Effect::SendCode(d) = effect else {
@@ -252,7 +259,7 @@ impl TwoFactor {
         };
         let now = self.inner.clock.now();
         let key = counter_key(
-            self.inner.keys.code(),
+            self.inner.keys.current().code(),
             Counted::SourceFailures,
             source.as_str(),
         );
@@ -282,7 +289,7 @@ impl TwoFactor {
         let source = match &self.source {
             Some(source) => {
                 let key = counter_key(
-                    self.inner.keys.code(),
+                    self.inner.keys.current().code(),
                     Counted::SourceSends,
                     source.as_str(),
                 );
@@ -541,5 +548,5 @@ impl TwoFactor {
 
 /// Random bytes for one call, in one system call.
 pub(super) fn draw() -> Result<Entropy> {
-    Entropy::draw(getrandom::fill).map_err(|_| Error::Random)
+    Entropy::draw(crate::methods::random::fill)
 }

@@ -34,6 +34,20 @@ use crate::source::Source;
 use crate::status::{AdminAction, Method, Page, Status};
 use crate::verdict::{DeviceInfo, Grant, LoginStep, Sent, Verdict, Verified};
 
+/// What [`TwoFactor::rotate_keys`] did so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rotation {
+    /// Accounts looked at.
+    pub done: u64,
+    /// Accounts stored when the run began.
+    pub total: u64,
+    /// Records sealed again under the current key.
+    pub resealed: u64,
+    /// Records that could not be read, left as they were.
+    pub unreadable: u64,
+}
+
 /// Two-factor authentication for a web application. Cheap to clone; clones
 /// share everything. Build one with [`TwoFactor::builder`].
 ///
@@ -392,9 +406,8 @@ impl TwoFactor {
     /// Revokes a step-up grant: call it at sign-out with the token kept in
     /// the session. Whether there was such a live grant.
     pub async fn revoke_step_up(&self, account: &Account, token: &SecretString) -> Result<bool> {
-        let mac = core::stepup::grant_mac(&self.ctx(account, None, &[]), token);
         self.transact(account, None, |record, ctx| {
-            Ok(core::stepup::revoke(record, ctx, &mac))
+            Ok(core::stepup::revoke(record, ctx, token))
         })
         .await
         .map(|(found, _)| found)
@@ -660,6 +673,80 @@ impl TwoFactor {
         })
         .await
         .map(|_| Verdict::Accepted(()))
+    }
+
+    /// Seals every stored record's secrets again under the current master
+    /// key, for a key rotation: pages through every account as
+    /// [`admin_list`](Self::admin_list) does, and saves each record that
+    /// holds a secret sealed under a previous key, with the usual
+    /// compare-and-swap. Safe while the application serves traffic, and to
+    /// run twice (the second run reseals nothing).
+    ///
+    /// `progress` is told the counts after each page, for a command-line
+    /// tool's progress bar. A record that cannot be read (corrupt, or sealed
+    /// under a key that is not configured) is counted in
+    /// [`Rotation::unreadable`] and left as it is.
+    ///
+    /// To rotate: configure the new key with [`key`](TwoFactorBuilder::key)
+    /// and the old one with [`previous_keys`](TwoFactorBuilder::previous_keys)
+    /// on every instance; run this once; keep the old key until what was
+    /// hashed under it has expired (remembered devices: 30 days), then
+    /// drop it.
+    pub async fn rotate_keys(&self, mut progress: impl FnMut(&Rotation)) -> Result<Rotation> {
+        const PAGE: usize = 500;
+        let mut counts = Rotation::default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .inner
+                .store
+                .list(after.as_deref(), PAGE)
+                .await
+                .map_err(Error::Store)?;
+            counts.total = counts.total.saturating_add(page.len() as u64);
+            after = page.last().map(|l| l.user.clone());
+            if page.len() < PAGE {
+                break;
+            }
+        }
+        progress(&counts);
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .inner
+                .store
+                .list(after.as_deref(), PAGE)
+                .await
+                .map_err(Error::Store)?;
+            for listed in &page {
+                let account = Account::new(listed.user.clone(), "");
+                let stale = self
+                    .transact(&account, None, |record, ctx| {
+                        let stale = core::keys::stale(&record, ctx.keys);
+                        Ok(match stale {
+                            // the engine seals it again as it saves it
+                            true => Decision::saved(record, Vec::new(), true),
+                            false => Decision::unchanged(false),
+                        })
+                    })
+                    .await;
+                match stale {
+                    Ok((true, _)) => counts.resealed = counts.resealed.saturating_add(1),
+                    Ok((false, _)) => {}
+                    Err(Error::CorruptRecord(_) | Error::UnsupportedSchema(_))
+                    | Err(Error::Unseal | Error::UnknownKey) => {
+                        counts.unreadable = counts.unreadable.saturating_add(1)
+                    }
+                    Err(e) => return Err(e),
+                }
+                counts.done = counts.done.saturating_add(1);
+            }
+            progress(&counts);
+            after = page.last().map(|l| l.user.clone());
+            if page.len() < PAGE {
+                return Ok(counts);
+            }
+        }
     }
 
     /// Deletes the limits' counters no longer needed; how many. Each

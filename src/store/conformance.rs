@@ -85,7 +85,7 @@ fn expect(check: &'static str, ok: bool, detail: impl FnOnce() -> String) -> Out
 /// Runs every check; the first failure stops the run.
 pub async fn run<S: UserStore + LimitStore + Clone + 'static>(store: S) -> Result<Report, Failure> {
     let mut random = [0u8; 8];
-    getrandom::fill(&mut random).map_err(|_| fail("setup", "no randomness"))?;
+    crate::methods::random::fill(&mut random).map_err(|_| fail("setup", "no randomness"))?;
     let prefix = format!("conformance-{}-", data_encoding::HEXLOWER.encode(&random));
     let mut passed = Vec::new();
     round_trip(&store, &prefix).await?;

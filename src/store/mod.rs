@@ -3,9 +3,9 @@
 //!
 //! | Store | Feature | For |
 //! | --- | --- | --- |
-//! | [`MemoryStore`] | `memory` (default) | tests, demos, one process that may forget on restart |
-//! | [`SqliteStore`] | `sqlite` | one server, an embedded file |
-//! | [`PostgresStore`] | `postgres` | many app instances sharing a database |
+//! | `MemoryStore` | `memory` (default) | tests, demos, one process that may forget on restart |
+//! | `SqliteStore` | `sqlite` | one server, an embedded file |
+//! | `PostgresStore` | `postgres` | many app instances sharing a database |
 //!
 //! Each gives the one guarantee the library needs: `save` is an atomic
 //! compare-and-swap on the document's version.

@@ -2,10 +2,10 @@
 //!
 //! | Sender | Feature | For |
 //! | --- | --- | --- |
-//! | [`ConsoleEmail`], [`ConsoleSms`] | `console` (default) | development: print each message |
+//! | `ConsoleEmail`, `ConsoleSms` | `console` (default) | development: print each message |
 //! | [`testing::Recorder`] | always | tests and demos: keep each message |
-//! | [`SmtpEmail`] | `smtp` | email through any SMTP server |
-//! | [`TwilioSms`] | `twilio` | text messages through Twilio |
+//! | `SmtpEmail` | `smtp` | email through any SMTP server |
+//! | `TwilioSms` | `twilio` | text messages through Twilio |
 
 #[cfg(feature = "console")]
 mod console;

@@ -112,7 +112,7 @@ impl Harness {
             key: [7; 32],
             run: {
                 let mut r = [0u8; 6];
-                getrandom::fill(&mut r).unwrap();
+                rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut r).unwrap();
                 data_encoding::HEXLOWER.encode(&r)
             },
         }
@@ -321,7 +321,7 @@ pub fn postgres_url() -> String {
 /// A fresh SQLite file path in the temporary directory.
 pub fn sqlite_path(name: &str) -> std::path::PathBuf {
     let mut r = [0u8; 6];
-    getrandom::fill(&mut r).unwrap();
+    rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut r).unwrap();
     std::env::temp_dir().join(format!(
         "twofactor-{name}-{}.db",
         data_encoding::HEXLOWER.encode(&r)
