@@ -16,11 +16,12 @@ use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
+use twofactor::__internal::Totp;
 use twofactor::__internal::{CodeCheck, DeviceCheck, RecoveryCheck};
-use twofactor::methods::totp::Totp;
+use twofactor::testing::ManualClock;
 use twofactor::{
-    Account, Algorithm, Clock, ManualClock, MasterKey, MemoryStore, NewMethod, PasswordVerifier,
-    Policy, PortError, Setup, Timestamp, TwoFactor, Verdict,
+    Account, Algorithm, Clock, MasterKey, MemoryStore, NewMethod, PasswordCheck, Policy, PortError,
+    Setup, Timestamp, TwoFactor, Verdict,
 };
 
 const SECRET: [u8; 20] =
@@ -101,7 +102,7 @@ fn sent_codes(c: &mut Criterion) {
 struct Anyone;
 
 #[async_trait]
-impl PasswordVerifier for Anyone {
+impl PasswordCheck for Anyone {
     async fn verify(&self, _: &Account, _: &SecretString) -> Result<bool, PortError> {
         Ok(true)
     }

@@ -11,15 +11,13 @@
 mod support;
 
 use support::{ask, step, Demo, Result};
-use twofactor::methods::totp::Totp;
 use twofactor::secrecy::ExposeSecret;
-use twofactor::{
-    Account, Algorithm, Clock, Error, LoginStep, NewMethod, Setup, Status, TwoFactor, Verdict,
-};
+use twofactor::testing::Authenticator;
+use twofactor::{Account, Clock, Error, LoginStep, NewMethod, Setup, Status, TwoFactor, Verdict};
 
-/// Sets the app up for `account`; the secret, for the demo to play the
+/// Sets the app up for `account`; the app, for the demo to play the
 /// phone with.
-async fn set_up_app(demo: &Demo, tf: &TwoFactor, account: &Account) -> Result<Vec<u8>> {
+async fn set_up_app(demo: &Demo, tf: &TwoFactor, account: &Account) -> Result<Authenticator> {
     let Verdict::Accepted(Setup::App(setup)) = tf
         .begin_setup(account, NewMethod::App, &demo.password)
         .await?
@@ -28,10 +26,9 @@ async fn set_up_app(demo: &Demo, tf: &TwoFactor, account: &Account) -> Result<Ve
     };
     println!("{}", setup.qr_text.expose_secret());
     println!("Key: {}", setup.secret.expose_secret());
-    let plain: String = setup.secret.expose_secret().split(' ').collect();
-    let secret = data_encoding::BASE32_NOPAD.decode(plain.as_bytes())?;
+    let phone = Authenticator::from_setup(&setup)?;
     loop {
-        let code = app_code(demo, &secret, "Code from the app:")?;
+        let code = app_code(demo, &phone, "Code from the app:")?;
         match tf.confirm_setup(account, &code).await? {
             Verdict::Accepted(on) => {
                 if let Some(codes) = on.recovery_codes {
@@ -40,7 +37,7 @@ async fn set_up_app(demo: &Demo, tf: &TwoFactor, account: &Account) -> Result<Ve
                         println!("  {}", c.expose_secret());
                     }
                 }
-                return Ok(secret);
+                return Ok(phone);
             }
             Verdict::Rejected {
                 attempts_left,
@@ -53,13 +50,11 @@ async fn set_up_app(demo: &Demo, tf: &TwoFactor, account: &Account) -> Result<Ve
     }
 }
 
-/// A code from the app whose secret is `secret`, now: typed by the person,
-/// or computed by the demo.
-fn app_code(demo: &Demo, secret: &[u8], prompt: &str) -> Result<String> {
+/// A code from `phone`'s app, now: typed by the person, or computed by the
+/// demo.
+fn app_code(demo: &Demo, phone: &Authenticator, prompt: &str) -> Result<String> {
     if demo.unattended {
-        let code = Totp::new(Algorithm::Sha1, 6, 30)
-            .code_at(secret, demo.clock.now().unix_seconds())
-            .to_string();
+        let code = phone.code_at(demo.clock.now());
         println!("{prompt} {code}   (computed by the demo)");
         Ok(code)
     } else {

@@ -13,29 +13,27 @@ mod support;
 use std::time::Duration;
 
 use support::{ask, step, Demo, Result};
-use twofactor::methods::totp::Totp;
 use twofactor::secrecy::{ExposeSecret, SecretString};
+use twofactor::testing::{Authenticator, ManualClock};
 use twofactor::Keep;
 use twofactor::{
-    Account, Algorithm, Clock, Error, LoginStep, ManualClock, NewMethod, Reauth, Rejection, Setup,
-    Status, SystemClock, Verdict,
+    Account, Clock, Error, LoginStep, NewMethod, Reauth, Rejection, Setup, Status, SystemClock,
+    Verdict,
 };
 
 /// Where codes come from: the person at the keyboard, or the demo's own
 /// authenticator.
 enum Phone {
     Person,
-    Demo { secret: Vec<u8> },
+    Demo(Authenticator),
 }
 
 impl Phone {
     fn code(&self, prompt: &str, clock: &ManualClock) -> Result<String> {
         match self {
             Phone::Person => ask(prompt),
-            Phone::Demo { secret } => {
-                let code = Totp::new(Algorithm::Sha1, 6, 30)
-                    .code_at(secret, clock.now().unix_seconds())
-                    .to_string();
+            Phone::Demo(app) => {
+                let code = app.code_at(clock.now());
                 println!("{prompt} {code}   (computed by the demo's authenticator)");
                 Ok(code)
             }
@@ -68,10 +66,7 @@ async fn main() -> Result<()> {
     );
     println!("(valid until {})", setup.expires);
     let phone = if demo {
-        let plain: String = setup.secret.expose_secret().split(' ').collect();
-        Phone::Demo {
-            secret: data_encoding::BASE32_NOPAD.decode(plain.as_bytes())?,
-        }
+        Phone::Demo(Authenticator::from_setup(&setup)?)
     } else {
         Phone::Person
     };

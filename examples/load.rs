@@ -27,10 +27,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use twofactor::secrecy::{ExposeSecret, SecretString};
+use twofactor::secrecy::SecretString;
 use twofactor::{
-    Account, MasterKey, MemoryStore, NewMethod, PasswordVerifier, Policy, PortError, Setup,
-    TwoFactor, TwoFactorBuilder, Verdict,
+    Account, MasterKey, MemoryStore, NewMethod, PasswordCheck, Policy, PortError, Setup, TwoFactor,
+    TwoFactorBuilder, Verdict,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -41,7 +41,7 @@ const STRIDE: usize = 7919;
 struct Anyone;
 
 #[async_trait]
-impl PasswordVerifier for Anyone {
+impl PasswordCheck for Anyone {
     async fn verify(&self, _: &Account, _: &SecretString) -> std::result::Result<bool, PortError> {
         Ok(true)
     }
@@ -145,16 +145,9 @@ async fn main() -> Result<()> {
         else {
             return Err("setup refused".into());
         };
-        let plain: String = s.secret.expose_secret().split(' ').collect();
-        let secret = data_encoding::BASE32_NOPAD.decode(plain.as_bytes())?;
-        let now = twofactor::Clock::now(&twofactor::SystemClock).unix_seconds();
-        let code = twofactor::methods::totp::Totp::new(twofactor::Algorithm::Sha1, 6, 30)
-            .code_at(&secret, now);
-        if !tf
-            .confirm_setup(&account, &code.to_string())
-            .await?
-            .is_accepted()
-        {
+        let app = twofactor::testing::Authenticator::from_setup(&s)?;
+        let code = app.code_at(twofactor::Clock::now(&twofactor::SystemClock));
+        if !tf.confirm_setup(&account, &code).await?.is_accepted() {
             return Err("confirm refused".into());
         }
         accounts.push(account);

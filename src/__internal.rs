@@ -1,19 +1,30 @@
 //! Thin wrappers over internals, for the crate's own benches and tests
-//! only. Not part of the API: names and shapes may change in any release.
+//! only (feature `__internal`). Not part of the API: names and shapes may
+//! change in any release.
+
+pub use crate::crypto::key_uri::{key_uri, KeyUriError};
+pub use crate::crypto::totp::{hotp, OtpCode, Totp};
+/// The schema version new records are written with.
+pub const SCHEMA_VERSION: u32 = crate::record::SCHEMA_VERSION;
 
 use secrecy::SecretString;
 
-use crate::message::Purpose;
-use crate::methods::code::{code_mac, code_matches, Binding, CodeKey};
-use crate::methods::recovery;
-use crate::methods::token::{self as device, TokenKind};
-use crate::status::Method;
+use crate::crypto::code_mac::{code_mac, code_matches, Binding, CodeKey};
+use crate::crypto::recovery_hash as recovery;
+use crate::crypto::token::{self as device, TokenKind};
+use crate::model::message::Purpose;
+use crate::model::status::Method;
 
 /// A stored document as JSON, to look into in tests: the record's fields
 /// by name, byte strings as arrays of numbers.
 pub fn document_json(document: &[u8]) -> crate::Result<serde_json::Value> {
     let record = crate::record::Record::decode(document)?;
     serde_json::to_value(&record).map_err(|e| crate::Error::CorruptRecord(Box::new(e)))
+}
+
+/// A stored document's record as its `Debug` shows it.
+pub fn record_debug(document: &[u8]) -> crate::Result<String> {
+    Ok(format!("{:?}", crate::record::Record::decode(document)?))
 }
 
 /// Whether `needle` appears anywhere in a stored document's bytes.
@@ -94,15 +105,15 @@ impl RecoveryCheck {
 
 /// A remembered-device check's state: 20 stored token MACs.
 pub struct DeviceCheck {
-    keys: crate::methods::seal::Keys,
+    keys: crate::crypto::keys::Keys,
     macs: Vec<[u8; 32]>,
 }
 
 impl DeviceCheck {
     /// Twenty devices; the token of the last is `token(19)`.
     pub fn new() -> crate::Result<Self> {
-        let master = crate::methods::seal::MasterKey::new([9; 32]);
-        let keys = crate::methods::seal::Keys::derive(&master, &[])?;
+        let master = crate::crypto::keys::MasterKey::new([9; 32]);
+        let keys = crate::crypto::keys::Keys::derive(&master, &[])?;
         let key = keys.current().code();
         let macs = (0..20u8)
             .map(|i| device::token_mac(key, TokenKind::Device, "user-42", &Self::token(i)))

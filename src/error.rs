@@ -36,17 +36,14 @@ pub enum Error {
     /// digits).
     #[error("not a phone number in international form (+ country code and number)")]
     InvalidPhoneNumber,
-    /// Too many codes were asked for: none was sent. Try after `retry_after`.
-    #[error("too many codes requested; try again in {} s", retry_after.as_secs())]
+    /// No code was sent: too many were asked for (of this account, to this
+    /// destination, or from this source), or the account is locked out
+    /// (then `retry_after` is until the lockout ends). Try after
+    /// `retry_after`.
+    #[error("no code can be sent now; try again in {} s", retry_after.as_secs())]
     RateLimited {
         /// How long until a code can be sent.
         retry_after: std::time::Duration,
-    },
-    /// The account is locked out: nothing is sent or evaluated until `until`.
-    #[error("too many failed attempts; try again after {until}")]
-    LockedOut {
-        /// When attempts are taken again.
-        until: crate::clock::Timestamp,
     },
     /// A code could not be delivered. The code was saved first and stays
     /// valid (it may yet arrive); asking again is subject to the send limits.
@@ -98,10 +95,14 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("the random number generator failed")]
     Random,
+    /// Slow work (an argon2id computation) handed to the
+    /// [`Offload`](crate::Offload) did not complete.
+    #[error("slow work did not complete")]
+    Offload,
     /// The [`UserStore`](crate::UserStore) failed.
     #[error("the two-factor store failed")]
     Store(#[source] PortError),
-    /// The [`PasswordVerifier`](crate::PasswordVerifier) failed (not a wrong
+    /// The [`PasswordCheck`](crate::PasswordCheck) failed (not a wrong
     /// password: that is a rejection).
     #[error("the password check failed")]
     Password(#[source] PortError),
@@ -111,11 +112,63 @@ pub enum Error {
     Config(&'static str),
 }
 
+/// What kind of thing went wrong: the branches of the error tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The call did not have what it needs to be allowed: a step-up, an
+    /// administrator's permission. Ask for it; retrying as is will not help.
+    Authority,
+    /// The call does not fit the account's state (not on, already on,
+    /// nothing pending, a method not set up), or must wait (a send limit).
+    State,
+    /// What the call was given cannot be used: an account id, a number, a
+    /// reason.
+    Input,
+    /// A stored record cannot be read or opened.
+    Record,
+    /// Something the host plugged in failed (the store, the password check,
+    /// a sender), or the machine did (randomness, slow work), or too many
+    /// requests changed one account at once.
+    Port,
+    /// The builder was not given what it needs.
+    Config,
+}
+
 impl Error {
-    /// Whether the same call may succeed if tried again later.
+    /// Which branch of the error tree this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::StepUpRequired | Error::NotPermitted => ErrorKind::Authority,
+            Error::NotEnabled
+            | Error::AlreadyEnabled
+            | Error::NoPendingSetup
+            | Error::MethodNotEnrolled
+            | Error::MethodAlreadyEnrolled
+            | Error::WrongMethod
+            | Error::NoSuchDevice
+            | Error::RateLimited { .. } => ErrorKind::State,
+            Error::InvalidPhoneNumber | Error::InvalidAccount(_) | Error::InvalidReason => {
+                ErrorKind::Input
+            }
+            Error::CorruptRecord(_)
+            | Error::UnsupportedSchema(_)
+            | Error::Unseal
+            | Error::UnknownKey => ErrorKind::Record,
+            Error::Delivery(_)
+            | Error::Contention
+            | Error::Random
+            | Error::Offload
+            | Error::Store(_)
+            | Error::Password(_) => ErrorKind::Port,
+            Error::Config(_) => ErrorKind::Config,
+        }
+    }
+
+    /// Whether the same call may succeed if tried again later, as it is.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Contention | Error::RateLimited { .. } | Error::LockedOut { .. } => true,
+            Error::Contention | Error::RateLimited { .. } | Error::Offload => true,
             Error::Store(e) | Error::Password(e) | Error::Delivery(e) => e.is_transient(),
             _ => false,
         }
@@ -193,6 +246,9 @@ mod tests {
         assert!(Error::Contention.is_transient());
         assert!(!Error::NotEnabled.is_transient());
         assert!(!Error::StepUpRequired.is_transient());
+        assert_eq!(Error::StepUpRequired.kind(), ErrorKind::Authority);
+        assert_eq!(Error::UnknownKey.kind(), ErrorKind::Record);
+        assert_eq!(Error::InvalidReason.kind(), ErrorKind::Input);
     }
 
     #[test]

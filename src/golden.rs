@@ -7,14 +7,15 @@
 
 use serde_json::{json, Value};
 
-use crate::message::Purpose;
-use crate::methods::code::{code_mac, Binding};
-use crate::methods::limit::{counter_key, destination, Counted};
-use crate::methods::recovery::{hash, make, Cost};
-use crate::methods::seal::{Keys, MasterKey, SecretKind};
-use crate::methods::token::{token, token_mac, TokenKind};
+use crate::crypto::code_mac::{code_mac, Binding};
+use crate::crypto::keys::{Keys, MasterKey};
+use crate::crypto::limit_key::{counter_key, destination, Counted};
+use crate::crypto::recovery_hash::{hash, make, Cost};
+use crate::crypto::seal::SecretKind;
+use crate::crypto::token::{token, token_mac, TokenKind};
+use crate::model::message::Purpose;
+use crate::model::status::Method;
 use crate::policy::RecoveryPolicy;
-use crate::status::Method;
 
 fn hex(bytes: &[u8]) -> String {
     data_encoding::HEXLOWER.encode(bytes)
@@ -137,7 +138,7 @@ mod tests {
             let stored = data_encoding::HEXLOWER
                 .decode(v["stored_hex"].as_str().unwrap().as_bytes())
                 .unwrap();
-            let sealed: crate::methods::seal::Sealed = postcard::from_bytes(&stored).unwrap();
+            let sealed: crate::crypto::seal::Sealed = postcard::from_bytes(&stored).unwrap();
             let nonce = data_encoding::HEXLOWER
                 .decode(v["nonce_hex"].as_str().unwrap().as_bytes())
                 .unwrap();

@@ -8,7 +8,7 @@
 //! turning it off (keeping the settings or not), and an administrator's
 //! list, reset and unlock. The host keeps its own users, passwords and
 //! database, and plugs them in through small traits ([`UserStore`] and
-//! [`LimitStore`], [`PasswordVerifier`], [`Clock`], [`EmailSender`],
+//! [`LimitStore`], [`PasswordCheck`], [`Clock`], [`EmailSender`],
 //! [`SmsSender`], [`EventSink`], [`AdminPolicy`]).
 //!
 //! A code is accepted at most once and every failed attempt is counted, even
@@ -21,11 +21,9 @@
 //! source, across accounts ([`TwoFactor::with_source`]).
 //!
 //! ```
-//! use twofactor::{Account, Argon2Passwords, Error, Keep, LoginStep, ManualClock, MasterKey,
-//!                 MemoryStore, Method, NewMethod, Rejection, Setup, Status, Timestamp,
-//!                 TwoFactor, Verdict};
-//! use twofactor::methods::totp::Totp;
-//! use secrecy::{ExposeSecret, SecretString};
+//! use twofactor::prelude::*;
+//! use twofactor::secrecy::{ExposeSecret, SecretString};
+//! use twofactor::testing::{Authenticator, ManualClock};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,10 +48,9 @@
 //! else { panic!("wrong password or locked out") };
 //! assert!(app.uri.expose_secret().starts_with("otpauth://totp/Acme%20Portal:alice@example.com?"));
 //!
-//! // The user's app computes a code from the secret; here we play the app.
-//! let secret = data_encoding::BASE32_NOPAD.decode(app.secret.expose_secret().replace(' ', "").as_bytes())?;
-//! let app_code = |t: Timestamp| Totp::new(twofactor::Algorithm::Sha1, 6, 30)
-//!     .code_at(&secret, t.unix_seconds()).to_string();
+//! // The user's app computes a code from the secret; here a test plays the app.
+//! let phone = Authenticator::from_setup(&app)?;
+//! let app_code = |t: Timestamp| phone.code_at(t);
 //! let now = Timestamp::from_unix_seconds(1_700_000_000);
 //! let on = tf.confirm_setup(&alice, &app_code(now)).await?.accepted().expect("right code");
 //! // Ten recovery codes, to show once.
@@ -65,7 +62,7 @@
 //! let tf_req = tf.with_source("192.0.2.7".parse::<std::net::IpAddr>()?);
 //! clock.advance(std::time::Duration::from_secs(30));
 //! assert!(matches!(tf_req.begin_login(&alice, None).await?, LoginStep::Challenge { method: Method::App, .. }));
-//! let code = app_code(clock_now(&clock));
+//! let code = app_code(clock.now());
 //! assert!(tf_req.verify_login(&alice, &code, None).await?.is_accepted());
 //! // The same code again is a replay.
 //! assert_eq!(tf_req.verify_login(&alice, &code, None).await?,
@@ -75,12 +72,11 @@
 //! assert!(matches!(tf.disable(&alice, &password, Keep::Nothing).await, Err(Error::StepUpRequired)));
 //! // …a step-up (password and a current code) gives a grant for ten minutes.
 //! clock.advance(std::time::Duration::from_secs(30));
-//! let grant = tf.step_up(&alice, &password, &app_code(clock_now(&clock))).await?
+//! let grant = tf.step_up(&alice, &password, &app_code(clock.now())).await?
 //!     .accepted().expect("right password and code");
 //! assert!(tf.disable(&alice, &grant, Keep::Nothing).await?.is_accepted());
 //! assert_eq!(tf.begin_login(&alice, None).await?, LoginStep::NotRequired);
 //! # Ok(()) }
-//! # fn clock_now(c: &ManualClock) -> Timestamp { twofactor::Clock::now(c) }
 //! ```
 //!
 //! The security defaults are in [`Policy`]; the design, threat model and
@@ -89,57 +85,80 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// How the code is laid out, top to bottom (docs/manual.md tells more):
+// `service` (the one place that does I/O) → `core` (every rule, pure) →
+// `crypto` (building blocks on audited crates) and `record` (the stored
+// document); `model` holds the value types a host handles, `ports` the
+// traits it plugs in, `provided` the default implementations, `store` and
+// `transport` the adapters, `testing` the helpers for hosts' tests.
+
+#[cfg(feature = "__internal")]
 #[doc(hidden)]
 pub mod __internal;
-mod account;
-mod admins;
-mod clock;
 mod core;
+mod crypto;
 mod error;
-mod event;
 #[cfg(test)]
 mod golden;
-mod message;
-pub mod methods;
-mod password;
+mod model;
 mod policy;
 mod ports;
-mod reauth;
+pub mod prelude;
+mod provided;
 mod record;
 mod service;
-mod setup;
-mod source;
-mod status;
 pub mod store;
+pub mod testing;
 pub mod transport;
-mod verdict;
 
-pub use account::Account;
-pub use admins::{Admins, NoAdmins};
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use error::{Error, PortError, Result};
-pub use event::{Event, EventKind, TracingEvents};
-pub use message::{Change, CodeMessage, Message, Notice, Purpose};
-pub use methods::phone::PhoneNumber;
-pub use methods::seal::MasterKey;
-pub use password::{hash_password, verify_phc, Argon2Passwords};
+/// `async_trait`, re-exported so that implementing a port needs no
+/// dependency of its own: `#[twofactor::async_trait]`.
+pub use async_trait::async_trait;
+/// The secret-holding types of the API come from `secrecy`, re-exported so
+/// that hosts use the same version.
+pub use secrecy;
+
+// The service.
+pub use service::{Rotation, TwoFactor, TwoFactorBuilder};
+
+// What calls take and answer.
+pub use model::account::Account;
+pub use model::phone::PhoneNumber;
+pub use model::reauth::Reauth;
+pub use model::setup::{AppSetup, CodeSetup, Enabled, Keep, NewMethod, RecoveryCodes, Setup};
+pub use model::source::Source;
+pub use model::status::{AccountSummary, AdminAction, Method, Page, State, Status};
+pub use model::time::Timestamp;
+pub use model::verdict::{
+    DeviceInfo, Grant, LoginStep, Proof, Rejection, RememberedDevice, Sent, Verdict, Verified,
+};
+
+// What is sent and reported.
+pub use model::event::{Event, EventKind};
+pub use model::message::{Change, CodeMessage, Message, Notice, Purpose};
+
+// Configuration.
+pub use crypto::keys::MasterKey;
 pub use policy::{
     AfterReset, Algorithm, CodePolicy, DevicePolicy, FactorChange, LimitPolicy, LockoutPolicy,
     Policy, RecoveryPolicy, StepUpPolicy, TotpPolicy,
 };
+
+// Errors.
+pub use error::{Error, ErrorKind, PortError, Result};
+
+// The ports a host plugs in, and the implementations provided.
 pub use ports::{
-    AdminPolicy, EmailSender, EventSink, LimitStore, Listed, PasswordVerifier, SaveOutcome,
-    SmsSender, Stored, UserStore,
+    AdminPolicy, Clock, EmailSender, EventSink, LimitStore, Listed, Offload, PasswordCheck,
+    SaveOutcome, SmsSender, Stored, UserStore,
 };
-pub use reauth::Reauth;
-pub use record::{Record, SCHEMA_VERSION};
-/// The secret-holding types of the API come from `secrecy`, re-exported so
-/// that hosts use the same version.
-pub use secrecy;
-pub use service::{Rotation, TwoFactor, TwoFactorBuilder};
-pub use setup::{AppSetup, CodeSetup, Enabled, Keep, NewMethod, RecoveryCodes, Setup};
-pub use source::Source;
-pub use status::{AccountSummary, AdminAction, Method, Page, State, Status};
+pub use provided::admins::{Admins, NoAdmins};
+pub use provided::offload::Inline;
+#[cfg(feature = "tokio")]
+pub use provided::offload::TokioBlocking;
+pub use provided::passwords::{hash_password, verify_phc, Argon2Passwords};
+pub use provided::system_clock::SystemClock;
+pub use provided::tracing_events::TracingEvents;
 #[cfg(feature = "memory")]
 pub use store::MemoryStore;
 #[cfg(feature = "postgres")]
@@ -148,9 +167,6 @@ pub use store::PostgresStore;
 pub use store::SqliteStore;
 #[cfg(feature = "console")]
 pub use transport::{ConsoleEmail, ConsoleSms};
-pub use verdict::{
-    DeviceInfo, Grant, LoginStep, Proof, Rejection, RememberedDevice, Sent, Verdict, Verified,
-};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

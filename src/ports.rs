@@ -4,12 +4,46 @@
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::account::Account;
-use crate::clock::Timestamp;
 use crate::error::PortError;
-use crate::event::Event;
-use crate::message::Message;
-use crate::status::AdminAction;
+use crate::model::account::Account;
+use crate::model::event::Event;
+use crate::model::message::Message;
+use crate::model::status::AdminAction;
+use crate::model::time::Timestamp;
+
+/// Where slow, CPU-bound work runs: each argon2id computation (a recovery
+/// code's check, new recovery codes, a password) takes about 20 ms and 19
+/// MiB, which on an async executor's thread would hold up every other
+/// request on it. The default with the `tokio` feature is
+/// [`TokioBlocking`](crate::TokioBlocking), tokio's blocking pool with a
+/// bound on how many run at once; [`Inline`](crate::Inline) runs the work
+/// where it is called, for other runtimes (or a host that already runs the
+/// calls on threads of its own).
+#[async_trait]
+pub trait Offload: Send + Sync {
+    /// Runs `job` to completion, off the executor's threads if it can.
+    async fn run(&self, job: Box<dyn FnOnce() + Send + 'static>);
+}
+
+#[async_trait]
+impl<T: Offload + ?Sized> Offload for std::sync::Arc<T> {
+    async fn run(&self, job: Box<dyn FnOnce() + Send + 'static>) {
+        (**self).run(job).await;
+    }
+}
+
+/// Where the library reads the current time: [`SystemClock`](crate::SystemClock)
+/// by default, [`ManualClock`](crate::testing::ManualClock) in tests.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+impl<T: Clock + ?Sized> Clock for std::sync::Arc<T> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}
 
 /// A stored document and the version it was saved at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,9 +147,12 @@ pub trait AdminPolicy: Send + Sync {
     async fn may_act(&self, admin: &Account, target: &Account, action: AdminAction) -> bool;
 }
 
-/// Checks an account's password before a security change (re-authentication).
+/// Checks an account's password for re-authentication: before the first
+/// setup, and as half of a step-up. Implement it over the host's own users
+/// table (around [`verify_phc`](crate::verify_phc) when it holds argon2 PHC
+/// strings), or use [`Argon2Passwords`](crate::Argon2Passwords).
 #[async_trait]
-pub trait PasswordVerifier: Send + Sync {
+pub trait PasswordCheck: Send + Sync {
     /// Whether `password` is the account's password. An unknown account is
     /// `Ok(false)`; `Err` is for a failure to check.
     async fn verify(&self, account: &Account, password: &SecretString) -> Result<bool, PortError>;
@@ -186,7 +223,7 @@ impl<T: SmsSender + ?Sized> SmsSender for std::sync::Arc<T> {
 }
 
 #[async_trait]
-impl<T: PasswordVerifier + ?Sized> PasswordVerifier for std::sync::Arc<T> {
+impl<T: PasswordCheck + ?Sized> PasswordCheck for std::sync::Arc<T> {
     async fn verify(&self, account: &Account, password: &SecretString) -> Result<bool, PortError> {
         (**self).verify(account, password).await
     }

@@ -13,8 +13,8 @@
     clippy::indexing_slicing
 )]
 
+use twofactor::__internal::Totp;
 use twofactor::__internal::{CodeCheck, DeviceCheck};
-use twofactor::methods::totp::Totp;
 use twofactor::Algorithm;
 
 #[global_allocator]

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use twofactor::Keep;
 use twofactor::NewMethod;
 use twofactor::{
-    Change, Error, EventKind, LoginStep, Message, Method, Reauth, Record, Rejection, Setup, Status,
+    Change, Error, EventKind, LoginStep, Message, Method, Reauth, Rejection, Setup, Status,
     Timestamp, TwoFactor, UserStore, Verdict, Verified,
 };
 
@@ -556,13 +556,16 @@ async fn debug_output_shows_no_secret() {
     };
     let grouped = app.secret.expose_secret().to_owned();
     let plain: String = grouped.split(' ').collect();
-    let record = Record::decode(&h.store.load("alice").await.unwrap().unwrap().document).unwrap();
+    let record = twofactor::__internal::record_debug(
+        &h.store.load("alice").await.unwrap().unwrap().document,
+    )
+    .unwrap();
     let key = twofactor::MasterKey::new([7; 32]);
     for shown in [
         format!("{tf:?}"),
         format!("{setup:?}"),
         format!("{app:?}"),
-        format!("{record:?}"),
+        record,
         format!("{key:?}"),
         format!("{:?}", password()),
         format!("{alice:?}"),
@@ -657,8 +660,9 @@ async fn eight_digit_codes_by_policy() {
     let tf = h.instance_with(policy);
     let alice = h.account("alice");
     let app = h.begin(&tf, &alice).await;
-    let totp8 = twofactor::methods::totp::Totp::new(twofactor::Algorithm::Sha1, 8, 30);
-    let code = totp8.code_at(&app.secret, h.now()).to_string();
+    let totp8 =
+        twofactor::testing::Authenticator::new(&app.secret, twofactor::Algorithm::Sha1, 8, 30);
+    let code = totp8.code_at(Timestamp::from_unix_seconds(h.now()));
     assert_eq!(code.len(), 8);
     assert!(!tf
         .confirm_setup(&alice, &code[..6])

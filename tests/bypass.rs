@@ -17,12 +17,10 @@
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use twofactor::methods::totp::Totp;
-use twofactor::transport::testing::Recorder;
+use twofactor::testing::{Authenticator, ManualClock, Recorder};
 use twofactor::{
-    Account, Algorithm, Argon2Passwords, Clock, Keep, LoginStep, ManualClock, MasterKey,
-    MemoryStore, Message, Method, NewMethod, PhoneNumber, Setup, Status, Timestamp, TwoFactor,
-    Verdict,
+    Account, Algorithm, Argon2Passwords, Clock, Keep, LoginStep, MasterKey, MemoryStore, Message,
+    Method, NewMethod, PhoneNumber, Setup, Status, Timestamp, TwoFactor, Verdict,
 };
 
 const VICTIM_NUMBER: &str = "+60123451688";
@@ -104,9 +102,7 @@ impl World {
     }
 
     fn app_code(&self, secret: &[u8]) -> String {
-        Totp::new(Algorithm::Sha1, 6, 30)
-            .code_at(secret, self.clock.now().unix_seconds())
-            .to_string()
+        Authenticator::new(secret, Algorithm::Sha1, 6, 30).code_at(self.clock.now())
     }
 
     /// The victim's app still logs in.

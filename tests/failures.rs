@@ -19,7 +19,7 @@ use secrecy::SecretString;
 use twofactor::Keep;
 use twofactor::NewMethod;
 use twofactor::{
-    Account, EmailSender, Error, EventKind, Listed, MemoryStore, Message, PasswordVerifier, Policy,
+    Account, EmailSender, Error, EventKind, Listed, MemoryStore, Message, PasswordCheck, Policy,
     PortError, SaveOutcome, Status, Stored, TwoFactor, UserStore,
 };
 
@@ -157,7 +157,7 @@ async fn a_store_outage_is_a_transient_error_with_its_cause() {
 struct BrokenPasswords;
 
 #[async_trait]
-impl PasswordVerifier for BrokenPasswords {
+impl PasswordCheck for BrokenPasswords {
     async fn verify(&self, _: &Account, _: &SecretString) -> Result<bool, PortError> {
         Err(PortError::permanent(std::io::Error::other(
             "directory unreachable",

@@ -14,9 +14,10 @@ mod common;
 
 use common::*;
 use secrecy::SecretString;
+use twofactor::testing::{Authenticator, ManualClock};
 use twofactor::{
-    Account, Algorithm, Argon2Passwords, LoginStep, ManualClock, MasterKey, MemoryStore, Method,
-    Proof, Reauth, Status, Timestamp, TwoFactor, UserStore,
+    Account, Algorithm, Argon2Passwords, LoginStep, MasterKey, MemoryStore, Method, Proof, Reauth,
+    Status, Timestamp, TwoFactor, UserStore,
 };
 
 struct Fixture {
@@ -71,9 +72,7 @@ fn account() -> Account {
 }
 
 fn code(secret: &[u8], at: u64) -> String {
-    twofactor::methods::totp::Totp::new(Algorithm::Sha1, 6, 30)
-        .code_at(secret, at)
-        .to_string()
+    Authenticator::new(secret, Algorithm::Sha1, 6, 30).code_at(Timestamp::from_unix_seconds(at))
 }
 
 #[tokio::test]
@@ -101,7 +100,7 @@ async fn a_schema_1_record_logs_in_and_is_saved_as_the_current_schema() {
     ));
     assert_eq!(
         store.load("user-v1").await.unwrap().unwrap().document[0],
-        twofactor::SCHEMA_VERSION as u8,
+        twofactor::__internal::SCHEMA_VERSION as u8,
         "written back as the current schema"
     );
     // the app's code of a step already used is a replay; the next one works

@@ -11,7 +11,7 @@
 use data_encoding::{BASE32_NOPAD, HEXLOWER_PERMISSIVE as HEX};
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use twofactor::methods::totp::{hotp, key_uri, Totp};
+use twofactor::__internal::{hotp, key_uri, Totp};
 use twofactor::Algorithm;
 
 fn vectors() -> Value {

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use twofactor::secrecy::{ExposeSecret, SecretString};
-use twofactor::transport::testing::Recorder;
+use twofactor::testing::{ManualClock, Recorder};
 use twofactor::{
     Account, Admins, Argon2Passwords, Clock, ConsoleEmail, ConsoleSms, EmailSender, Grant,
-    ManualClock, MasterKey, MemoryStore, Message, Method, PortError, SmsSender, SystemClock,
-    TwoFactor, TwoFactorBuilder, Verdict,
+    MasterKey, MemoryStore, Message, Method, PortError, SmsSender, SystemClock, TwoFactor,
+    TwoFactorBuilder, Verdict,
 };
 
 pub type Result<T> = std::result::Result<T, Box<dyn Error>>;

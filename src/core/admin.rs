@@ -1,50 +1,19 @@
-//! What an administration page may see and do. Who may act on whom is the
+//! What an administrator may do to an account. Who may act on whom is the
 //! host's [`AdminPolicy`](crate::AdminPolicy); the administrator's own
 //! step-up is [`authorize_admin`](super::stepup::authorize_admin); what is
-//! done to the account is here.
+//! done to the account is here, and what the page shows in `view`.
 
 use super::device::clean;
 use super::disable::forget;
 use super::{restamp, texted_number, Ctx, Decision, Effect};
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::message::Change;
+use crate::model::event::EventKind;
+use crate::model::message::Change;
 use crate::policy::AfterReset;
 use crate::record::Record;
-use crate::status::{AccountSummary, State};
 
 /// The longest reason taken, in characters.
 const LONGEST_REASON: usize = 500;
-
-/// One account's line on the page, from its stored record: state and
-/// methods, nothing secret (nothing is unsealed).
-pub(crate) fn summary(
-    user: String,
-    record: Result<Record>,
-    now: crate::clock::Timestamp,
-) -> AccountSummary {
-    let Ok(record) = record else {
-        return AccountSummary {
-            user,
-            state: State::Unreadable,
-            methods: Vec::new(),
-        };
-    };
-    let (state, methods) = match &record.enrolment {
-        Some(e) if e.suspended.is_some() => (State::Suspended, e.methods()),
-        Some(e) => (State::On, e.methods()),
-        None if record.pending.as_ref().is_some_and(|p| p.expires > now) => {
-            (State::Pending, Vec::new())
-        }
-        None if record.setup_required.is_some() => (State::SetupRequired, Vec::new()),
-        None => (State::Off, Vec::new()),
-    };
-    AccountSummary {
-        user,
-        state,
-        methods,
-    }
-}
 
 /// An administrator's reason, fit for the audit trail: control characters
 /// out, trimmed; [`Error::InvalidReason`] when blank or over 500

@@ -3,12 +3,12 @@
 use secrecy::SecretString;
 
 use super::{Ctx, Decision, Effect};
-use crate::clock::Timestamp;
+use crate::crypto::token::{find, token, token_mac, TokenKind};
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::methods::token::{find, token, token_mac, TokenKind};
+use crate::model::event::EventKind;
+use crate::model::time::Timestamp;
+use crate::model::verdict::{DeviceInfo, RememberedDevice};
 use crate::record::{Device, Record};
-use crate::verdict::{DeviceInfo, RememberedDevice};
 
 /// The longest token looked at: real ones have 43 characters.
 const LONGEST_TOKEN: usize = 64;

@@ -1,16 +1,16 @@
 //! Turning two-factor authentication off, keeping the settings or not, and
 //! back on with the settings kept. Each under the step-up rule.
 
-use super::setup::active;
+use super::ceremony::active;
 use super::stepup::{authorize, Gate, Presented};
 use super::{factors_changed, texted_number, Ctx, Decision};
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::message::Change;
+use crate::model::event::EventKind;
+use crate::model::message::Change;
+use crate::model::setup::Keep;
+use crate::model::verdict::Verdict;
 use crate::policy::FactorChange;
 use crate::record::Record;
-use crate::setup::Keep;
-use crate::verdict::Verdict;
 
 /// Whether there is anything to disable; checked before anything is
 /// evaluated. Settings kept can still be deleted.
@@ -124,7 +124,7 @@ pub(crate) fn reenable(
 mod tests {
     use super::super::testing::{app_code, enrolled, with_code, wrong, Fixture, PASS};
     use super::*;
-    use crate::verdict::Rejection;
+    use crate::model::verdict::Rejection;
 
     #[test]
     fn a_factor_gates_and_failures_survive() {

@@ -2,17 +2,17 @@
 //! authenticator app's code, the live code sent for this purpose, or a
 //! recovery code. One check serves a login, a step-up and a re-enable.
 
-use super::code::{self, SentCheck};
 use super::recovery::{self, RecoveryHit};
+use super::sending::{self, SentCheck};
 use super::Ctx;
+use crate::crypto::recovery_hash as codes;
+use crate::crypto::seal::SecretKind;
+use crate::crypto::totp::parse_code;
 use crate::error::Result;
-use crate::message::Purpose;
-use crate::methods::recovery as codes;
-use crate::methods::seal::SecretKind;
-use crate::methods::totp::parse_code;
+use crate::model::message::Purpose;
+use crate::model::status::Method;
+use crate::model::verdict::Rejection;
 use crate::record::{Factor, Record};
-use crate::status::Method;
-use crate::verdict::Rejection;
 
 /// What a typed second factor turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,19 +56,19 @@ pub(crate) fn check(
     let well_formed = parse_code(typed, ctx.policy.codes.digits).is_some()
         || app_digits.is_some_and(|d| parse_code(typed, d).is_some());
     if !well_formed {
-        code::miss(record, purpose);
+        sending::miss(record, purpose);
         return Ok(Checked::Miss(Rejection::Malformed));
     }
     // The sent code, checked against where its method sends now.
     let sent = match record.code.as_ref().filter(|c| c.purpose == purpose) {
         Some(c) => match e.factor(c.method) {
-            Some(f) => code::destination(f, ctx)?.map(|to| (c.method, to)),
+            Some(f) => sending::destination(f, ctx)?.map(|to| (c.method, to)),
             None => None,
         },
         None => None,
     };
     let sent_check = sent.as_ref().map_or(SentCheck::Miss, |(m, to)| {
-        code::check(record, ctx, purpose, *m, to, typed)
+        sending::check(record, ctx, purpose, *m, to, typed)
     });
     let app_step = match app {
         Some(app) => {
@@ -90,7 +90,7 @@ pub(crate) fn check(
         }
         (_, SentCheck::Match, Some((method, _))) => *method,
         (replay, expired, _) => {
-            code::miss(record, purpose);
+            sending::miss(record, purpose);
             return Ok(Checked::Miss(match (replay, expired) {
                 (Some((_, false)), _) => Rejection::Replayed,
                 (_, SentCheck::Expired) => Rejection::Expired,
@@ -98,7 +98,7 @@ pub(crate) fn check(
             }));
         }
     };
-    code::spend(record, purpose);
+    sending::spend(record, purpose);
     Ok(Checked::Code(method))
 }
 

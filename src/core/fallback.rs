@@ -5,17 +5,17 @@
 use super::stepup::{authorize, Gate, Presented};
 use super::{factors_changed, texted_number, Ctx, Decision};
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::message::{Change, Purpose};
+use crate::model::event::EventKind;
+use crate::model::message::{Change, Purpose};
+use crate::model::status::Method;
+use crate::model::verdict::Verdict;
 use crate::policy::FactorChange;
 use crate::record::Record;
-use crate::status::Method;
-use crate::verdict::Verdict;
 
 /// Whether `method` is enrolled and not the primary: a fallback, which can
 /// be removed or made primary. Checked before anything is evaluated.
 pub(crate) fn check_fallback(record: &Record, method: Method) -> Result<()> {
-    let e = super::setup::active(record).ok_or(Error::NotEnabled)?;
+    let e = super::ceremony::active(record).ok_or(Error::NotEnabled)?;
     if !e.has(method) {
         return Err(Error::MethodNotEnrolled);
     }
@@ -53,7 +53,7 @@ pub(crate) fn remove(
     {
         // A new number for a method no longer there: nothing to replace.
         record.pending = None;
-        super::code::spend(&mut record, Purpose::Setup);
+        super::sending::spend(&mut record, Purpose::Setup);
     }
     factors_changed(
         record,

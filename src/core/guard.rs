@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use crate::clock::Timestamp;
+use crate::model::time::Timestamp;
+use crate::model::verdict::{Rejection, Verdict};
 use crate::policy::LockoutPolicy;
 use crate::record::Guard;
-use crate::verdict::{Rejection, Verdict};
 
 const DAY: Duration = Duration::from_secs(86_400);
 

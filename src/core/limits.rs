@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Timestamp;
+use crate::crypto::limit_key::Counted;
 use crate::error::{Error, Result};
-use crate::methods::limit::Counted;
+use crate::model::time::Timestamp;
 use crate::policy::LimitPolicy;
 
 const HOUR: Duration = Duration::from_secs(3600);

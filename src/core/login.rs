@@ -1,16 +1,16 @@
 //! The second step of a login.
 
-use super::code::{self, Issued};
+use super::ceremony::active;
 use super::factor::{self, Checked};
 use super::recovery::RecoveryHit;
-use super::setup::active;
+use super::sending::{self, Issued};
 use super::{device, reject, Ctx, Decision, Effect};
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::message::{Change, Purpose};
+use crate::model::event::EventKind;
+use crate::model::message::{Change, Purpose};
+use crate::model::status::Method;
+use crate::model::verdict::{LoginStep, Proof, Sent, Verdict, Verified};
 use crate::record::Record;
-use crate::status::Method;
-use crate::verdict::{LoginStep, Proof, Sent, Verdict, Verified};
 
 /// What to ask for once the password was right. A remembered device skips
 /// the code. For an emailed or texted primary, a code is sent unless one
@@ -54,7 +54,7 @@ pub(crate) fn begin(
     let method = e.primary;
     let alternatives: Vec<Method> = e.methods().into_iter().filter(|m| *m != method).collect();
     let to = match e.factor(method) {
-        Some(f) => code::destination(f, ctx)?,
+        Some(f) => sending::destination(f, ctx)?,
         None => None,
     };
     let challenge = |sent, retry_after| LoginStep::Challenge {
@@ -66,12 +66,12 @@ pub(crate) fn begin(
     let Some(to) = to else {
         return Ok(Decision::unchanged(challenge(None, None)));
     };
-    let live = code::live(&record, ctx, Purpose::Login, &to).filter(|s| s.method == method);
+    let live = sending::live(&record, ctx, Purpose::Login, &to).filter(|s| s.method == method);
     if let Some(sent) = live {
         return Ok(Decision::unchanged(challenge(Some(sent), None)));
     }
     Ok(
-        match code::issue(&mut record, ctx, Purpose::Login, method, &to)? {
+        match sending::issue(&mut record, ctx, Purpose::Login, method, &to)? {
             Issued::Sent(effects, sent) => {
                 Decision::saved(record, effects, challenge(Some(sent), None))
             }
@@ -100,22 +100,26 @@ pub(crate) fn send(
 ) -> Result<Decision<Sent>> {
     let e = record.enrolment.as_ref().ok_or(Error::NotEnabled)?;
     if let Some(until) = record.guard.locked(ctx.now) {
-        return Err(Error::LockedOut { until });
+        return Err(Error::RateLimited {
+            retry_after: until.since(ctx.now),
+        });
     }
     let factor = e.factor(method).ok_or(Error::MethodNotEnrolled)?;
-    let to = code::destination(factor, ctx)?.ok_or(Error::WrongMethod)?;
-    Ok(match code::issue(&mut record, ctx, purpose, method, &to)? {
-        Issued::Sent(effects, sent) => Decision::saved(record, effects, sent),
-        Issued::HeldBack {
-            retry_after,
-            effects,
-        } => Decision {
-            save: None,
-            effects,
-            reply: Err(Error::RateLimited { retry_after }),
-            failed: false,
+    let to = sending::destination(factor, ctx)?.ok_or(Error::WrongMethod)?;
+    Ok(
+        match sending::issue(&mut record, ctx, purpose, method, &to)? {
+            Issued::Sent(effects, sent) => Decision::saved(record, effects, sent),
+            Issued::HeldBack {
+                retry_after,
+                effects,
+            } => Decision {
+                save: None,
+                effects,
+                reply: Err(Error::RateLimited { retry_after }),
+                failed: false,
+            },
         },
-    })
+    )
 }
 
 /// Checks a login's second factor: a code, or a recovery code (whose
@@ -172,13 +176,13 @@ pub(crate) fn verify(
 
 #[cfg(test)]
 mod tests {
-    use super::super::setup::{begin as begin_setup, confirm};
+    use super::super::ceremony::{begin as begin_setup, confirm};
     use super::super::testing::{app_code, enrolled, pending, sent_code, Fixture, PASS};
     use super::*;
-    use crate::clock::Timestamp;
+    use crate::model::setup::NewMethod;
+    use crate::model::time::Timestamp;
+    use crate::model::verdict::Rejection;
     use crate::record::Goal;
-    use crate::setup::NewMethod;
-    use crate::verdict::Rejection;
 
     const T0: u64 = 1_700_000_010;
 
@@ -298,7 +302,7 @@ mod tests {
         assert!(d.effects.is_empty());
         assert!(matches!(
             send(r.clone(), &f.ctx(T0 + 61), Method::App, Purpose::Login),
-            Err(Error::LockedOut { .. })
+            Err(Error::RateLimited { .. })
         ));
         assert!(verify_code(r, &f.ctx(T0 + 120), &code(T0 + 120))
             .unwrap()

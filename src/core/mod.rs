@@ -4,34 +4,35 @@
 //! randomness of its own, no async.
 
 pub(crate) mod admin;
-pub(crate) mod code;
+pub(crate) mod ceremony;
 pub(crate) mod device;
 pub(crate) mod disable;
 pub(crate) mod factor;
 pub(crate) mod fallback;
 pub(crate) mod guard;
-pub(crate) mod keys;
 pub(crate) mod limits;
 pub(crate) mod login;
 pub(crate) mod recovery;
-pub(crate) mod setup;
-pub(crate) mod status;
+pub(crate) mod rotation;
+pub(crate) mod sending;
 pub(crate) mod stepup;
+pub(crate) mod view;
 
 use std::time::Duration;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::account::Account;
-use crate::clock::Timestamp;
+use crate::crypto::keys::Keys;
+use crate::crypto::seal::NONCE_LEN;
 use crate::error::Error;
-use crate::event::EventKind;
-use crate::message::Change;
-use crate::methods::seal::{Keys, NONCE_LEN};
+use crate::model::account::Account;
+use crate::model::event::EventKind;
+use crate::model::message::Change;
+use crate::model::status::Method;
+use crate::model::time::Timestamp;
+use crate::model::verdict::{Rejection, Verdict};
 use crate::policy::Policy;
 use crate::record::Record;
-use crate::status::Method;
-use crate::verdict::{Rejection, Verdict};
 
 /// Bytes in a new authenticator secret (160 bits, as RFC 4226 recommends).
 pub(crate) const TOTP_SECRET_LEN: usize = 20;
@@ -68,12 +69,13 @@ pub(crate) struct Entropy {
     pub(crate) totp_secret: [u8; TOTP_SECRET_LEN],
     pub(crate) nonce: [u8; NONCE_LEN],
     pub(crate) code: [u8; 8],
-    pub(crate) recovery: [crate::methods::recovery::CodeEntropy; crate::methods::recovery::COUNT],
-    pub(crate) device: crate::methods::token::TokenEntropy,
-    pub(crate) grant: crate::methods::token::TokenEntropy,
+    pub(crate) recovery:
+        [crate::crypto::recovery_hash::CodeEntropy; crate::crypto::recovery_hash::COUNT],
+    pub(crate) device: crate::crypto::token::TokenEntropy,
+    pub(crate) grant: crate::crypto::token::TokenEntropy,
     pub(crate) stamp: [u8; 16],
     /// Nonces to seal a record's secrets again under the current key.
-    pub(crate) reseal: [[u8; NONCE_LEN]; keys::RESEALS],
+    pub(crate) reseal: [[u8; NONCE_LEN]; rotation::RESEALS],
 }
 
 impl Entropy {
@@ -83,22 +85,22 @@ impl Entropy {
         const LEN: usize = TOTP_SECRET_LEN
             + NONCE_LEN
             + 8
-            + 32 * crate::methods::recovery::COUNT
+            + 32 * crate::crypto::recovery_hash::COUNT
             + 32
             + 32
             + 16
-            + NONCE_LEN * keys::RESEALS;
+            + NONCE_LEN * rotation::RESEALS;
         let mut buf = zeroize::Zeroizing::new([0u8; LEN]);
         fill(buf.as_mut_slice())?;
         let mut e = Entropy {
             totp_secret: [0; TOTP_SECRET_LEN],
             nonce: [0; NONCE_LEN],
             code: [0; 8],
-            recovery: [[0; 32]; crate::methods::recovery::COUNT],
+            recovery: [[0; 32]; crate::crypto::recovery_hash::COUNT],
             device: [0; 32],
             grant: [0; 32],
             stamp: [0; 16],
-            reseal: [[0; NONCE_LEN]; keys::RESEALS],
+            reseal: [[0; NONCE_LEN]; rotation::RESEALS],
         };
         let mut rest = buf.as_slice();
         let mut take = |out: &mut [u8]| {
@@ -161,7 +163,7 @@ pub(crate) struct Delivery {
     pub(crate) method: Method,
     pub(crate) to: String,
     pub(crate) counter: String,
-    pub(crate) message: crate::message::Message,
+    pub(crate) message: crate::model::message::Message,
 }
 
 impl PartialEq for Delivery {
@@ -263,7 +265,7 @@ pub(crate) fn texted_number(record: &Record, ctx: &Ctx<'_>) -> Result<Option<Str
         .as_ref()
         .and_then(|e| e.factor(Method::Sms))
     {
-        Some(f) => code::destination(f, ctx),
+        Some(f) => sending::destination(f, ctx),
         None => Ok(None),
     }
 }
@@ -296,7 +298,7 @@ pub(crate) fn factors_changed<T>(
 pub(crate) mod testing {
     //! A context to decide in, for the core's own tests.
     use super::*;
-    use crate::methods::seal::MasterKey;
+    use crate::crypto::keys::MasterKey;
 
     pub(crate) struct Fixture {
         pub(crate) policy: Policy,
@@ -365,21 +367,21 @@ pub(crate) mod testing {
 
     /// The code `entropy(seed)` sends.
     pub(crate) fn sent_code(seed: u8) -> String {
-        crate::methods::code::code_from(entropy(seed).code, 6)
+        crate::crypto::code_mac::code_from(entropy(seed).code, 6)
     }
 
     /// The code an app set up from `entropy(seed)` shows at `at`.
     pub(crate) fn app_code(seed: u8, at: u64) -> String {
-        crate::methods::totp::Totp::new(crate::Algorithm::Sha1, 6, 30)
+        crate::crypto::totp::Totp::new(crate::Algorithm::Sha1, 6, 30)
             .code_at(&[seed; TOTP_SECRET_LEN], at)
             .to_string()
     }
 
     /// A record with an app setup begun at `at` from `entropy(seed)`.
     pub(crate) fn pending(f: &Fixture, at: u64, seed: u8) -> Record {
-        let new = crate::setup::NewMethod::App;
+        let new = crate::model::setup::NewMethod::App;
         let goal = crate::record::Goal::TurnOn;
-        let d = super::setup::begin(
+        let d = super::ceremony::begin(
             Record::default(),
             &f.ctx_seeded(at, seed),
             &new,
@@ -410,14 +412,14 @@ pub(crate) mod testing {
     pub(crate) fn wrong<T>(attempts_left: u32) -> Verdict<T> {
         Verdict::Rejected {
             attempts_left,
-            reason: crate::verdict::Rejection::WrongCode,
+            reason: crate::model::verdict::Rejection::WrongCode,
         }
     }
 
     /// A record with the app from `entropy(seed)` enrolled at `at`.
     pub(crate) fn enrolled(f: &Fixture, at: u64, seed: u8) -> Record {
         let r = pending(f, at, seed);
-        let d = super::setup::confirm(r, &f.ctx(at), &app_code(seed, at));
+        let d = super::ceremony::confirm(r, &f.ctx(at), &app_code(seed, at));
         d.unwrap().save.unwrap()
     }
 }

@@ -3,17 +3,17 @@
 
 use secrecy::SecretString;
 
-use super::setup::active;
+use super::ceremony::active;
 use super::stepup::{authorize, Gate, Presented};
 use super::{factors_changed, Ctx, Decision};
+use crate::crypto::recovery_hash::{hash, make, Cost, Slot, COUNT};
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::message::Change;
-use crate::methods::recovery::{hash, make, Cost, Slot, COUNT};
+use crate::model::event::EventKind;
+use crate::model::message::Change;
+use crate::model::setup::RecoveryCodes;
+use crate::model::verdict::Verdict;
 use crate::policy::FactorChange;
 use crate::record::{Record, RecoverySet};
-use crate::setup::RecoveryCodes;
-use crate::verdict::Verdict;
 
 /// A recovery code that matched its slot's hash, found before the decision
 /// (the argon2id computation is too slow to repeat on a lost race).

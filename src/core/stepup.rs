@@ -11,13 +11,13 @@ use secrecy::SecretString;
 use super::factor::{self, Checked};
 use super::recovery::RecoveryHit;
 use super::{reject, Ctx, Decision, Effect};
+use crate::crypto::token::{find, token, token_mac, TokenKind};
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::message::{Change, Purpose};
-use crate::methods::token::{find, token, token_mac, TokenKind};
+use crate::model::event::EventKind;
+use crate::model::message::{Change, Purpose};
+use crate::model::verdict::{Grant, Rejection, Verdict};
 use crate::policy::FactorChange;
 use crate::record::{GrantRecord, Record};
-use crate::verdict::{Grant, Rejection, Verdict};
 
 /// What a caller presented, with the slow parts already worked out: the
 /// password's verdict (argon2), a recovery code's hit (argon2), a grant's
@@ -92,7 +92,7 @@ pub(crate) fn authorize_admin<T>(
     ctx: &Ctx<'_>,
     presented: &Presented<'_>,
 ) -> Result<Gate<T>> {
-    if super::setup::active(&record).is_none() {
+    if super::ceremony::active(&record).is_none() {
         return Err(Error::NotPermitted);
     }
     gate(record, ctx, true, presented)

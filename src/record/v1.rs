@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::v2;
 use super::{Goal, Guard, RecoverySet, SendLog};
-use crate::clock::Timestamp;
-use crate::message::Purpose;
+use crate::model::message::Purpose;
+use crate::model::time::Timestamp;
 
 /// A schema-1 record, field for field in its stored order.
 #[derive(Deserialize)]

@@ -9,11 +9,12 @@
 use serde::Deserialize;
 
 use super::{EmailFactor, Goal, Guard, Mac, RecoverySet, SendLog, SCHEMA_VERSION};
-use crate::clock::Timestamp;
-use crate::message::Purpose;
-use crate::methods::seal::{KeyId, Sealed};
+use crate::crypto::keys::KeyId;
+use crate::crypto::seal::Sealed;
+use crate::model::message::Purpose;
+use crate::model::status::Method;
+use crate::model::time::Timestamp;
 use crate::policy::Algorithm;
-use crate::status::Method;
 
 /// A schema-2 record, field for field in its stored order.
 #[derive(Deserialize)]

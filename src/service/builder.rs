@@ -5,15 +5,16 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use super::{Inner, TwoFactor};
-use crate::admins::NoAdmins;
-use crate::clock::{Clock, SystemClock};
+use crate::crypto::keys::{Keys, MasterKey};
 use crate::error::{Error, Result};
-use crate::event::TracingEvents;
-use crate::methods::seal::{Keys, MasterKey};
 use crate::policy::Policy;
+use crate::ports::Clock;
 use crate::ports::{
-    AdminPolicy, EmailSender, EventSink, LimitStore, PasswordVerifier, SmsSender, UserStore,
+    AdminPolicy, EmailSender, EventSink, LimitStore, PasswordCheck, SmsSender, UserStore,
 };
+use crate::provided::admins::NoAdmins;
+use crate::provided::system_clock::SystemClock;
+use crate::provided::tracing_events::TracingEvents;
 
 /// Configures a [`TwoFactor`]. `issuer`, `key`, `store` and `passwords` are
 /// required; the clock defaults to [`SystemClock`], events to
@@ -27,7 +28,7 @@ pub struct TwoFactorBuilder {
     previous_keys: Vec<MasterKey>,
     store: Option<Arc<dyn UserStore>>,
     limits: Option<Arc<dyn LimitStore>>,
-    passwords: Option<Arc<dyn PasswordVerifier>>,
+    passwords: Option<Arc<dyn PasswordCheck>>,
     clock: Option<Arc<dyn Clock>>,
     events: Option<Arc<dyn EventSink>>,
     email: Option<Arc<dyn EmailSender>>,
@@ -96,7 +97,7 @@ impl TwoFactorBuilder {
     }
 
     /// How account passwords are checked before security changes.
-    pub fn passwords(mut self, passwords: impl PasswordVerifier + 'static) -> Self {
+    pub fn passwords(mut self, passwords: impl PasswordCheck + 'static) -> Self {
         self.passwords = Some(Arc::new(passwords));
         self
     }

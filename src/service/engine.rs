@@ -8,22 +8,22 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::TwoFactor;
-use crate::account::Account;
-use crate::clock::Timestamp;
 use crate::core::limits::{limits, Counter};
 use crate::core::recovery::RecoveryHit;
 use crate::core::stepup::Presented;
 use crate::core::{self, Ctx, Decision, Effect, Entropy};
+use crate::crypto::limit_key::{counter_key, Counted};
+use crate::crypto::recovery_hash as recovery_codes;
 use crate::error::{Error, Result};
-use crate::event::{Event, EventKind};
-use crate::message::{Message, Notice};
-use crate::methods::limit::{counter_key, Counted};
-use crate::methods::recovery as recovery_codes;
+use crate::model::account::Account;
+use crate::model::event::{Event, EventKind};
+use crate::model::message::{Message, Notice};
+use crate::model::reauth::{Given, Reauth};
+use crate::model::status::Method;
+use crate::model::time::Timestamp;
+use crate::model::verdict::Verdict;
 use crate::ports::SaveOutcome;
-use crate::reauth::{Given, Reauth};
 use crate::record::Record;
-use crate::status::Method;
-use crate::verdict::Verdict;
 
 /// The most throttled sources remembered in memory per instance.
 const THROTTLED_CACHE: usize = 10_000;
@@ -199,7 +199,9 @@ impl TwoFactor {
             let (record, version) = self.load(account).await?;
             // A record sealed under a previous key is sealed again when it
             // is saved, which takes fresh nonces.
-            if entropy.is_none() && drawn.is_none() && core::keys::stale(&record, &self.inner.keys)
+            if entropy.is_none()
+                && drawn.is_none()
+                && core::rotation::stale(&record, &self.inner.keys)
             {
                 drawn = Some(draw()?);
             }
@@ -207,7 +209,7 @@ impl TwoFactor {
                 let ctx = self.ctx(account, entropy.or(drawn.as_ref()), &refused);
                 let mut decision = decide(record, &ctx)?;
                 if let Some(record) = decision.save.as_mut() {
-                    core::keys::reseal(record, &ctx)?;
+                    core::rotation::reseal(record, &ctx)?;
                 }
                 (decision, ctx.now)
             };
@@ -536,7 +538,7 @@ impl TwoFactor {
         undelivered.map_or(Ok(()), Err)
     }
 
-    fn notice(&self, change: crate::message::Change, at: Timestamp, via: Method) -> Message {
+    fn notice(&self, change: crate::model::message::Change, at: Timestamp, via: Method) -> Message {
         Message::Notice(Notice {
             change,
             at,
@@ -548,5 +550,5 @@ impl TwoFactor {
 
 /// Random bytes for one call, in one system call.
 pub(super) fn draw() -> Result<Entropy> {
-    Entropy::draw(crate::methods::random::fill)
+    Entropy::draw(crate::crypto::random::fill)
 }

@@ -15,24 +15,25 @@ use secrecy::SecretString;
 pub use builder::TwoFactorBuilder;
 use engine::draw;
 
-use crate::account::Account;
-use crate::clock::{Clock, Timestamp};
 use crate::core::stepup::{Gate, Presented};
 use crate::core::{self, Ctx, Decision};
+use crate::crypto::keys::Keys;
 use crate::error::{Error, Result};
-use crate::message::Purpose;
-use crate::methods::phone::PhoneNumber;
-use crate::methods::seal::Keys;
+use crate::model::account::Account;
+use crate::model::message::Purpose;
+use crate::model::phone::PhoneNumber;
+use crate::model::reauth::{Given, Reauth};
+use crate::model::setup::{Enabled, Keep, NewMethod, RecoveryCodes, Setup};
+use crate::model::source::Source;
+use crate::model::status::{AdminAction, Method, Page, Status};
+use crate::model::time::Timestamp;
+use crate::model::verdict::{DeviceInfo, Grant, LoginStep, Sent, Verdict, Verified};
 use crate::policy::{FactorChange, Policy};
+use crate::ports::Clock;
 use crate::ports::{
-    AdminPolicy, EmailSender, EventSink, LimitStore, PasswordVerifier, SmsSender, UserStore,
+    AdminPolicy, EmailSender, EventSink, LimitStore, PasswordCheck, SmsSender, UserStore,
 };
-use crate::reauth::{Given, Reauth};
 use crate::record::{Goal, Record};
-use crate::setup::{Enabled, Keep, NewMethod, RecoveryCodes, Setup};
-use crate::source::Source;
-use crate::status::{AdminAction, Method, Page, Status};
-use crate::verdict::{DeviceInfo, Grant, LoginStep, Sent, Verdict, Verified};
 
 /// What [`TwoFactor::rotate_keys`] did so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,7 +67,7 @@ struct Inner {
     policy: Policy,
     store: Arc<dyn UserStore>,
     limits: Arc<dyn LimitStore>,
-    passwords: Arc<dyn PasswordVerifier>,
+    passwords: Arc<dyn PasswordCheck>,
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
     email: Option<Arc<dyn EmailSender>>,
@@ -137,7 +138,7 @@ impl TwoFactor {
     /// Whether, and how, the account is protected.
     pub async fn status(&self, account: &Account) -> Result<Status> {
         let (record, _) = self.load(account).await?;
-        core::status::status(&record, &self.ctx(account, None, &[]))
+        core::view::status(&record, &self.ctx(account, None, &[]))
     }
 
     /// The account's security stamp: a value that changes with every change
@@ -228,9 +229,9 @@ impl TwoFactor {
         self.gated(
             account,
             reauth,
-            |r| Rule::Change(core::setup::change_of(core::setup::resolve(r, goal))),
-            |r, c| core::setup::check_begin(r, c, &new, goal),
-            |record, ctx, presented| core::setup::begin(record, ctx, &new, goal, presented),
+            |r| Rule::Change(core::ceremony::change_of(core::ceremony::resolve(r, goal))),
+            |r, c| core::ceremony::check_begin(r, c, &new, goal),
+            |record, ctx, presented| core::ceremony::begin(record, ctx, &new, goal, presented),
         )
         .await
     }
@@ -239,10 +240,10 @@ impl TwoFactor {
     /// one stops working. At most one code every 30 s and five an hour
     /// ([`Error::RateLimited`]); asking never resets a failure count.
     /// Errors: [`Error::NoPendingSetup`], [`Error::WrongMethod`] for an app
-    /// setup, [`Error::LockedOut`], [`Error::Delivery`].
+    /// setup, [`Error::RateLimited`] (also while locked out), [`Error::Delivery`].
     pub async fn resend_setup_code(&self, account: &Account) -> Result<Sent> {
         let entropy = draw()?;
-        self.transact(account, Some(&entropy), core::setup::resend)
+        self.transact(account, Some(&entropy), core::ceremony::resend)
             .await
             .map(|(sent, _)| sent)
     }
@@ -261,8 +262,8 @@ impl TwoFactor {
             account,
             reauth.into(),
             |_| Rule::Change(FactorChange::CancelSetup),
-            |r, _| core::setup::check_cancel(r),
-            core::setup::cancel,
+            |r, _| core::ceremony::check_cancel(r),
+            core::ceremony::cancel,
         )
         .await
     }
@@ -280,7 +281,7 @@ impl TwoFactor {
         self.guarded(account, async {
             let entropy = draw()?;
             self.transact(account, Some(&entropy), |record, ctx| {
-                core::setup::confirm(record, ctx, code)
+                core::ceremony::confirm(record, ctx, code)
             })
             .await
         })
@@ -310,7 +311,7 @@ impl TwoFactor {
     /// code stops working. Under the send limits of the account, the
     /// destination and the source. Errors: [`Error::NotEnabled`],
     /// [`Error::MethodNotEnrolled`], [`Error::WrongMethod`] for the app,
-    /// [`Error::LockedOut`], [`Error::RateLimited`], [`Error::Delivery`].
+    /// [`Error::RateLimited`] (also while locked out, until the lockout ends), [`Error::Delivery`].
     pub async fn send_code(&self, account: &Account, method: Method) -> Result<Sent> {
         self.send(account, method, Purpose::Login).await
     }
@@ -568,7 +569,7 @@ impl TwoFactor {
         let now = self.inner.clock.now();
         let accounts = listed
             .into_iter()
-            .map(|l| core::admin::summary(l.user, Record::decode(&l.stored.document), now))
+            .map(|l| core::view::summary(l.user, Record::decode(&l.stored.document), now))
             .collect();
         Ok(Page { accounts, next })
     }
@@ -641,7 +642,7 @@ impl TwoFactor {
                 proof,
                 |_| Rule::Factor,
                 |r, _| {
-                    core::setup::active(r)
+                    core::ceremony::active(r)
                         .map(|_| ())
                         .ok_or(Error::NotPermitted)
                 },
@@ -722,7 +723,7 @@ impl TwoFactor {
                 let account = Account::new(listed.user.clone(), "");
                 let stale = self
                     .transact(&account, None, |record, ctx| {
-                        let stale = core::keys::stale(&record, ctx.keys);
+                        let stale = core::rotation::stale(&record, ctx.keys);
                         Ok(match stale {
                             // the engine seals it again as it saves it
                             true => Decision::saved(record, Vec::new(), true),

@@ -19,11 +19,11 @@ use async_trait::async_trait;
 use futures_util::future::join_all;
 use secrecy::SecretString;
 
-use crate::account::Account;
-use crate::clock::Timestamp;
+use crate::crypto::keys::MasterKey;
 use crate::error::{Error, PortError};
-use crate::methods::seal::MasterKey;
-use crate::ports::{LimitStore, PasswordVerifier, SaveOutcome, Stored, UserStore};
+use crate::model::account::Account;
+use crate::model::time::Timestamp;
+use crate::ports::{LimitStore, PasswordCheck, SaveOutcome, Stored, UserStore};
 use crate::service::TwoFactor;
 
 /// Concurrent compare-and-swaps in the race check.
@@ -85,7 +85,7 @@ fn expect(check: &'static str, ok: bool, detail: impl FnOnce() -> String) -> Out
 /// Runs every check; the first failure stops the run.
 pub async fn run<S: UserStore + LimitStore + Clone + 'static>(store: S) -> Result<Report, Failure> {
     let mut random = [0u8; 8];
-    crate::methods::random::fill(&mut random).map_err(|_| fail("setup", "no randomness"))?;
+    crate::crypto::random::fill(&mut random).map_err(|_| fail("setup", "no randomness"))?;
     let prefix = format!("conformance-{}-", data_encoding::HEXLOWER.encode(&random));
     let mut passed = Vec::new();
     round_trip(&store, &prefix).await?;
@@ -433,7 +433,7 @@ pub async fn unreadable_documents<S: UserStore + LimitStore + Clone + 'static>(
 struct NoPasswords;
 
 #[async_trait]
-impl PasswordVerifier for NoPasswords {
+impl PasswordCheck for NoPasswords {
     async fn verify(&self, _: &Account, _: &SecretString) -> Result<bool, PortError> {
         Ok(false)
     }

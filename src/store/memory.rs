@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::clock::Timestamp;
 use crate::error::PortError;
+use crate::model::time::Timestamp;
 use crate::ports::{LimitStore, Listed, SaveOutcome, Stored, UserStore};
 
 /// A [`UserStore`] and [`LimitStore`] in this process's memory: for tests,

@@ -4,8 +4,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use super::sql::{
     limit_param, listed_row, now, port_error, save_outcome, stored_row, time_param, version_param,
 };
-use crate::clock::Timestamp;
 use crate::error::PortError;
+use crate::model::time::Timestamp;
 use crate::ports::{LimitStore, Listed, SaveOutcome, Stored, UserStore};
 
 /// A [`UserStore`] in PostgreSQL, for several app instances sharing one

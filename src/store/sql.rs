@@ -105,6 +105,6 @@ pub(crate) fn limit_param(limit: usize) -> i64 {
 }
 
 /// A time for a bind parameter, in seconds since the epoch.
-pub(crate) fn time_param(t: crate::clock::Timestamp) -> i64 {
+pub(crate) fn time_param(t: crate::model::time::Timestamp) -> i64 {
     i64::try_from(t.unix_seconds()).unwrap_or(i64::MAX)
 }

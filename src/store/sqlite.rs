@@ -7,8 +7,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use super::sql::{
     limit_param, listed_row, now, port_error, save_outcome, stored_row, time_param, version_param,
 };
-use crate::clock::Timestamp;
 use crate::error::PortError;
+use crate::model::time::Timestamp;
 use crate::ports::{LimitStore, Listed, SaveOutcome, Stored, UserStore};
 
 /// A [`UserStore`] in an SQLite file: the embedded choice for one server

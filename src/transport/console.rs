@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::error::PortError;
-use crate::message::Message;
+use crate::model::message::Message;
 use crate::ports::{EmailSender, SmsSender};
 
 /// An [`EmailSender`] that prints each message to standard output, for

@@ -3,7 +3,7 @@
 //! | Sender | Feature | For |
 //! | --- | --- | --- |
 //! | `ConsoleEmail`, `ConsoleSms` | `console` (default) | development: print each message |
-//! | [`testing::Recorder`] | always | tests and demos: keep each message |
+//! | [`Recorder`](crate::testing::Recorder) | always | tests and demos: keep each message |
 //! | `SmtpEmail` | `smtp` | email through any SMTP server |
 //! | `TwilioSms` | `twilio` | text messages through Twilio |
 
@@ -11,7 +11,6 @@
 mod console;
 #[cfg(feature = "smtp")]
 mod smtp;
-pub mod testing;
 #[cfg(feature = "twilio")]
 mod twilio;
 

@@ -8,7 +8,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, PortError, Result};
-use crate::message::Message;
+use crate::model::message::Message;
 use crate::ports::EmailSender;
 
 /// How the connection to the SMTP server is protected.

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, PortError, Result};
-use crate::message::Message;
+use crate::model::message::Message;
 use crate::ports::SmsSender;
 
 /// Who a Twilio message is sent as.

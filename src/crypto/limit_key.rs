@@ -5,7 +5,7 @@
 
 use hmac::Mac;
 
-use crate::methods::code::CodeKey;
+use crate::crypto::code_mac::CodeKey;
 
 /// What a counter counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +47,9 @@ pub(crate) fn counter_key(key: &CodeKey, counted: Counted, value: &str) -> Strin
 
 /// A destination as counted: an email address trimmed and in lower case
 /// (mailboxes differing only in case are one person's), a number as E.164.
-pub(crate) fn destination(method: crate::status::Method, to: &str) -> String {
+pub(crate) fn destination(method: crate::model::status::Method, to: &str) -> String {
     match method {
-        crate::status::Method::Sms => format!("sms:{}", to.trim()),
+        crate::model::status::Method::Sms => format!("sms:{}", to.trim()),
         _ => format!("email:{}", to.trim().to_lowercase()),
     }
 }
@@ -57,7 +57,7 @@ pub(crate) fn destination(method: crate::status::Method, to: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Method;
+    use crate::model::status::Method;
 
     fn key(byte: u8) -> CodeKey {
         <CodeKey as Mac>::new_from_slice(&[byte; 32]).unwrap()

@@ -4,7 +4,7 @@ use std::fmt;
 
 use secrecy::SecretString;
 
-use crate::verdict::Grant;
+use crate::model::verdict::Grant;
 
 /// What re-authenticates a change to the factors (the step-up rule).
 ///

@@ -1,10 +1,11 @@
-//! What the security page shows.
+//! What the pages show: an account's own security page, and its line on an
+//! administration page.
 
-use super::code::{destination, masked};
+use super::sending::{destination, masked};
 use super::Ctx;
 use crate::error::Result;
+use crate::model::status::{AccountSummary, Method, State, Status};
 use crate::record::Record;
-use crate::status::{Method, Status};
 
 pub(crate) fn status(record: &Record, ctx: &Ctx<'_>) -> Result<Status> {
     let pending = record.pending.as_ref().filter(|p| p.expires > ctx.now);
@@ -42,4 +43,34 @@ pub(crate) fn status(record: &Record, ctx: &Ctx<'_>) -> Result<Status> {
         (None, Some(since)) => Status::SetupRequired { since },
         (None, None) => Status::Off,
     })
+}
+
+/// One account's line on the page, from its stored record: state and
+/// methods, nothing secret (nothing is unsealed).
+pub(crate) fn summary(
+    user: String,
+    record: Result<Record>,
+    now: crate::model::time::Timestamp,
+) -> AccountSummary {
+    let Ok(record) = record else {
+        return AccountSummary {
+            user,
+            state: State::Unreadable,
+            methods: Vec::new(),
+        };
+    };
+    let (state, methods) = match &record.enrolment {
+        Some(e) if e.suspended.is_some() => (State::Suspended, e.methods()),
+        Some(e) => (State::On, e.methods()),
+        None if record.pending.as_ref().is_some_and(|p| p.expires > now) => {
+            (State::Pending, Vec::new())
+        }
+        None if record.setup_required.is_some() => (State::SetupRequired, Vec::new()),
+        None => (State::Off, Vec::new()),
+    };
+    AccountSummary {
+        user,
+        state,
+        methods,
+    }
 }

@@ -1,5 +1,4 @@
-//! Time-based one-time passwords: RFC 4226 (HOTP) and RFC 6238 (TOTP), and
-//! the `otpauth://` key URI that authenticator apps scan.
+//! Time-based one-time passwords: RFC 4226 (HOTP) and RFC 6238 (TOTP).
 //!
 //! Codes come from `totp-rs` (HMAC from RustCrypto's `hmac`, dynamic
 //! truncation, zero-padded digits), one per time step of the window: every
@@ -8,20 +7,12 @@
 //! step matched shows in the time taken. The `totp_rs::TOTP` holding a copy
 //! of the secret lives for one call and is zeroed when dropped (its
 //! `zeroize` feature); the codes it makes are zeroed too.
-//!
-//! ```
-//! use twofactor::methods::totp::{self, Totp};
-//! use twofactor::Algorithm;
-//!
-//! let secret = b"12345678901234567890";
-//! let totp = Totp::new(Algorithm::Sha1, 8, 30);
-//! assert_eq!(totp.code_at(secret, 59).to_string(), "94287082"); // RFC 6238
-//! assert_eq!(totp.matching_step(secret, "94287082", 59, 1, None), Some(1));
-//! ```
+
+// Public for the crate's own tests and benches (feature `__internal`).
+#![cfg_attr(not(feature = "__internal"), allow(unreachable_pub, dead_code))]
 
 use std::fmt;
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
@@ -195,99 +186,6 @@ pub(crate) fn parse_code(code: &str, digits: u8) -> Option<u64> {
     })
 }
 
-/// Characters left as they are in a key URI's label and issuer: RFC 3986's
-/// unreserved ones, and `@`, which may stand in a path and which apps show.
-const URI_KEEP: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'@');
-
-/// Why a key URI cannot be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyUriError {
-    /// The issuer is empty or contains `:`.
-    Issuer,
-    /// The account label is empty or contains `:`.
-    Label,
-}
-
-impl fmt::Display for KeyUriError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            KeyUriError::Issuer => "the issuer must be non-empty and contain no ':'",
-            KeyUriError::Label => "the account label must be non-empty and contain no ':'",
-        })
-    }
-}
-
-impl std::error::Error for KeyUriError {}
-
-/// The secret in unpadded base32 (RFC 4648), as key URIs carry it, from the
-/// `base32` crate; zeroed when dropped.
-fn base32_text(secret: &[u8]) -> Zeroizing<String> {
-    Zeroizing::new(base32::encode(
-        base32::Alphabet::Rfc4648 { padding: false },
-        secret,
-    ))
-}
-
-/// The `otpauth://totp/` URI that sets an authenticator app up: issuer and
-/// label percent-encoded in the label and the `issuer` parameter, the secret
-/// in unpadded base32, and every code parameter spelled out.
-///
-/// (totp-rs has a URI builder, but it leaves out the parameters at their
-/// defaults, which some apps then read wrongly, and it percent-encodes `@`
-/// in the label, which apps then show as `%40`.)
-///
-/// ```
-/// use twofactor::methods::totp::{key_uri, Totp};
-/// use twofactor::Algorithm;
-/// use twofactor::secrecy::ExposeSecret;
-///
-/// let uri = key_uri("ACME Co", "john.doe@email.com", b"Hello!\xde\xad\xbe\xef",
-///                   &Totp::new(Algorithm::Sha1, 6, 30)).unwrap();
-/// assert_eq!(uri.expose_secret(), "otpauth://totp/ACME%20Co:john.doe@email.com?secret=JBSWY3DPEHPK3PXP\
-///                  &issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30");
-/// ```
-pub fn key_uri(
-    issuer: &str,
-    label: &str,
-    secret: &[u8],
-    totp: &Totp,
-) -> Result<secrecy::SecretString, KeyUriError> {
-    if issuer.is_empty() || issuer.contains(':') {
-        return Err(KeyUriError::Issuer);
-    }
-    if label.is_empty() || label.contains(':') {
-        return Err(KeyUriError::Label);
-    }
-    let issuer = utf8_percent_encode(issuer, URI_KEEP);
-    Ok(secrecy::SecretString::from(format!(
-        "otpauth://totp/{issuer}:{label}?secret={secret}&issuer={issuer}&algorithm={alg}&digits={digits}&period={period}",
-        label = utf8_percent_encode(label, URI_KEEP),
-        secret = base32_text(secret).as_str(),
-        alg = totp.algorithm.uri_name(),
-        digits = totp.digits,
-        period = totp.period,
-    )))
-}
-
-/// The secret as a person types it: base32 in groups of four.
-pub(crate) fn grouped_base32(secret: &[u8]) -> secrecy::SecretString {
-    let plain = base32_text(secret);
-    let mut out = String::with_capacity(plain.len() + plain.len() / 4);
-    for (i, c) in plain.chars().enumerate() {
-        if i > 0 && i % 4 == 0 {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    secrecy::SecretString::from(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,32 +346,5 @@ mod tests {
         };
         assert_eq!(c.to_string(), "000042");
         assert!(!format!("{c:?}").contains("42"));
-    }
-
-    #[test]
-    fn uri_refuses_colons_and_empties() {
-        let t = Totp::new(Algorithm::Sha1, 6, 30);
-        let err = |issuer, label| key_uri(issuer, label, RFC, &t).err();
-        assert_eq!(err("A:B", "x"), Some(KeyUriError::Issuer));
-        assert_eq!(err("", "x"), Some(KeyUriError::Issuer));
-        assert_eq!(err("A", "x:y"), Some(KeyUriError::Label));
-        assert_eq!(err("A", ""), Some(KeyUriError::Label));
-    }
-
-    #[test]
-    fn uri_encodes_what_must_be() {
-        let t = Totp::new(Algorithm::Sha1, 6, 30);
-        let uri = key_uri("Acme & Sons", "José Ü/?#", RFC, &t).unwrap();
-        let uri = secrecy::ExposeSecret::expose_secret(&uri);
-        assert!(uri.starts_with("otpauth://totp/Acme%20%26%20Sons:Jos%C3%A9%20%C3%9C%2F%3F%23?"));
-        assert!(uri.contains("&issuer=Acme%20%26%20Sons&"));
-    }
-
-    #[test]
-    fn grouped_secret_reads_in_fours() {
-        assert_eq!(
-            secrecy::ExposeSecret::expose_secret(&grouped_base32(RFC)),
-            "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ"
-        );
     }
 }

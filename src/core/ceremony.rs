@@ -5,22 +5,23 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::code::{self, Issued, SentCheck};
+use super::sending::{self, Issued, SentCheck};
 use super::stepup::{authorize, Authorised, Gate, Presented};
 use super::{factors_changed, recovery, reject, texted_number, Ctx, Decision, Effect};
+use crate::crypto::key_uri::{grouped_base32, key_uri, KeyUriError};
+use crate::crypto::qr;
+use crate::crypto::seal::SecretKind;
+use crate::crypto::totp::{parse_code, Totp};
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::message::{Change, Purpose};
-use crate::methods::qr;
-use crate::methods::seal::SecretKind;
-use crate::methods::totp::{grouped_base32, key_uri, parse_code, KeyUriError, Totp};
+use crate::model::event::EventKind;
+use crate::model::message::{Change, Purpose};
+use crate::model::setup::{AppSetup, CodeSetup, Enabled, NewMethod, Setup};
+use crate::model::status::Method;
+use crate::model::verdict::{Rejection, Sent, Verdict};
 use crate::policy::FactorChange;
 use crate::record::{
     AppFactor, EmailFactor, Enrolment, Factor, Goal, Mac, PendingSetup, Record, SmsFactor,
 };
-use crate::setup::{AppSetup, CodeSetup, Enabled, NewMethod, Setup};
-use crate::status::Method;
-use crate::verdict::{Rejection, Sent, Verdict};
 
 /// The enrolment, when two-factor authentication is on (not suspended).
 pub(crate) fn active(record: &Record) -> Option<&Enrolment> {
@@ -63,7 +64,7 @@ pub(crate) fn check_begin(
         }
         _ => {}
     }
-    code::check_sender(method, ctx)?;
+    sending::check_sender(method, ctx)?;
     if method == Method::App {
         let label = ctx.account.label();
         if label.is_empty() || label.contains(':') {
@@ -98,7 +99,7 @@ pub(crate) fn begin(
         NewMethod::App => begin_app(ctx, expires)?,
         NewMethod::Email => {
             let to = ctx.account.email().to_owned();
-            match code::issue(&mut record, ctx, Purpose::Setup, method, &to)? {
+            match sending::issue(&mut record, ctx, Purpose::Setup, method, &to)? {
                 Issued::Sent(sends, sent) => {
                     effects.extend(sends);
                     let setup = Setup::Code(CodeSetup { sent, expires });
@@ -118,7 +119,7 @@ pub(crate) fn begin(
                 ctx.entropy()?.nonce,
                 to.as_bytes(),
             )?;
-            match code::issue(&mut record, ctx, Purpose::Setup, method, to)? {
+            match sending::issue(&mut record, ctx, Purpose::Setup, method, to)? {
                 Issued::Sent(sends, sent) => {
                     effects.extend(sends);
                     let setup = Setup::Code(CodeSetup { sent, expires });
@@ -151,7 +152,7 @@ fn held_back<T>(retry_after: std::time::Duration, effects: Vec<Effect>) -> Decis
     }
 }
 
-fn begin_app(ctx: &Ctx<'_>, expires: crate::clock::Timestamp) -> Result<(Factor, Setup)> {
+fn begin_app(ctx: &Ctx<'_>, expires: crate::model::time::Timestamp) -> Result<(Factor, Setup)> {
     let p = &ctx.policy.totp;
     let totp = Totp::new(p.algorithm, p.digits, p.period);
     let secret = &ctx.entropy()?.totp_secret;
@@ -192,13 +193,15 @@ pub(crate) fn live_pending<'r>(record: &'r Record, ctx: &Ctx<'_>) -> Option<&'r 
 /// Sends a new code for the pending email or SMS setup; the old one is void.
 pub(crate) fn resend(mut record: Record, ctx: &Ctx<'_>) -> Result<Decision<Sent>> {
     if let Some(until) = record.guard.locked(ctx.now) {
-        return Err(Error::LockedOut { until });
+        return Err(Error::RateLimited {
+            retry_after: until.since(ctx.now),
+        });
     }
     let pending = live_pending(&record, ctx).ok_or(Error::NoPendingSetup)?;
     let method = pending.factor.method();
-    let to = code::destination(&pending.factor, ctx)?.ok_or(Error::WrongMethod)?;
+    let to = sending::destination(&pending.factor, ctx)?.ok_or(Error::WrongMethod)?;
     Ok(
-        match code::issue(&mut record, ctx, Purpose::Setup, method, &to)? {
+        match sending::issue(&mut record, ctx, Purpose::Setup, method, &to)? {
             Issued::Sent(effects, sent) => Decision::saved(record, effects, sent),
             Issued::HeldBack {
                 retry_after,
@@ -233,7 +236,7 @@ pub(crate) fn cancel(
             Gate::Stop(decision) => return Ok(decision),
         };
     let pending = record.pending.take().ok_or(Error::NoPendingSetup)?;
-    code::spend(&mut record, Purpose::Setup);
+    sending::spend(&mut record, Purpose::Setup);
     let mut effects = authorised.effects;
     effects.push(Effect::Event(
         EventKind::SetupCancelled,
@@ -285,14 +288,14 @@ pub(crate) fn confirm(
             }
         }
         Factor::Email(_) | Factor::Sms(_) => {
-            let to = code::destination(&pending.factor, ctx)?.unwrap_or_default();
-            match code::check(&record, ctx, Purpose::Setup, method, &to, typed) {
+            let to = sending::destination(&pending.factor, ctx)?.unwrap_or_default();
+            match sending::check(&record, ctx, Purpose::Setup, method, &to, typed) {
                 SentCheck::Match => {
-                    code::spend(&mut record, Purpose::Setup);
+                    sending::spend(&mut record, Purpose::Setup);
                     Ok(pending.factor.clone())
                 }
                 miss => {
-                    code::miss(&mut record, Purpose::Setup);
+                    sending::miss(&mut record, Purpose::Setup);
                     Err(match miss {
                         SentCheck::Expired => Rejection::Expired,
                         _ if parse_code(typed, ctx.policy.codes.digits).is_none() => {
@@ -387,13 +390,13 @@ pub(crate) fn confirm(
 mod tests {
     use secrecy::ExposeSecret;
 
-    use super::super::status::status;
     use super::super::testing::{
         app_code, enrolled, sent_code, with_code, wrong, Fixture, FAIL, PASS,
     };
+    use super::super::view::status;
     use super::*;
-    use crate::methods::phone::PhoneNumber;
-    use crate::status::Status;
+    use crate::model::phone::PhoneNumber;
+    use crate::model::status::Status;
 
     const T0: u64 = 1_700_000_000;
 

@@ -7,8 +7,8 @@ use hmac::Mac;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-use crate::methods::code::CodeKey;
-use crate::methods::seal::{KeyId, Keys};
+use crate::crypto::code_mac::CodeKey;
+use crate::crypto::keys::{KeyId, Keys};
 
 /// The random bytes of a token.
 pub(crate) type TokenEntropy = [u8; 32];
@@ -106,7 +106,7 @@ mod tests {
             a,
             token_mac(&key(), TokenKind::Device, "alice", &token(&[0xfa; 32]))
         );
-        let keys = Keys::derive(&crate::methods::seal::MasterKey::new([5; 32]), &[]).unwrap();
+        let keys = Keys::derive(&crate::crypto::keys::MasterKey::new([5; 32]), &[]).unwrap();
         let id = keys.current().id;
         let mine = token_mac(keys.current().code(), TokenKind::Device, "alice", &t);
         let stored = [vec![0u8; 32], mine.to_vec()];

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::clock::Timestamp;
-use crate::status::Method;
+use crate::model::status::Method;
+use crate::model::time::Timestamp;
 
 /// What became of a code or password: accepted, refused, or not even looked
 /// at because the account is locked out or the request's source is

@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
-use crate::account::Account;
+use crate::model::account::Account;
+use crate::model::status::AdminAction;
 use crate::ports::AdminPolicy;
-use crate::status::AdminAction;
 
 /// The default [`AdminPolicy`]: nobody may act as an administrator.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,10 +1,7 @@
 //! Audit events.
 
-use async_trait::async_trait;
-
-use crate::clock::Timestamp;
-use crate::ports::EventSink;
-use crate::status::Method;
+use crate::model::status::Method;
+use crate::model::time::Timestamp;
 
 /// Something that happened to an account's second factor. Holds no secret,
 /// code or address.
@@ -155,23 +152,5 @@ impl EventKind {
                 | EventKind::SendThrottled
                 | EventKind::SourceThrottled
         )
-    }
-}
-
-/// The default [`EventSink`]: a `tracing` event at target `twofactor::audit`,
-/// at `WARN` for failures and `INFO` otherwise.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TracingEvents;
-
-#[async_trait]
-impl EventSink for TracingEvents {
-    async fn record(&self, e: &Event) {
-        let method = e.method.map(Method::display_name);
-        let (actor, reason) = (e.actor.as_deref(), e.reason.as_deref());
-        if e.kind.is_failure() {
-            tracing::warn!(target: "twofactor::audit", account = %e.account, kind = e.kind.as_str(), method, actor, reason, at = %e.at);
-        } else {
-            tracing::info!(target: "twofactor::audit", account = %e.account, kind = e.kind.as_str(), method, actor, reason, at = %e.at);
-        }
     }
 }

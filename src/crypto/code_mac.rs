@@ -5,9 +5,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::message::Purpose;
-use crate::methods::totp::parse_code;
-use crate::status::Method;
+use crate::crypto::totp::parse_code;
+use crate::model::message::Purpose;
+use crate::model::status::Method;
 
 /// A code of `digits` digits (6 to 10) from eight random bytes. The modulo
 /// bias is below 10^10 / 2^64, about 5 × 10^-10.

@@ -2,23 +2,35 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::account::Account;
 use crate::error::{Error, PortError, Result};
-use crate::ports::PasswordVerifier;
+use crate::model::account::Account;
+use crate::ports::{Offload, PasswordCheck};
+use crate::provided::offload::{default_offload, run};
 
-/// A [`PasswordVerifier`] over argon2id PHC strings (`$argon2id$v=19$…`)
-/// kept by account id.
+/// A [`PasswordCheck`] over argon2id PHC strings (`$argon2id$v=19$…`)
+/// kept by account id; also the host's own sign-in check, with
+/// [`check`](Self::check). Cheap to clone: clones share the table.
+///
+/// Each check is an argon2id computation (about 20 ms, 19 MiB), run
+/// through an [`Offload`](crate::Offload): off the async executor, with a
+/// bound on how many at once, by default (the `tokio` feature).
 ///
 /// A host whose users table already holds PHC strings can instead implement
-/// [`PasswordVerifier`] in a few lines around [`verify_phc`].
+/// [`PasswordCheck`] in a few lines around [`verify_phc`].
+#[derive(Clone)]
 pub struct Argon2Passwords {
+    inner: Arc<Inner>,
+    offload: Arc<dyn Offload>,
+}
+
+struct Inner {
     hashes: RwLock<HashMap<String, String>>,
     argon: Argon2<'static>,
     dummy: String,
@@ -42,20 +54,55 @@ impl Argon2Passwords {
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy = hash_with(&argon, &SecretString::from("no such account"))?;
         Ok(Self {
-            hashes: RwLock::new(HashMap::new()),
-            argon,
-            dummy,
+            inner: Arc::new(Inner {
+                hashes: RwLock::new(HashMap::new()),
+                argon,
+                dummy,
+            }),
+            offload: default_offload(),
         })
+    }
+
+    /// Runs the checks through `offload` instead of the default.
+    pub fn offload(mut self, offload: impl Offload + 'static) -> Self {
+        self.offload = Arc::new(offload);
+        self
     }
 
     /// Sets the account's password.
     pub fn set(&self, account_id: &str, password: &SecretString) -> Result<()> {
-        let phc = hash_with(&self.argon, password)?;
-        self.hashes
+        let phc = hash_with(&self.inner.argon, password)?;
+        self.inner
+            .hashes
             .write()
             .map_err(|_| Error::Config("the password table's lock is poisoned"))?
             .insert(account_id.to_owned(), phc);
         Ok(())
+    }
+
+    /// Whether `password` is the password of the account with this id; an
+    /// unknown account takes as long as a known one and is `false`. For the
+    /// host's own sign-in form.
+    pub async fn check(&self, account_id: &str, password: &SecretString) -> Result<bool> {
+        let phc = self
+            .inner
+            .hashes
+            .read()
+            .map_err(|_| Error::Config("the password table's lock is poisoned"))?
+            .get(account_id)
+            .cloned();
+        let password = password.clone();
+        let inner = self.inner.clone();
+        run(self.offload.as_ref(), move || match phc {
+            Some(phc) => verify_phc(&phc, &password),
+            None => {
+                // As slow as a real check, so timing does not tell who exists.
+                let _ = verify_phc(&inner.dummy, &password);
+                false
+            }
+        })
+        .await
+        .ok_or(Error::Offload)
     }
 }
 
@@ -66,22 +113,14 @@ impl fmt::Debug for Argon2Passwords {
 }
 
 #[async_trait]
-impl PasswordVerifier for Argon2Passwords {
+impl PasswordCheck for Argon2Passwords {
     async fn verify(&self, account: &Account, password: &SecretString) -> Result<bool, PortError> {
-        let phc = self
-            .hashes
-            .read()
-            .map_err(|_| PortError::permanent("the password table's lock is poisoned"))?
-            .get(account.id())
-            .cloned();
-        match phc {
-            Some(phc) => Ok(verify_phc(&phc, password)),
-            None => {
-                // As slow as a real check, so timing does not tell who exists.
-                let _ = verify_phc(&self.dummy, password);
-                Ok(false)
-            }
-        }
+        self.check(account.id(), password)
+            .await
+            .map_err(|e| match e {
+                Error::Offload => PortError::transient("the password check did not complete"),
+                _ => PortError::permanent("the password table's lock is poisoned"),
+            })
     }
 }
 
@@ -92,7 +131,7 @@ pub fn hash_password(password: &SecretString) -> Result<String> {
 
 fn hash_with(argon: &Argon2<'_>, password: &SecretString) -> Result<String> {
     let mut salt = [0u8; 16];
-    crate::methods::random::fill(&mut salt)?;
+    crate::crypto::random::fill(&mut salt)?;
     let salt = SaltString::encode_b64(&salt).map_err(|_| Error::Random)?;
     argon
         .hash_password(password.expose_secret().as_bytes(), &salt)
@@ -137,5 +176,10 @@ mod tests {
         let stranger = Account::new("u2", "b@example.com");
         assert!(!v.verify(&stranger, &pw("s3cret")).await.unwrap());
         assert_eq!(format!("{v:?}"), "Argon2Passwords([REDACTED])");
+        // clones share the table; the host's own check agrees
+        let c = v.clone();
+        c.set("u3", &pw("other")).unwrap();
+        assert!(v.check("u3", &pw("other")).await.unwrap());
+        assert!(!v.check("u3", &pw("s3cret")).await.unwrap());
     }
 }

@@ -5,8 +5,9 @@
 //! verify under it while it is in hand, and end with their own expiry.
 
 use super::Ctx;
+use crate::crypto::keys::Keys;
+use crate::crypto::seal::{Sealed, SecretKind};
 use crate::error::Result;
-use crate::methods::seal::{Keys, Sealed, SecretKind};
 use crate::record::{Factor, Record};
 
 /// The most sealed values a record holds: an app's secret, a number, and a
@@ -77,7 +78,7 @@ pub(crate) fn reseal(record: &mut Record, ctx: &Ctx<'_>) -> Result<usize> {
 mod tests {
     use super::super::testing::{app_code, enrolled, Fixture};
     use super::*;
-    use crate::methods::seal::MasterKey;
+    use crate::crypto::keys::MasterKey;
 
     #[test]
     fn a_record_of_an_old_key_is_sealed_again_under_the_new_one() {

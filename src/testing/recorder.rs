@@ -1,7 +1,7 @@
 //! A sender that keeps what it is given, for tests and demos.
 //!
 //! ```
-//! use twofactor::transport::testing::Recorder;
+//! use twofactor::testing::Recorder;
 //! let outbox = Recorder::new();
 //! // .email(outbox.clone()).sms(outbox.clone()) on the builder, then:
 //! assert!(outbox.last_code().is_none());
@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::error::PortError;
-use crate::message::Message;
+use crate::model::message::Message;
+use crate::model::status::Method;
 use crate::ports::{EmailSender, SmsSender};
-use crate::status::Method;
 
 /// One message a [`Recorder`] was given.
 #[derive(Debug, Clone)]

@@ -4,10 +4,10 @@ use std::fmt;
 
 use secrecy::SecretString;
 
-use crate::clock::Timestamp;
-use crate::methods::phone::PhoneNumber;
-use crate::status::Method;
-use crate::verdict::Sent;
+use crate::model::phone::PhoneNumber;
+use crate::model::status::Method;
+use crate::model::time::Timestamp;
+use crate::model::verdict::Sent;
 
 /// A method to set up, with what it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,9 +1,8 @@
 //! Time as the library sees it: whole seconds since the Unix epoch, read
-//! through a [`Clock`] so that tests and demos can move it by hand.
+//! through a [`Clock`](crate::Clock) so that tests and demos can move it by
+//! hand.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// whole seconds, so this is all the precision it keeps.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Timestamp(u64);
+pub struct Timestamp(pub(crate) u64);
 
 impl Timestamp {
     /// The moment `secs` seconds after the Unix epoch.
@@ -40,6 +39,19 @@ impl Timestamp {
     /// The same moment as a [`SystemTime`].
     pub fn to_system_time(self) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(self.0)
+    }
+
+    /// Seconds from `now` to this moment: negative once it has passed. For
+    /// a page that says "in 4 minutes" or "2 minutes ago".
+    pub fn seconds_from(self, now: Timestamp) -> i64 {
+        let signed = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
+        signed(self.0).saturating_sub(signed(now.0))
+    }
+}
+
+impl From<Timestamp> for SystemTime {
+    fn from(t: Timestamp) -> Self {
+        t.to_system_time()
     }
 }
 
@@ -86,52 +98,6 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (y, m, d)
 }
 
-/// Where the library reads the current time.
-pub trait Clock: Send + Sync {
-    /// The current time.
-    fn now(&self) -> Timestamp;
-}
-
-/// The operating system's wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        SystemTime::now().into()
-    }
-}
-
-/// A clock that stands still until moved, for tests and demos.
-///
-/// Clones share the same time, so a test can keep one and hand another to
-/// [`TwoFactor`](crate::TwoFactor).
-#[derive(Debug, Clone)]
-pub struct ManualClock(Arc<AtomicU64>);
-
-impl ManualClock {
-    /// A clock showing `start`.
-    pub fn new(start: Timestamp) -> Self {
-        Self(Arc::new(AtomicU64::new(start.unix_seconds())))
-    }
-
-    /// Shows `t` from now on.
-    pub fn set(&self, t: Timestamp) {
-        self.0.store(t.unix_seconds(), Ordering::SeqCst);
-    }
-
-    /// Moves the clock forward by `d`.
-    pub fn advance(&self, d: Duration) {
-        self.0.fetch_add(d.as_secs(), Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        Timestamp(self.0.load(Ordering::SeqCst))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,13 +115,14 @@ mod tests {
     }
 
     #[test]
-    fn manual_clock_clones_share_time() {
-        let a = ManualClock::new(Timestamp::from_unix_seconds(100));
-        let b = a.clone();
-        a.advance(Duration::from_secs(30));
-        assert_eq!(b.now().unix_seconds(), 130);
-        b.set(Timestamp::from_unix_seconds(7));
-        assert_eq!(a.now().unix_seconds(), 7);
+    fn seconds_from_now_either_way() {
+        let now = Timestamp::from_unix_seconds(1000);
+        assert_eq!(Timestamp::from_unix_seconds(1240).seconds_from(now), 240);
+        assert_eq!(Timestamp::from_unix_seconds(880).seconds_from(now), -120);
+        let far = Timestamp::from_unix_seconds(u64::MAX);
+        assert_eq!(far.seconds_from(now), i64::MAX - 1000);
+        let t = Timestamp::from_unix_seconds(60);
+        assert_eq!(SystemTime::from(t), UNIX_EPOCH + Duration::from_secs(60));
     }
 
     #[test]

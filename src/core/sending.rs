@@ -6,16 +6,16 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::{Ctx, Delivery, Effect};
+use crate::crypto::code_mac::{code_from, code_mac, code_matches, Binding};
+use crate::crypto::limit_key::{counter_key, destination as counted_destination, Counted};
+use crate::crypto::seal::SecretKind;
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::message::{CodeMessage, Message, Purpose};
-use crate::methods::code::{code_from, code_mac, code_matches, Binding};
-use crate::methods::limit::{counter_key, destination as counted_destination, Counted};
-use crate::methods::phone::{mask_email, PhoneNumber};
-use crate::methods::seal::SecretKind;
+use crate::model::event::EventKind;
+use crate::model::message::{CodeMessage, Message, Purpose};
+use crate::model::phone::{mask_email, PhoneNumber};
+use crate::model::status::Method;
+use crate::model::verdict::Sent;
 use crate::record::{Factor, OutstandingCode, Record, SendLog};
-use crate::status::Method;
-use crate::verdict::Sent;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -280,7 +280,7 @@ pub(crate) fn miss(record: &mut Record, purpose: Purpose) {
 mod tests {
     use super::super::testing::{sent_code as sent, Fixture};
     use super::*;
-    use crate::clock::Timestamp;
+    use crate::model::time::Timestamp;
 
     const T0: u64 = 1_700_000_000;
     const TO: &str = "alice@example.com";

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::clock::Timestamp;
-use crate::status::Method;
+use crate::model::status::Method;
+use crate::model::time::Timestamp;
 
 /// What a one-time code is for. A code is good for its purpose only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
