@@ -22,12 +22,12 @@ pub enum Error {
     /// There is no setup to confirm: none was begun, or it expired.
     #[error("no setup is pending for this account, or it has expired")]
     NoPendingSetup,
-    /// The method is not enrolled for this account.
-    #[error("that method is not enrolled for this account")]
-    MethodNotEnrolled,
-    /// The method is already enrolled for this account.
-    #[error("that method is already enrolled for this account")]
-    MethodAlreadyEnrolled,
+    /// The method is not set up for this account.
+    #[error("that method is not set up for this account")]
+    MethodNotSetUp,
+    /// The method is already set up for this account.
+    #[error("that method is already set up for this account")]
+    MethodAlreadySetUp,
     /// The call does not apply to that method: an authenticator app's codes
     /// are not sent, and the primary method cannot be removed.
     #[error("that cannot be done with that method")]
@@ -143,8 +143,8 @@ impl Error {
             Error::NotEnabled
             | Error::AlreadyEnabled
             | Error::NoPendingSetup
-            | Error::MethodNotEnrolled
-            | Error::MethodAlreadyEnrolled
+            | Error::MethodNotSetUp
+            | Error::MethodAlreadySetUp
             | Error::WrongMethod
             | Error::NoSuchDevice
             | Error::RateLimited { .. } => ErrorKind::State,

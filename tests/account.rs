@@ -19,7 +19,7 @@ use twofactor::{
 };
 
 /// Turns the app on; the user's app and the recovery codes shown.
-async fn enrol_with_codes(h: &Harness, tf: &TwoFactor, account: &Account) -> (App, Vec<String>) {
+async fn set_up_with_codes(h: &Harness, tf: &TwoFactor, account: &Account) -> (App, Vec<String>) {
     let app = h.begin(tf, account).await;
     let on = tf
         .confirm_setup(account, &app.code(h.now()))
@@ -44,7 +44,7 @@ async fn ten_recovery_codes_each_used_once() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (_, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let (_, codes) = set_up_with_codes(&h, &tf, &alice).await;
     assert_eq!(codes.len(), 10);
     let mut distinct = codes.clone();
     distinct.sort();
@@ -104,7 +104,7 @@ async fn recovery_codes_live_under_the_same_lockout() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (_, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let (_, codes) = set_up_with_codes(&h, &tf, &alice).await;
     for _ in 0..5 {
         let _ = tf.verify_login(&alice, "000000", None).await.unwrap();
     }
@@ -126,7 +126,7 @@ async fn regenerating_needs_a_step_up_and_voids_the_old_set() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, old) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, old) = set_up_with_codes(&h, &tf, &alice).await;
     assert!(matches!(
         tf.regenerate_recovery_codes(&alice, &password()).await,
         Err(Error::StepUpRequired)
@@ -175,7 +175,7 @@ async fn remember_this_device_for_thirty_days() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
     h.advance(30);
     let v = tf
         .verify_login(&alice, &app.code(h.now()), Some("Firefox on Linux"))
@@ -210,7 +210,7 @@ async fn remember_this_device_for_thirty_days() {
         LoginStep::Challenge { .. }
     ));
     let bob = h.account("bob");
-    let (bob_app, _) = enrol_with_codes(&h, &tf, &bob).await;
+    let (bob_app, _) = set_up_with_codes(&h, &tf, &bob).await;
     let _ = bob_app;
     assert!(matches!(
         tf.begin_login(&bob, Some(&token)).await.unwrap(),
@@ -229,7 +229,7 @@ async fn revoke_one_device_or_all() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
     let mut tokens = Vec::new();
     for label in ["laptop", "phone"] {
         h.advance(30);
@@ -271,7 +271,7 @@ async fn devices_are_forgotten_when_the_factors_change() {
         let h = Harness::new();
         let tf = h.instance();
         let alice = h.account("alice");
-        let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+        let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
         let grant = h.grant(&tf, &alice, &app).await;
         let _ = tf
             .add_fallback(&alice, NewMethod::Email, &grant)
@@ -357,7 +357,7 @@ async fn switching_method_without_a_gap() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, codes) = set_up_with_codes(&h, &tf, &alice).await;
     let stamp = tf.security_stamp(&alice).await.unwrap();
     h.advance(30);
     // a switch needs the password and a current code of the method in force
@@ -451,7 +451,7 @@ async fn a_new_phone_for_the_app_is_a_switch_from_app_to_app() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (old, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let (old, _) = set_up_with_codes(&h, &tf, &alice).await;
     h.advance(30);
     let pw = password();
     let code = old.code(h.now());
@@ -487,7 +487,7 @@ async fn a_cancelled_or_lapsed_switch_leaves_everything_as_it_was() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
     let before = tf.status(&alice).await.unwrap();
     for lapse in [false, true] {
         h.advance(30);
@@ -527,7 +527,7 @@ async fn the_help_pages_way_disable_then_set_up_still_works() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
     h.advance(30);
     let pw = password();
     let code = app.code(h.now());
@@ -537,7 +537,7 @@ async fn the_help_pages_way_disable_then_set_up_still_works() {
         .unwrap()
         .is_accepted());
     // off: the password alone sets it up again
-    let (new, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let (new, codes) = set_up_with_codes(&h, &tf, &alice).await;
     assert_eq!(codes.len(), 10);
     h.advance(30);
     assert!(tf
@@ -552,7 +552,7 @@ async fn disable_keeping_the_settings_then_reenable_without_a_new_scan() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, codes) = set_up_with_codes(&h, &tf, &alice).await;
     h.advance(30);
     let pw = password();
     let code = app.code(h.now());
@@ -670,7 +670,7 @@ async fn disable_deleting_the_settings_leaves_nothing() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, codes) = set_up_with_codes(&h, &tf, &alice).await;
     let grant = h.grant(&tf, &alice, &app).await;
     let _ = tf
         .add_fallback(
@@ -699,7 +699,7 @@ async fn disable_deleting_the_settings_leaves_nothing() {
         .is_accepted());
     assert_eq!(tf.status(&alice).await.unwrap(), Status::Off);
     let doc = document_json(&h.store.load("alice").await.unwrap().unwrap().document);
-    for gone in ["enrolment", "pending", "code", "recovery"] {
+    for gone in ["factors", "pending", "code", "recovery"] {
         assert!(doc[gone].is_null(), "{gone} left: {doc}");
     }
     assert_eq!(doc["devices"], serde_json::json!([]), "devices left: {doc}");
@@ -718,7 +718,7 @@ async fn disable_deleting_the_settings_leaves_nothing() {
         .collect();
     assert_eq!(told.len(), 1, "{told:?}");
     // settings kept earlier can be deleted too
-    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
     let grant = h.grant(&tf, &alice, &app).await;
     assert!(tf
         .disable(&alice, &grant, Keep::Settings)
@@ -746,7 +746,7 @@ async fn admin_lists_and_resets_a_user_who_lost_the_phone() {
         let _ = h.account(name);
     }
     let amy = h.account("amy");
-    enrol_with_codes(&h, &tf, &amy).await;
+    set_up_with_codes(&h, &tf, &amy).await;
     let ben = h.account("ben");
     let _ = tf
         .begin_setup(&ben, NewMethod::Email, &password())
@@ -830,7 +830,7 @@ async fn admin_lists_and_resets_a_user_who_lost_the_phone() {
     assert_eq!(last.to, "amy@example.com");
     assert!(matches!(&last.message, Message::Notice(n) if n.change == Change::AdminReset));
     // the user sets it up again
-    enrol_with_codes(&h, &tf, &amy).await;
+    set_up_with_codes(&h, &tf, &amy).await;
     assert!(tf.status(&amy).await.unwrap().is_on());
 }
 
@@ -839,7 +839,7 @@ async fn every_transition_is_audited_without_secrets() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, codes) = set_up_with_codes(&h, &tf, &alice).await;
     h.advance(30);
     let _ = tf.verify_login(&alice, "000000", None).await.unwrap();
     let v = tf
@@ -926,7 +926,7 @@ async fn the_security_stamp_changes_with_every_factor_change_only() {
     let tf = h.instance();
     let alice = h.account("alice");
     assert_eq!(tf.security_stamp(&alice).await.unwrap(), None);
-    let (app, _) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
     let mut seen = vec![tf.security_stamp(&alice).await.unwrap().unwrap()];
     let mut changed = |stamp: Option<String>, should: bool, what: &str| {
         let stamp = stamp.unwrap();
@@ -1002,7 +1002,7 @@ async fn recovery_codes_survive_a_change_of_cost() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let (app, codes) = enrol_with_codes(&h, &tf, &alice).await;
+    let (app, codes) = set_up_with_codes(&h, &tf, &alice).await;
     let before = h.store.load("alice").await.unwrap().unwrap().document;
     let mut dearer = policy();
     dearer.recovery.memory_kib *= 2;

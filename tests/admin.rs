@@ -31,7 +31,7 @@ async fn nobody_is_an_administrator_unless_the_host_says_so() {
         .unwrap();
     let (root, _, proof) = h.admin(&tf, "root").await;
     let alice = h.account("alice");
-    h.enrol(&tf, &alice).await;
+    h.set_up_app(&tf, &alice).await;
     assert!(matches!(
         tf.admin_reset(&root, &proof, &alice, "lost phone").await,
         Err(Error::NotPermitted)
@@ -44,9 +44,9 @@ async fn an_administrator_proves_it_is_them_with_their_own_factor() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let alice_app = h.enrol(&tf, &alice).await;
+    let alice_app = h.set_up_app(&tf, &alice).await;
     let root = h.account("root");
-    let root_app = h.enrol(&tf, &root).await;
+    let root_app = h.set_up_app(&tf, &root).await;
     let pw = password();
 
     // the administrator's password alone is refused before it is looked at
@@ -114,10 +114,10 @@ async fn no_administrator_acts_on_another_or_on_themselves_or_without_a_factor()
     ));
     // not an administrator at all
     let alice = h.account("alice");
-    let alice_app = h.enrol(&tf, &alice).await;
+    let alice_app = h.set_up_app(&tf, &alice).await;
     let alice_grant = h.grant(&tf, &alice, &alice_app).await;
     let bob = h.account("bob");
-    h.enrol(&tf, &bob).await;
+    h.set_up_app(&tf, &bob).await;
     assert!(matches!(
         tf.admin_reset(&alice, &alice_grant, &bob, "because").await,
         Err(Error::NotPermitted)
@@ -127,7 +127,7 @@ async fn no_administrator_acts_on_another_or_on_themselves_or_without_a_factor()
     let tf2 = h2.instance();
     let bare_root = h2.account("root");
     let carol = h2.account("carol");
-    h2.enrol(&tf2, &carol).await;
+    h2.set_up_app(&tf2, &carol).await;
     let pw = password();
     assert!(matches!(
         tf2.admin_reset(&bare_root, Reauth::with_code(&pw, "123456"), &carol, "x")
@@ -143,7 +143,7 @@ async fn a_reason_is_required_and_audited_with_the_administrator() {
     let tf = h.instance();
     let (root, _, grant) = h.admin(&tf, "root").await;
     let alice = h.account("alice");
-    h.enrol(&tf, &alice).await;
+    h.set_up_app(&tf, &alice).await;
     for blank in ["", "   ", "\n\t"] {
         assert!(matches!(
             tf.admin_reset(&root, &grant, &alice, blank).await,
@@ -180,7 +180,7 @@ async fn a_reset_can_require_a_new_setup_at_the_next_login() {
     let tf = h.instance_with(p);
     let (root, _, grant) = h.admin(&tf, "root").await;
     let alice = h.account("alice");
-    h.enrol(&tf, &alice).await;
+    h.set_up_app(&tf, &alice).await;
     assert!(tf
         .admin_reset(&root, &grant, &alice, "lost phone")
         .await
@@ -199,7 +199,7 @@ async fn a_reset_can_require_a_new_setup_at_the_next_login() {
     assert_eq!(line.state, State::SetupRequired);
     // the password alone sets it up, as the first time
     h.advance(30);
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     assert!(matches!(
         tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::Challenge { .. }
@@ -218,7 +218,7 @@ async fn unlock_lifts_a_lockout_and_deletes_nothing() {
     let tf = h.instance();
     let (support, _, grant) = h.admin(&tf, "support-7").await;
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     for _ in 0..5 {
         let _ = tf.verify_login(&alice, "000000", None).await.unwrap();
     }
@@ -260,7 +260,7 @@ async fn nothing_to_reset_is_an_error_and_costs_the_administrator_nothing() {
     let h = Harness::new();
     let tf: TwoFactor = h.instance();
     let root = h.account("root");
-    h.enrol(&tf, &root).await;
+    h.set_up_app(&tf, &root).await;
     let nobody = h.account("nobody");
     let pw = password();
     assert!(matches!(

@@ -286,7 +286,7 @@ async fn drift_of_one_step_is_allowed_and_no_more() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     h.advance(300);
     let now = h.now();
     assert!(!tf
@@ -311,7 +311,7 @@ async fn lockout_after_five_failures_of_any_kind() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     h.advance(30);
     let wrong_pw = SecretString::from("guess");
     assert_eq!(
@@ -382,7 +382,7 @@ async fn lockouts_double() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    h.enrol(&tf, &alice).await;
+    h.set_up_app(&tf, &alice).await;
     for expected in [60, 120, 240] {
         let mut last = None;
         for _ in 0..5 {
@@ -444,7 +444,7 @@ async fn wrong_state_is_an_error_and_counts_nothing() {
         tf.disable(&alice, &password(), Keep::Nothing).await,
         Err(Error::NotEnabled)
     ));
-    h.enrol(&tf, &alice).await;
+    h.set_up_app(&tf, &alice).await;
     assert!(matches!(
         tf.begin_setup(&alice, NewMethod::App, &password()).await,
         Err(Error::StepUpRequired)
@@ -462,8 +462,8 @@ async fn accounts_do_not_share_anything() {
     let tf = h.instance();
     let alice = h.account("alice");
     let bob = h.account("bob");
-    let a = h.enrol(&tf, &alice).await;
-    let b = h.enrol(&tf, &bob).await;
+    let a = h.set_up_app(&tf, &alice).await;
+    let b = h.set_up_app(&tf, &bob).await;
     assert_ne!(a.secret, b.secret);
     h.advance(30);
     assert!(!tf
@@ -496,7 +496,7 @@ async fn a_copied_record_does_not_unseal() {
     let tf = h.instance();
     let alice = h.account("alice");
     let mallory = h.account("mallory");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let stolen = h.store.load("alice").await.unwrap().unwrap();
     assert!(matches!(
         h.store.save("mallory", &stolen.document, 0).await.unwrap(),
@@ -530,7 +530,7 @@ async fn the_store_holds_no_secret_in_the_clear() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let doc = h.store.load("alice").await.unwrap().unwrap().document;
     let b32 = data_encoding::BASE32_NOPAD.encode(&app.secret);
     let b64 = data_encoding::BASE64URL_NOPAD.encode(&app.secret);
@@ -586,7 +586,7 @@ async fn errors_and_events_name_no_secret() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let _ = tf.verify_login(&alice, "000000", None).await.unwrap();
     let err = tf
         .begin_setup(&alice, NewMethod::App, &password())

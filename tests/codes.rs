@@ -30,7 +30,7 @@ fn phone(s: &str) -> PhoneNumber {
     PhoneNumber::parse(s).unwrap()
 }
 
-async fn enrol_code(h: &Harness, tf: &TwoFactor, account: &Account, new: NewMethod) {
+async fn set_up_code(h: &Harness, tf: &TwoFactor, account: &Account, new: NewMethod) {
     let setup = tf.begin_setup(account, new, &password()).await.unwrap();
     assert!(
         matches!(setup, Verdict::Accepted(Setup::Code(_))),
@@ -263,7 +263,7 @@ async fn at_most_five_codes_an_hour() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await; // send 1
+    set_up_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await; // send 1
     for _ in 0..4 {
         h.advance(30);
         tf.send_code(&alice, Method::Sms).await.unwrap(); // sends 2 to 5
@@ -295,7 +295,7 @@ async fn a_code_is_void_after_five_wrong_tries() {
     // so the account lockout does not come first
     let tf = h.instance_with(policy().dangerous_lockout_threshold(50));
     let alice = h.account("alice");
-    enrol_code(&h, &tf, &alice, NewMethod::Email).await;
+    set_up_code(&h, &tf, &alice, NewMethod::Email).await;
     h.advance(60);
     let _ = tf.begin_login(&alice, None).await.unwrap();
     let code = h.last_code();
@@ -329,7 +329,7 @@ async fn setup_codes_and_login_codes_do_not_mix() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
+    set_up_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(60);
     // adding email: a step-up code (no login code either), then a setup
     // code, which is no login code
@@ -374,7 +374,7 @@ async fn fallback_at_login_send_sms_code() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let grant = h.grant(&tf, &alice, &app).await;
     let Verdict::Accepted(Setup::Code(_)) = tf
         .add_fallback(&alice, NewMethod::Sms(phone(NUMBER)), &grant)
@@ -431,7 +431,7 @@ async fn fallback_at_login_send_sms_code() {
     ));
     assert!(matches!(
         tf.send_code(&alice, Method::Email).await,
-        Err(Error::MethodNotEnrolled)
+        Err(Error::MethodNotSetUp)
     ));
 }
 
@@ -440,7 +440,7 @@ async fn remove_a_fallback_and_change_the_primary() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let grant = h.grant(&tf, &alice, &app).await;
     let _ = tf
         .add_fallback(&alice, NewMethod::Email, &grant)
@@ -453,7 +453,7 @@ async fn remove_a_fallback_and_change_the_primary() {
         .is_accepted());
     assert!(matches!(
         tf.add_fallback(&alice, NewMethod::Email, &grant).await,
-        Err(Error::MethodAlreadyEnrolled)
+        Err(Error::MethodAlreadySetUp)
     ));
     assert!(matches!(
         tf.remove_fallback(&alice, Method::App, &grant).await,
@@ -496,7 +496,7 @@ async fn remove_a_fallback_and_change_the_primary() {
         .is_accepted());
     assert!(matches!(
         tf.send_code(&alice, Method::Email).await,
-        Err(Error::MethodNotEnrolled)
+        Err(Error::MethodNotSetUp)
     ));
     let Status::On { methods, .. } = tf.status(&alice).await.unwrap() else {
         panic!()
@@ -520,7 +520,7 @@ async fn a_new_number_replaces_the_old_only_once_verified() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
+    set_up_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(60);
     let _ = tf.begin_login(&alice, None).await.unwrap();
     let to_old = h.last_code();
@@ -592,7 +592,7 @@ async fn asking_for_codes_never_resets_failures_or_a_lockout() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    enrol_code(&h, &tf, &alice, NewMethod::Email).await;
+    set_up_code(&h, &tf, &alice, NewMethod::Email).await;
     for left in [4, 3] {
         h.advance(30);
         let _ = tf.send_code(&alice, Method::Email).await.unwrap();
@@ -727,7 +727,7 @@ async fn notices_carry_no_code_or_secret_and_codes_hide_in_debug() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
+    set_up_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(30);
     let grant = sms_grant(&h, &tf, &alice).await;
     let _ = tf
@@ -777,7 +777,7 @@ async fn disable_forgets_numbers_and_codes_but_not_the_limits() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
+    set_up_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(10);
     tf.send_step_up_code(&alice, Method::Sms).await.unwrap();
     let (pw, code) = (password(), h.last_code());
@@ -788,7 +788,7 @@ async fn disable_forgets_numbers_and_codes_but_not_the_limits() {
         .is_accepted());
     let doc = h.store.load("alice").await.unwrap().unwrap().document;
     let v = document_json(&doc);
-    assert!(v["enrolment"].is_null() && v["code"].is_null() && v["pending"].is_null());
+    assert!(v["factors"].is_null() && v["code"].is_null() && v["pending"].is_null());
     assert_eq!(v["sends"].as_array().map(Vec::len), Some(2));
     // setting up again straight away still waits for the setup spacing
     assert!(matches!(
@@ -803,7 +803,7 @@ async fn during_a_number_change_login_codes_still_go_to_the_old_number() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    enrol_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
+    set_up_code(&h, &tf, &alice, NewMethod::Sms(phone(NUMBER))).await;
     h.advance(30);
     let grant = sms_grant(&h, &tf, &alice).await;
     let _ = tf

@@ -102,7 +102,7 @@ async fn endless_conflicts_end_in_contention_after_the_retry_bound() {
     policy.max_retries = 3;
     let tf = service(&h, store.clone(), policy);
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let events_before = h.events.kinds().len();
     let saves_before = store.saves.load(Ordering::SeqCst);
 
@@ -205,7 +205,7 @@ async fn a_failed_notice_does_not_undo_or_fail_the_change() {
         .build()
         .unwrap();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     assert!(tf.status(&alice).await.unwrap().is_on());
     let grant = h.grant(&tf, &alice, &app).await;
     assert!(tf

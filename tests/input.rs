@@ -49,7 +49,7 @@ async fn malformed_codes_are_counted_rejections() {
         .dangerous_daily_failures(1000);
     let tf = h.instance_with(policy);
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     h.advance(30);
     let right = app.code(h.now());
     let megabyte = "1".repeat(1 << 20);

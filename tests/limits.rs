@@ -131,7 +131,7 @@ async fn one_guess_on_each_of_many_accounts_is_throttled_after_the_limit() {
     let mut apps = Vec::new();
     for i in 0..60 {
         let a = h.account(&format!("user-{i}"));
-        let app = h.enrol(&tf, &a).await;
+        let app = h.set_up_app(&tf, &a).await;
         apps.push((a, app));
     }
     h.advance(30);
@@ -190,7 +190,7 @@ async fn successes_from_one_source_are_not_failures() {
     let mut apps = Vec::new();
     for i in 0..13 {
         let a = h.account(&format!("staff-{i}"));
-        let app = h.enrol(&tf, &a).await;
+        let app = h.set_up_app(&tf, &a).await;
         apps.push((a, app));
     }
     for _ in 0..12 {
@@ -290,7 +290,7 @@ async fn counters_are_bounded_apart_and_expire() {
     let mut accounts = Vec::new();
     for i in 0..51 {
         let a = h.account(&format!("user-{i}"));
-        let app = h.enrol(&tf, &a).await;
+        let app = h.set_up_app(&tf, &a).await;
         accounts.push((a, app.wrong_code(h.now())));
     }
     for (i, (a, wrong_code)) in accounts.iter().enumerate() {
@@ -338,7 +338,7 @@ async fn a_held_back_login_code_keeps_the_challenge() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    h.enrol_sms(&tf, &alice, VICTIM).await;
+    h.set_up_sms(&tf, &alice, VICTIM).await;
     // others pump the same number up to its hourly limit
     for i in 0..4 {
         let a = h.account(&format!("pump-{i}"));

@@ -69,7 +69,7 @@ async fn password_only_is_a_choice_per_change() {
     let h = Harness::new();
     let tf = h.instance_with(policy().dangerous_password_only(FactorChange::Disable));
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     assert!(matches!(
         tf.regenerate_recovery_codes(&alice, &password()).await,
         Err(Error::StepUpRequired)

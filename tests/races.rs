@@ -49,7 +49,7 @@ async fn concurrent_wrong_codes_are_all_counted() {
     assert!(farm.conflicts() > 0);
 }
 
-/// Concurrent setups and confirmations leave one consistent enrolment.
+/// Concurrent setups and confirmations leave one consistent factors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_setups_leave_one_consistent_secret() {
     // enough tries to test each of the sixteen secrets

@@ -47,8 +47,8 @@ async fn rotate_from_one_key_to_another_and_drop_the_old_one() {
     let under_a = instance(&h, A, &[]);
     let alice = h.account("alice");
     let bob = h.account("bob");
-    let alice_app = h.enrol(&under_a, &alice).await;
-    let bob_app = h.enrol(&under_a, &bob).await;
+    let alice_app = h.set_up_app(&under_a, &alice).await;
+    let bob_app = h.set_up_app(&under_a, &bob).await;
     let grant = h.grant(&under_a, &alice, &alice_app).await;
     h.add_fallback(
         &under_a,
@@ -97,7 +97,7 @@ async fn rotate_from_one_key_to_another_and_drop_the_old_one() {
     // a bulk rotation finds nothing left to do for those two; a third,
     // untouched, account is done
     let carol = h.account("carol");
-    let carol_app = h.enrol(&under_a, &carol).await;
+    let carol_app = h.set_up_app(&under_a, &carol).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen_by = seen.clone();
     let report = both
@@ -143,7 +143,7 @@ async fn a_record_of_a_key_nobody_has_is_a_typed_error_never_an_acceptance() {
     let h = Harness::new();
     let under_a = instance(&h, A, &[]);
     let alice = h.account("alice");
-    let app = h.enrol(&under_a, &alice).await;
+    let app = h.set_up_app(&under_a, &alice).await;
     let elsewhere = instance(&h, B, &[]);
     h.advance(30);
     assert!(matches!(
@@ -176,7 +176,7 @@ async fn a_bulk_rotation_runs_beside_traffic() {
     let mut apps = Vec::new();
     for i in 0..40 {
         let a = h.account(&format!("user-{i:02}"));
-        let app = h.enrol(&under_a, &a).await;
+        let app = h.set_up_app(&under_a, &a).await;
         apps.push((a, app));
     }
     let both = instance(&h, B, &[A]);

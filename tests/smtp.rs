@@ -192,7 +192,7 @@ async fn an_html_alternative_when_asked() {
     // a notice as the library makes it: from turning two-factor on
     let h = Harness::new();
     let tf = h.instance();
-    h.enrol(&tf, &h.account("bob")).await;
+    h.set_up_app(&tf, &h.account("bob")).await;
     let notice = h.outbox.messages().pop().unwrap().message;
     assert!(matches!(notice, twofactor::Message::Notice(_)));
     twofactor::EmailSender::send_email(&sender(server.port, true), "bob@example.com", &notice)

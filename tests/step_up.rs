@@ -71,7 +71,7 @@ async fn call(c: Call, tf: &TwoFactor, a: &Account, r: Reauth<'_>) -> Result<Ver
 /// `c` applies to (a switch pending, or suspended); the user's app.
 async fn ready(h: &Harness, tf: &TwoFactor, name: &str, c: Call) -> (Account, App) {
     let account = h.account(name);
-    let app = h.enrol(tf, &account).await;
+    let app = h.set_up_app(tf, &account).await;
     let grant = h.grant(tf, &account, &app).await;
     let number = PhoneNumber::parse(NUMBER).unwrap();
     h.add_fallback(tf, &account, NewMethod::Sms(number), &grant)
@@ -218,7 +218,7 @@ async fn one_grant_serves_many_changes_until_it_expires_or_is_revoked() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let grant = h.grant(&tf, &alice, &app).await;
     assert_eq!(grant.expires.unix_seconds(), h.now() + 600);
     assert!(!format!("{grant:?}").contains(grant.token.expose_secret()));
@@ -260,7 +260,7 @@ async fn a_change_made_another_way_revokes_every_other_grant() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let laptop = h.grant(&tf, &alice, &app).await;
     let phone = h.grant(&tf, &alice, &app).await;
     // a change with the phone's grant: the laptop's ends, the phone's stays
@@ -293,7 +293,7 @@ async fn a_grant_never_logs_in_and_step_up_failures_lock_like_login_ones() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let grant = h.grant(&tf, &alice, &app).await;
     assert_eq!(
         tf.verify_login(&alice, grant.token.expose_secret(), None)
@@ -375,7 +375,7 @@ async fn a_switch_from_texts_to_email_works_for_a_person() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    h.enrol_sms(&tf, &alice, NUMBER).await;
+    h.set_up_sms(&tf, &alice, NUMBER).await;
     h.advance(40);
     // a login code, then at once the step-up code and the new method's code
     let _ = tf.begin_login(&alice, None).await.unwrap();
@@ -422,7 +422,7 @@ async fn a_number_change_forgets_remembered_devices() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    h.enrol_sms(&tf, &alice, NUMBER).await;
+    h.set_up_sms(&tf, &alice, NUMBER).await;
     h.advance(40);
     let _ = tf.begin_login(&alice, None).await.unwrap();
     let v = tf
@@ -465,7 +465,7 @@ async fn audit_tells_replays_expiry_junk_and_wrong_codes_apart() {
     let h = Harness::new();
     let tf = h.instance_with(policy().dangerous_lockout_threshold(20));
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     h.advance(30);
     let code = app.code(h.now());
     assert!(tf
@@ -522,7 +522,7 @@ async fn a_grant_does_not_make_another() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
-    let app = h.enrol(&tf, &alice).await;
+    let app = h.set_up_app(&tf, &alice).await;
     let grant: Grant = h.grant(&tf, &alice, &app).await;
     let token = grant.token.expose_secret().to_owned();
     assert_eq!(

@@ -158,7 +158,7 @@ async fn a_provider_failure_reaches_the_caller_as_a_delivery_error() {
 async fn notice() -> twofactor::Message {
     let h = Harness::new();
     let tf = h.instance();
-    h.enrol(&tf, &h.account("bob")).await;
+    h.set_up_app(&tf, &h.account("bob")).await;
     h.outbox.messages().pop().unwrap().message
 }
 

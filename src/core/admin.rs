@@ -33,7 +33,7 @@ pub(crate) fn reason(text: &str) -> Result<String> {
 /// Whether there is a setup to delete; checked before anything is
 /// evaluated.
 pub(crate) fn check_reset(record: &Record) -> Result<()> {
-    match (&record.enrolment, &record.pending) {
+    match (&record.factors, &record.pending) {
         (None, None) => Err(Error::NotEnabled),
         _ => Ok(()),
     }

@@ -20,12 +20,12 @@ use crate::model::status::Method;
 use crate::model::verdict::{Rejection, Sent, Verdict};
 use crate::policy::FactorChange;
 use crate::record::{
-    AppFactor, EmailFactor, Enrolment, Factor, Goal, Mac, PendingSetup, Record, SmsFactor,
+    AppFactor, EmailFactor, Factor, Factors, Goal, Mac, PendingSetup, Record, SmsFactor,
 };
 
-/// The enrolment, when two-factor authentication is on (not suspended).
-pub(crate) fn active(record: &Record) -> Option<&Enrolment> {
-    record.enrolment.as_ref().filter(|e| e.suspended.is_none())
+/// The factors, when two-factor authentication is on (not suspended).
+pub(crate) fn active(record: &Record) -> Option<&Factors> {
+    record.factors.as_ref().filter(|e| e.suspended.is_none())
 }
 
 /// What a setup asked for does on this record: turning on while on is a
@@ -58,10 +58,8 @@ pub(crate) fn check_begin(
     let method = new.method();
     match (resolve(record, goal), active(record)) {
         (Goal::AddFallback | Goal::ReplaceNumber, None) => return Err(Error::NotEnabled),
-        (Goal::AddFallback, Some(e)) if e.has(method) => return Err(Error::MethodAlreadyEnrolled),
-        (Goal::ReplaceNumber, Some(e)) if !e.has(Method::Sms) => {
-            return Err(Error::MethodNotEnrolled)
-        }
+        (Goal::AddFallback, Some(e)) if e.has(method) => return Err(Error::MethodAlreadySetUp),
+        (Goal::ReplaceNumber, Some(e)) if !e.has(Method::Sms) => return Err(Error::MethodNotSetUp),
         _ => {}
     }
     sending::check_sender(method, ctx)?;
@@ -322,33 +320,32 @@ pub(crate) fn confirm(
         grant: pending.grant.map(|m| m.0),
         effects: Vec::new(),
     };
-    let (kind, change) = match (pending.goal, record.enrolment.as_mut()) {
+    let (kind, change) = match (pending.goal, record.factors.as_mut()) {
         (Goal::AddFallback, Some(e)) => {
-            e.factors.push(factor);
+            e.all.push(factor);
             (EventKind::FallbackAdded, Change::FallbackAdded(method))
         }
         (Goal::ReplaceNumber, Some(e)) => {
-            e.factors.retain(|f| f.method() != Method::Sms);
-            e.factors.push(factor);
+            e.all.retain(|f| f.method() != Method::Sms);
+            e.all.push(factor);
             // Devices were remembered under the old number: they ask again.
             record.devices.clear();
             (EventKind::PhoneChanged, Change::PhoneChanged)
         }
         (Goal::Switch, Some(e)) => {
             let old = e.primary;
-            e.factors
-                .retain(|f| f.method() != old && f.method() != method);
-            e.factors.push(factor);
+            e.all.retain(|f| f.method() != old && f.method() != method);
+            e.all.push(factor);
             e.primary = method;
             record.devices.clear();
             (EventKind::MethodSwitched, Change::PrimaryChanged(method))
         }
         _ => {
             // On, from off or from settings kept: everything new.
-            record.enrolment = Some(Enrolment {
+            record.factors = Some(Factors {
                 primary: method,
                 since: ctx.now,
-                factors: vec![factor],
+                all: vec![factor],
                 suspended: None,
             });
             record.devices.clear();
@@ -360,7 +357,7 @@ pub(crate) fn confirm(
             (EventKind::Enabled, Change::Enabled(method))
         }
     };
-    let since = record.enrolment.as_ref().map_or(ctx.now, |e| e.since);
+    let since = record.factors.as_ref().map_or(ctx.now, |e| e.since);
     let enabled = Enabled {
         method,
         since,
@@ -391,7 +388,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::super::testing::{
-        app_code, enrolled, sent_code, with_code, wrong, Fixture, FAIL, PASS,
+        app_code, sent_code, with_app, with_code, wrong, Fixture, FAIL, PASS,
     };
     use super::super::view::status;
     use super::*;
@@ -493,7 +490,7 @@ mod tests {
         assert!(d.ok().is_accepted());
         let saved = d.save.unwrap();
         assert!(saved.pending.is_none());
-        let mut e = saved.enrolment.clone().unwrap();
+        let mut e = saved.factors.clone().unwrap();
         assert_eq!(e.app_mut().unwrap().last_step, Some((T0 + 40) / 30));
         assert!(d
             .effects
@@ -590,7 +587,7 @@ mod tests {
         let d = confirm(r, &f.ctx(T0 + 5), &sent(4)).unwrap();
         assert!(d.ok().is_accepted());
         let r = d.save.unwrap();
-        assert_eq!(r.enrolment.unwrap().primary, Method::Email);
+        assert_eq!(r.factors.unwrap().primary, Method::Email);
         assert!(r.code.is_none(), "the code is spent");
     }
 
@@ -618,21 +615,21 @@ mod tests {
     }
 
     #[test]
-    fn fallbacks_and_number_changes_need_an_enrolment() {
+    fn fallbacks_and_number_changes_need_a_factor_on() {
         let f = Fixture::new();
         let n = || NewMethod::Sms(PhoneNumber::parse("+60123451688").unwrap());
         assert!(matches!(
             begin_new(Record::default(), &f, T0, n(), Goal::AddFallback, 1),
             Err(Error::NotEnabled)
         ));
-        let on = enrolled(&f, T0, 1);
+        let on = with_app(&f, T0, 1);
         assert!(matches!(
             begin_new(on.clone(), &f, T0, NewMethod::App, Goal::AddFallback, 1),
-            Err(Error::MethodAlreadyEnrolled)
+            Err(Error::MethodAlreadySetUp)
         ));
         assert!(matches!(
             begin_new(on.clone(), &f, T0, n(), Goal::ReplaceNumber, 1),
-            Err(Error::MethodNotEnrolled)
+            Err(Error::MethodNotSetUp)
         ));
         assert!(matches!(
             begin_new(on.clone(), &f, T0, n(), Goal::AddFallback, 6),
@@ -651,7 +648,7 @@ mod tests {
             .unwrap()
             .save
             .unwrap();
-        let e = r.enrolment.unwrap();
+        let e = r.factors.unwrap();
         assert_eq!(e.primary, Method::App);
         assert_eq!(e.methods(), [Method::App, Method::Sms]);
     }
@@ -679,7 +676,7 @@ mod tests {
     #[test]
     fn a_switch_keeps_the_old_method_until_the_new_one_is_confirmed() {
         let f = Fixture::new();
-        let on = enrolled(&f, T0, 1);
+        let on = with_app(&f, T0, 1);
         let old_code = app_code(1, T0 + 30);
         let n = NewMethod::Sms(PhoneNumber::parse(NUMBER).unwrap());
         let d = begin(
@@ -694,7 +691,7 @@ mod tests {
         let switching = d.save.unwrap();
         assert_eq!(switching.pending.as_ref().unwrap().goal, Goal::Switch);
         // the app still protects logins meanwhile
-        assert_eq!(switching.enrolment.as_ref().unwrap().primary, Method::App);
+        assert_eq!(switching.factors.as_ref().unwrap().primary, Method::App);
         // cancelling (a step-up of its own) leaves it as it was, bar the
         // used codes
         let again = app_code(1, T0 + 60);
@@ -702,7 +699,7 @@ mod tests {
             .unwrap()
             .save
             .unwrap();
-        let methods = |r: &Record| r.enrolment.as_ref().map(|e| (e.primary, e.methods()));
+        let methods = |r: &Record| r.factors.as_ref().map(|e| (e.primary, e.methods()));
         assert_eq!(methods(&back), methods(&switching));
         assert!(back.pending.is_none());
         assert!(matches!(
@@ -714,7 +711,7 @@ mod tests {
             .unwrap()
             .save
             .unwrap();
-        let e = r.enrolment.unwrap();
+        let e = r.factors.unwrap();
         assert_eq!((e.primary, e.methods()), (Method::Sms, vec![Method::Sms]));
         assert_ne!(r.stamp, on.stamp, "a new security stamp");
     }
@@ -722,7 +719,7 @@ mod tests {
     #[test]
     fn a_switch_with_a_wrong_old_code_is_a_counted_rejection() {
         let f = Fixture::new();
-        let on = enrolled(&f, T0, 1);
+        let on = with_app(&f, T0, 1);
         let d = begin(
             on,
             &f.ctx(T0 + 30),

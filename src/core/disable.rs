@@ -15,7 +15,7 @@ use crate::record::Record;
 /// Whether there is anything to disable; checked before anything is
 /// evaluated. Settings kept can still be deleted.
 pub(crate) fn check(record: &Record, keep: Keep) -> Result<()> {
-    match (keep, &record.enrolment) {
+    match (keep, &record.factors) {
         (_, None) => Err(Error::NotEnabled),
         (Keep::Settings, Some(_)) if active(record).is_none() => Err(Error::NotEnabled),
         _ => Ok(()),
@@ -25,7 +25,7 @@ pub(crate) fn check(record: &Record, keep: Keep) -> Result<()> {
 /// Forgets every factor and what came with them. The failure counters and
 /// the send log stay: deleting is no way round a lockout or a send limit.
 pub(crate) fn forget(record: &mut Record) {
-    record.enrolment = None;
+    record.factors = None;
     record.pending = None;
     record.code = None;
     record.recovery = None;
@@ -48,14 +48,14 @@ pub(crate) fn disable(
         Gate::Stop(decision) => return Ok(decision),
     };
     let old_number = texted_number(&record, ctx)?;
-    let method = record.enrolment.as_ref().map(|e| e.primary);
+    let method = record.factors.as_ref().map(|e| e.primary);
     let (kind, change) = match keep {
         Keep::Nothing => {
             forget(&mut record);
             (EventKind::Disabled, Change::Disabled)
         }
         Keep::Settings => {
-            if let Some(e) = record.enrolment.as_mut() {
+            if let Some(e) = record.factors.as_mut() {
                 e.suspended = Some(ctx.now);
             }
             record.pending = None;
@@ -77,7 +77,7 @@ pub(crate) fn disable(
 /// Whether there are kept settings to turn back on; checked before anything
 /// is evaluated.
 pub(crate) fn check_reenable(record: &Record) -> Result<()> {
-    match &record.enrolment {
+    match &record.factors {
         None => Err(Error::NotEnabled),
         Some(e) if e.suspended.is_none() => Err(Error::AlreadyEnabled),
         Some(_) => Ok(()),
@@ -99,11 +99,11 @@ pub(crate) fn reenable(
         Gate::Stop(decision) => return Ok(decision),
     };
     let primary = record
-        .enrolment
+        .factors
         .as_ref()
         .map(|e| e.primary)
         .ok_or(Error::NotEnabled)?;
-    if let Some(e) = record.enrolment.as_mut() {
+    if let Some(e) = record.factors.as_mut() {
         e.suspended = None;
     }
     factors_changed(
@@ -122,7 +122,7 @@ pub(crate) fn reenable(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{app_code, enrolled, with_code, wrong, Fixture, PASS};
+    use super::super::testing::{app_code, with_app, with_code, wrong, Fixture, PASS};
     use super::*;
     use crate::model::verdict::Rejection;
 
@@ -130,7 +130,7 @@ mod tests {
     fn a_factor_gates_and_failures_survive() {
         let f = Fixture::new();
         let t0 = 1_800_000_000;
-        let r = enrolled(&f, t0, 5);
+        let r = with_app(&f, t0, 5);
         assert!(r.recovery.is_some());
 
         assert!(matches!(
@@ -151,13 +151,13 @@ mod tests {
             }
         ));
         let r = d.save.unwrap();
-        assert!(r.enrolment.is_some());
+        assert!(r.factors.is_some());
 
         let code = app_code(5, t0 + 30);
         let off = disable(r, &f.ctx(t0 + 30), Keep::Nothing, &with_code(&code)).unwrap();
         assert!(off.ok().is_accepted());
         let r = off.save.unwrap();
-        assert!(r.enrolment.is_none() && r.pending.is_none() && r.recovery.is_none());
+        assert!(r.factors.is_none() && r.pending.is_none() && r.recovery.is_none());
         assert_eq!(
             r.guard.failures, 0,
             "the right code cleared the run of failures"
@@ -173,13 +173,13 @@ mod tests {
     fn keeping_settings_suspends_and_a_code_brings_them_back() {
         let f = Fixture::new();
         let t0 = 1_800_000_000;
-        let r = enrolled(&f, t0, 5);
+        let r = with_app(&f, t0, 5);
         let code = app_code(5, t0 + 30);
         let r = disable(r, &f.ctx(t0 + 30), Keep::Settings, &with_code(&code))
             .unwrap()
             .save
             .unwrap();
-        assert!(active(&r).is_none() && r.enrolment.is_some());
+        assert!(active(&r).is_none() && r.factors.is_some());
         assert!(matches!(
             disable(r.clone(), &f.ctx(t0 + 31), Keep::Settings, &PASS),
             Err(Error::NotEnabled)

@@ -25,9 +25,9 @@ pub(crate) enum Checked {
     Miss(Rejection),
 }
 
-/// Checks `typed` against the enrolled factors (kept ones too): a recovery
+/// Checks `typed` against the factors set up (kept ones too): a recovery
 /// code when it has that form (its argon2id check, `hit`, was done
-/// before); otherwise the authenticator app's code, if one is enrolled,
+/// before); otherwise the authenticator app's code, if one is set up,
 /// and the code last sent for `purpose`, if any. Both codes are always
 /// computed. A match is recorded (the app's step, the sent code spent, the
 /// recovery slot used); a miss costs the sent code a try.
@@ -38,7 +38,7 @@ pub(crate) fn check(
     typed: &str,
     hit: Option<&RecoveryHit>,
 ) -> Result<Checked> {
-    let Some(e) = record.enrolment.as_ref() else {
+    let Some(e) = record.factors.as_ref() else {
         return Ok(Checked::Miss(Rejection::WrongCode));
     };
     if codes::parse(typed).is_some() {
@@ -47,7 +47,7 @@ pub(crate) fn check(
             None => Checked::Miss(Rejection::WrongCode),
         });
     }
-    let app = e.factors.iter().find_map(|f| match f {
+    let app = e.all.iter().find_map(|f| match f {
         Factor::App(app) => Some(app),
         _ => None,
     });
@@ -83,7 +83,7 @@ pub(crate) fn check(
     };
     let method = match (app_step, sent_check, &sent) {
         (Some((step, true)), _, _) => {
-            if let Some(app) = record.enrolment.as_mut().and_then(|e| e.app_mut()) {
+            if let Some(app) = record.factors.as_mut().and_then(|e| e.app_mut()) {
                 app.last_step = Some(step);
             }
             Method::App
@@ -104,7 +104,7 @@ pub(crate) fn check(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{app_code, enrolled, Fixture};
+    use super::super::testing::{app_code, with_app, Fixture};
     use super::*;
 
     const T0: u64 = 1_700_000_040;
@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn tells_replayed_malformed_and_wrong_apart() {
         let f = Fixture::new();
-        let mut r = enrolled(&f, T0, 2);
+        let mut r = with_app(&f, T0, 2);
         let at = T0 + 30;
         let code = app_code(2, at);
         let check = |r: &mut Record, typed: &str| {

@@ -1,4 +1,4 @@
-//! Managing enrolled methods once two-factor authentication is on:
+//! Managing the methods set up once two-factor authentication is on:
 //! removing a fallback, and choosing which method is asked for first. Both
 //! under the step-up rule.
 
@@ -12,12 +12,12 @@ use crate::model::verdict::Verdict;
 use crate::policy::FactorChange;
 use crate::record::Record;
 
-/// Whether `method` is enrolled and not the primary: a fallback, which can
+/// Whether `method` is set up and not the primary: a fallback, which can
 /// be removed or made primary. Checked before anything is evaluated.
 pub(crate) fn check_fallback(record: &Record, method: Method) -> Result<()> {
     let e = super::ceremony::active(record).ok_or(Error::NotEnabled)?;
     if !e.has(method) {
-        return Err(Error::MethodNotEnrolled);
+        return Err(Error::MethodNotSetUp);
     }
     if e.primary == method {
         return Err(Error::WrongMethod);
@@ -40,8 +40,8 @@ pub(crate) fn remove(
             Gate::Stop(decision) => return Ok(decision),
         };
     let old_number = texted_number(&record, ctx)?;
-    if let Some(e) = record.enrolment.as_mut() {
-        e.factors.retain(|f| f.method() != method);
+    if let Some(e) = record.factors.as_mut() {
+        e.all.retain(|f| f.method() != method);
     }
     if record.code.as_ref().is_some_and(|c| c.method == method) {
         record.code = None;
@@ -69,7 +69,7 @@ pub(crate) fn remove(
     )
 }
 
-/// Makes the enrolled `method` the one asked for first at login.
+/// Makes `method`, set up, the one asked for first at login.
 pub(crate) fn set_primary(
     record: Record,
     ctx: &Ctx<'_>,
@@ -82,7 +82,7 @@ pub(crate) fn set_primary(
             Gate::Pass(record, authorised) => (record, authorised),
             Gate::Stop(decision) => return Ok(decision),
         };
-    if let Some(e) = record.enrolment.as_mut() {
+    if let Some(e) = record.factors.as_mut() {
         e.primary = method;
     }
     // Devices were remembered under the old method: they ask again.

@@ -24,7 +24,7 @@ pub(crate) fn begin(
 ) -> Result<Decision<LoginStep>> {
     if active(&record).is_none() {
         return Ok(Decision::unchanged(match record.setup_required {
-            Some(_) if record.enrolment.is_none() => LoginStep::SetupRequired,
+            Some(_) if record.factors.is_none() => LoginStep::SetupRequired,
             _ => LoginStep::NotRequired,
         }));
     }
@@ -98,13 +98,13 @@ pub(crate) fn send(
     method: Method,
     purpose: Purpose,
 ) -> Result<Decision<Sent>> {
-    let e = record.enrolment.as_ref().ok_or(Error::NotEnabled)?;
+    let e = record.factors.as_ref().ok_or(Error::NotEnabled)?;
     if let Some(until) = record.guard.locked(ctx.now) {
         return Err(Error::RateLimited {
             retry_after: until.since(ctx.now),
         });
     }
-    let factor = e.factor(method).ok_or(Error::MethodNotEnrolled)?;
+    let factor = e.factor(method).ok_or(Error::MethodNotSetUp)?;
     let to = sending::destination(factor, ctx)?.ok_or(Error::WrongMethod)?;
     Ok(
         match sending::issue(&mut record, ctx, purpose, method, &to)? {
@@ -177,7 +177,7 @@ pub(crate) fn verify(
 #[cfg(test)]
 mod tests {
     use super::super::ceremony::{begin as begin_setup, confirm};
-    use super::super::testing::{app_code, enrolled, pending, sent_code, Fixture, PASS};
+    use super::super::testing::{app_code, pending, sent_code, with_app, Fixture, PASS};
     use super::*;
     use crate::model::setup::NewMethod;
     use crate::model::time::Timestamp;
@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(step(&Record::default(), &f, T0), LoginStep::NotRequired);
         assert_eq!(step(&pending(&f, T0, 3), &f, T0), LoginStep::NotRequired);
         assert_eq!(
-            step(&enrolled(&f, T0, 3), &f, T0),
+            step(&with_app(&f, T0, 3), &f, T0),
             LoginStep::Challenge {
                 method: Method::App,
                 sent: None,
@@ -241,7 +241,7 @@ mod tests {
     #[test]
     fn the_confirming_code_cannot_log_in() {
         let f = Fixture::new();
-        let d = verify_code(enrolled(&f, T0, 3), &f.ctx(T0 + 1), &code(T0)).unwrap();
+        let d = verify_code(with_app(&f, T0, 3), &f.ctx(T0 + 1), &code(T0)).unwrap();
         assert_eq!(
             *d.ok(),
             Verdict::Rejected {
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn each_step_is_accepted_once() {
         let f = Fixture::new();
-        let r = enrolled(&f, T0, 3);
+        let r = with_app(&f, T0, 3);
         let at = T0 + 30;
         let d = verify_code(r, &f.ctx(at), &code(at)).unwrap();
         assert!(d.ok().is_accepted());
@@ -283,7 +283,7 @@ mod tests {
     #[test]
     fn while_locked_nothing_is_evaluated() {
         let f = Fixture::new();
-        let mut r = enrolled(&f, T0, 3);
+        let mut r = with_app(&f, T0, 3);
         for _ in 0..5 {
             r = verify_code(r, &f.ctx(T0 + 60), "000000")
                 .unwrap()
@@ -322,7 +322,7 @@ mod tests {
     #[test]
     fn a_record_moved_to_another_account_does_not_open() {
         let mut f = Fixture::new();
-        let r = enrolled(&f, T0, 3);
+        let r = with_app(&f, T0, 3);
         f.account = crate::Account::new("user-2", "mallory@example.com");
         assert!(matches!(
             verify_code(r, &f.ctx(T0 + 30), &code(T0 + 30)),
@@ -393,16 +393,16 @@ mod tests {
     }
 
     #[test]
-    fn the_app_cannot_be_sent_and_others_must_be_enrolled() {
+    fn the_app_cannot_be_sent_and_others_must_be_set_up() {
         let f = Fixture::new();
-        let r = enrolled(&f, T0, 3);
+        let r = with_app(&f, T0, 3);
         assert!(matches!(
             send(r.clone(), &f.ctx(T0), Method::App, Purpose::Login),
             Err(Error::WrongMethod)
         ));
         assert!(matches!(
             send(r, &f.ctx(T0), Method::Sms, Purpose::Login),
-            Err(Error::MethodNotEnrolled)
+            Err(Error::MethodNotSetUp)
         ));
     }
 }

@@ -258,13 +258,9 @@ pub(crate) fn rejected_kind(reason: Rejection, otherwise: EventKind) -> EventKin
     }
 }
 
-/// The number codes are texted to, if SMS is enrolled (kept ones too).
+/// The number codes are texted to, if SMS is set up (kept ones too).
 pub(crate) fn texted_number(record: &Record, ctx: &Ctx<'_>) -> Result<Option<String>, Error> {
-    match record
-        .enrolment
-        .as_ref()
-        .and_then(|e| e.factor(Method::Sms))
-    {
+    match record.factors.as_ref().and_then(|e| e.factor(Method::Sms)) {
         Some(f) => sending::destination(f, ctx),
         None => Ok(None),
     }
@@ -416,8 +412,8 @@ pub(crate) mod testing {
         }
     }
 
-    /// A record with the app from `entropy(seed)` enrolled at `at`.
-    pub(crate) fn enrolled(f: &Fixture, at: u64, seed: u8) -> Record {
+    /// A record with the app from `entropy(seed)` set up at `at`.
+    pub(crate) fn with_app(f: &Fixture, at: u64, seed: u8) -> Record {
         let r = pending(f, at, seed);
         let d = super::ceremony::confirm(r, &f.ctx(at), &app_code(seed, at));
         d.unwrap().save.unwrap()

@@ -25,12 +25,9 @@ fn sealed_of(factor: &Factor) -> Option<(SecretKind, &Sealed)> {
 
 /// Every sealed value of `record`, with what it is, to change.
 fn sealed_mut(record: &mut Record) -> impl Iterator<Item = (SecretKind, &mut Sealed)> {
-    let enrolled = record
-        .enrolment
-        .iter_mut()
-        .flat_map(|e| e.factors.iter_mut());
+    let set_up = record.factors.iter_mut().flat_map(|e| e.all.iter_mut());
     let pending = record.pending.iter_mut().map(|p| &mut p.factor);
-    enrolled.chain(pending).filter_map(|factor| match factor {
+    set_up.chain(pending).filter_map(|factor| match factor {
         Factor::App(app) => Some((SecretKind::TotpSecret, &mut app.secret)),
         Factor::Sms(sms) => Some((SecretKind::PhoneNumber, &mut sms.number)),
         Factor::Email(_) => None,
@@ -41,9 +38,9 @@ fn sealed_mut(record: &mut Record) -> impl Iterator<Item = (SecretKind, &mut Sea
 /// one.
 pub(crate) fn stale(record: &Record, keys: &Keys) -> bool {
     let current = keys.current().id;
-    let enrolled = record.enrolment.iter().flat_map(|e| e.factors.iter());
+    let set_up = record.factors.iter().flat_map(|e| e.all.iter());
     let pending = record.pending.iter().map(|p| &p.factor);
-    enrolled
+    set_up
         .chain(pending)
         .filter_map(sealed_of)
         .any(|(_, sealed)| sealed.key != current)
@@ -76,7 +73,7 @@ pub(crate) fn reseal(record: &mut Record, ctx: &Ctx<'_>) -> Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{app_code, enrolled, Fixture};
+    use super::super::testing::{app_code, with_app, Fixture};
     use super::*;
     use crate::crypto::keys::MasterKey;
 
@@ -84,7 +81,7 @@ mod tests {
     fn a_record_of_an_old_key_is_sealed_again_under_the_new_one() {
         let old = Fixture::new();
         let t0 = 1_700_000_100;
-        let mut r = enrolled(&old, t0, 3);
+        let mut r = with_app(&old, t0, 3);
         let mut new = Fixture::new();
         new.keys = Keys::derive(&MasterKey::new([43; 32]), &[MasterKey::new([42; 32])]).unwrap();
         assert!(stale(&r, &new.keys));

@@ -55,7 +55,7 @@ pub(crate) enum Gate<T> {
 /// (on, or suspended with the settings kept), and the policy did not allow
 /// the change with the password alone.
 fn needs_factor(record: &Record, ctx: &Ctx<'_>, change: FactorChange) -> bool {
-    record.enrolment.is_some() && !ctx.policy.allows_password_only(change)
+    record.factors.is_some() && !ctx.policy.allows_password_only(change)
 }
 
 /// What can be told before anything is evaluated (before the slow password
@@ -197,7 +197,7 @@ pub(crate) fn step_up(
     ctx: &Ctx<'_>,
     presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<Grant>>> {
-    if record.enrolment.is_none() {
+    if record.factors.is_none() {
         return Err(Error::NotEnabled);
     }
     if matches!(presented, Presented::Grant { .. }) {
@@ -256,7 +256,7 @@ pub(crate) fn revoke(mut record: Record, ctx: &Ctx<'_>, token: &SecretString) ->
 mod tests {
     use secrecy::ExposeSecret;
 
-    use super::super::testing::{app_code, enrolled, with_code, Fixture, PASS};
+    use super::super::testing::{app_code, with_app, with_code, Fixture, PASS};
     use super::*;
 
     const T0: u64 = 1_700_000_100;
@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn a_grant_stands_in_until_it_expires_and_only_for_its_account() {
         let mut f = Fixture::new();
-        let r = enrolled(&f, T0, 1);
+        let r = with_app(&f, T0, 1);
         let (r, grant) = granted(&f, r, T0 + 30);
         assert_eq!(grant.expires.unix_seconds(), T0 + 30 + 600);
         assert_eq!(grant.token.expose_secret().len(), 43);
@@ -296,7 +296,7 @@ mod tests {
     #[test]
     fn the_password_alone_is_refused_while_on_before_it_is_looked_at() {
         let f = Fixture::new();
-        let r = enrolled(&f, T0, 1);
+        let r = with_app(&f, T0, 1);
         assert!(matches!(
             precheck(&r, &f.ctx(T0), FactorChange::Disable, true),
             Err(Error::StepUpRequired)
@@ -316,7 +316,7 @@ mod tests {
     #[test]
     fn a_wrong_code_counts_and_a_used_one_is_a_replay() {
         let f = Fixture::new();
-        let r = enrolled(&f, T0, 1);
+        let r = with_app(&f, T0, 1);
         let Gate::Stop(d) = authorize::<()>(
             r.clone(),
             &f.ctx(T0 + 30),
@@ -348,7 +348,7 @@ mod tests {
     fn grants_are_capped_revoked_and_kept_only_by_their_own_change() {
         let mut f = Fixture::new();
         f.policy.step_up.max_grants = 2;
-        let mut r = enrolled(&f, T0, 1);
+        let mut r = with_app(&f, T0, 1);
         let mut grants = Vec::new();
         for i in 1..=3u64 {
             let (next, g) = granted(&f, r, T0 + 30 * i);

@@ -9,7 +9,7 @@ use crate::record::Record;
 
 pub(crate) fn status(record: &Record, ctx: &Ctx<'_>) -> Result<Status> {
     let pending = record.pending.as_ref().filter(|p| p.expires > ctx.now);
-    if let Some(e) = &record.enrolment {
+    if let Some(e) = &record.factors {
         if let Some(since) = e.suspended {
             return Ok(Status::Suspended {
                 methods: e.methods(),
@@ -59,7 +59,7 @@ pub(crate) fn summary(
             methods: Vec::new(),
         };
     };
-    let (state, methods) = match &record.enrolment {
+    let (state, methods) = match &record.factors {
         Some(e) if e.suspended.is_some() => (State::Suspended, e.methods()),
         Some(e) => (State::On, e.methods()),
         None if record.pending.as_ref().is_some_and(|p| p.expires > now) => {

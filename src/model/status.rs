@@ -47,13 +47,13 @@ pub enum Status {
     },
     /// A second factor is asked for at every login.
     On {
-        /// Every enrolled method, the primary first.
+        /// Every method set up, the primary first.
         methods: Vec<Method>,
         /// The method asked for at login.
         primary: Method,
         /// When it was turned on.
         since: Timestamp,
-        /// The number codes are texted to, masked, when SMS is enrolled.
+        /// The number codes are texted to, masked, when SMS is set up.
         phone: Option<String>,
         /// A method being added or switched to, or a number being changed,
         /// not yet confirmed.
@@ -115,7 +115,7 @@ pub struct AccountSummary {
     pub user: String,
     /// The state.
     pub state: State,
-    /// The methods enrolled (kept, when suspended), the primary first.
+    /// The methods set up (kept, when suspended), the primary first.
     pub methods: Vec<Method>,
 }
 

@@ -122,7 +122,7 @@ pub enum LoginStep {
         method: Method,
         /// For an emailed or texted code: where it went.
         sent: Option<Sent>,
-        /// Other enrolled methods the user may ask for instead, with
+        /// Other methods set up the user may ask for instead, with
         /// [`send_code`](crate::TwoFactor::send_code) ("Send SMS code").
         alternatives: Vec<Method>,
         /// For an emailed or texted primary whose code a send limit held

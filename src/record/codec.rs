@@ -57,7 +57,7 @@ mod tests {
     use crate::model::message::Purpose;
     use crate::model::status::Method;
     use crate::model::time::Timestamp;
-    use crate::record::{EmailFactor, Enrolment, Factor, Guard, OutstandingCode, SendLog};
+    use crate::record::{EmailFactor, Factor, Factors, Guard, OutstandingCode, SendLog};
 
     #[test]
     fn round_trips() {
@@ -112,10 +112,10 @@ mod tests {
 
     fn sample() -> Record {
         Record {
-            enrolment: Some(Enrolment {
+            factors: Some(Factors {
                 primary: Method::Sms,
                 since: Timestamp::from_unix_seconds(300),
-                factors: vec![Factor::Email(EmailFactor {})],
+                all: vec![Factor::Email(EmailFactor {})],
                 suspended: None,
             }),
             code: Some(OutstandingCode {
@@ -139,7 +139,7 @@ mod tests {
     #[rustfmt::skip]
     const SCHEMA_1: [u8; 27] = [
         1, // schema
-        1, 2, 0xac, 0x02, 1, 1, 0, // enrolment: Sms, since 300, [Email], not suspended
+        1, 2, 0xac, 0x02, 1, 1, 0, // factors: Sms, since 300, [Email], not suspended
         0, // pending
         1, 1, 1, 1, 0xaa, 5, 4, // code: Login, Email, mac, expires 5, 4 tries
         0, 0, 0, // sends, recovery, devices
@@ -151,7 +151,7 @@ mod tests {
     #[rustfmt::skip]
     const SCHEMA_2: [u8; 29] = [
         2, // schema
-        1, 2, 0xac, 0x02, 1, 1, 0, // enrolment: Sms, since 300, [Email], not suspended
+        1, 2, 0xac, 0x02, 1, 1, 0, // factors: Sms, since 300, [Email], not suspended
         0, // pending
         1, 1, 1, 1, 0xaa, 5, 4, // code: Login, Email, mac, expires 5, 4 tries
         0, 0, 0, 0, // sends, recovery, devices, grants
@@ -172,7 +172,7 @@ mod tests {
         #[rustfmt::skip]
         let expected = [
             3, // schema
-            1, 2, 0xac, 0x02, 1, 1, 0, // enrolment: Sms, since 300, [Email], not suspended
+            1, 2, 0xac, 0x02, 1, 1, 0, // factors: Sms, since 300, [Email], not suspended
             0, // pending
             1, 1, 1, 0, 1, 0xaa, 5, 4, // code: Login, Email, key 0, mac, expires 5, 4 tries
             0, 0, 0, 0, // sends, recovery, devices, grants

@@ -15,14 +15,14 @@ use crate::model::time::Timestamp;
 use crate::policy::Algorithm;
 
 /// Everything the library knows of one user's second factor: what is
-/// enrolled, what is being set up, and the failure counters.
+/// set up, what is being set up, and the failure counters.
 ///
 /// The store keeps it as an opaque document (`Record::encode`); secrets in
 /// it are sealed, and `Debug` shows none of them.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Record {
     pub(super) schema: u32,
-    pub(crate) enrolment: Option<Enrolment>,
+    pub(crate) factors: Option<Factors>,
     pub(crate) pending: Option<PendingSetup>,
     pub(crate) code: Option<OutstandingCode>,
     /// Codes sent in the last hour, oldest first.
@@ -44,7 +44,7 @@ impl Default for Record {
     fn default() -> Self {
         Self {
             schema: super::SCHEMA_VERSION,
-            enrolment: None,
+            factors: None,
             pending: None,
             code: None,
             sends: Vec::new(),
@@ -62,7 +62,7 @@ impl fmt::Debug for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Record")
             .field("schema", &self.schema)
-            .field("enrolment", &self.enrolment)
+            .field("factors", &self.factors)
             .field("pending", &self.pending)
             .field("code", &self.code)
             .field("sends", &self.sends)
@@ -78,41 +78,41 @@ impl fmt::Debug for Record {
 
 /// Second factors in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Enrolment {
+pub(crate) struct Factors {
     /// The method asked for at login.
     pub(crate) primary: Method,
     /// When two-factor authentication was turned on.
     pub(crate) since: Timestamp,
-    /// Every enrolled factor, the primary among them.
-    pub(crate) factors: Vec<Factor>,
+    /// Every factor set up, the primary among them.
+    pub(crate) all: Vec<Factor>,
     /// Since when it is turned off with the settings kept.
     pub(crate) suspended: Option<Timestamp>,
 }
 
-impl Enrolment {
-    /// The enrolled authenticator app, if there is one.
+impl Factors {
+    /// The authenticator app set up, if there is one.
     pub(crate) fn app_mut(&mut self) -> Option<&mut AppFactor> {
-        self.factors.iter_mut().find_map(|f| match f {
+        self.all.iter_mut().find_map(|f| match f {
             Factor::App(app) => Some(app),
             _ => None,
         })
     }
 
-    /// The enrolled factor of `method`, if there is one.
+    /// The factor set up of `method`, if there is one.
     pub(crate) fn factor(&self, method: Method) -> Option<&Factor> {
-        self.factors.iter().find(|f| f.method() == method)
+        self.all.iter().find(|f| f.method() == method)
     }
 
-    /// Whether `method` is enrolled.
+    /// Whether `method` is set up.
     pub(crate) fn has(&self, method: Method) -> bool {
         self.factor(method).is_some()
     }
 
-    /// The methods enrolled, primary first.
+    /// The methods set up, primary first.
     pub(crate) fn methods(&self) -> Vec<Method> {
         let mut methods = vec![self.primary];
         methods.extend(
-            self.factors
+            self.all
                 .iter()
                 .map(Factor::method)
                 .filter(|m| *m != self.primary),
@@ -121,7 +121,7 @@ impl Enrolment {
     }
 }
 
-/// One enrolled (or pending) second factor.
+/// One set-up (or pending) second factor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Factor {
     /// An authenticator app.
@@ -199,7 +199,7 @@ pub(crate) enum Goal {
     TurnOn,
     /// Adds the factor as a fallback.
     AddFallback,
-    /// Replaces the enrolled SMS number with the factor's.
+    /// Replaces the SMS number with the factor's.
     ReplaceNumber,
     /// Makes the factor the primary in place of the current one.
     Switch,

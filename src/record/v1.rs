@@ -17,7 +17,7 @@ use crate::model::time::Timestamp;
 #[derive(Deserialize)]
 pub(super) struct Record {
     schema: u32,
-    enrolment: Option<v2::Enrolment>,
+    factors: Option<v2::Factors>,
     pending: Option<PendingSetup>,
     code: Option<v2::OutstandingCode>,
     sends: Vec<Timestamp>,
@@ -39,7 +39,7 @@ impl From<Record> for v2::Record {
     fn from(old: Record) -> Self {
         v2::Record {
             schema: old.schema,
-            enrolment: old.enrolment,
+            factors: old.factors,
             pending: old.pending.map(|p| v2::PendingSetup {
                 factor: p.factor,
                 expires: p.expires,

@@ -21,7 +21,7 @@ use crate::policy::Algorithm;
 pub(super) struct Record {
     #[allow(dead_code)]
     pub(super) schema: u32,
-    pub(super) enrolment: Option<Enrolment>,
+    pub(super) factors: Option<Factors>,
     pub(super) pending: Option<PendingSetup>,
     pub(super) code: Option<OutstandingCode>,
     pub(super) sends: Vec<SendLog>,
@@ -34,10 +34,10 @@ pub(super) struct Record {
 }
 
 #[derive(Deserialize)]
-pub(super) struct Enrolment {
+pub(super) struct Factors {
     pub(super) primary: Method,
     pub(super) since: Timestamp,
-    pub(super) factors: Vec<Factor>,
+    pub(super) all: Vec<Factor>,
     pub(super) suspended: Option<Timestamp>,
 }
 
@@ -136,12 +136,12 @@ impl From<Factor> for super::Factor {
     }
 }
 
-impl From<Enrolment> for super::Enrolment {
-    fn from(old: Enrolment) -> Self {
-        super::Enrolment {
+impl From<Factors> for super::Factors {
+    fn from(old: Factors) -> Self {
+        super::Factors {
             primary: old.primary,
             since: old.since,
-            factors: old.factors.into_iter().map(Into::into).collect(),
+            all: old.all.into_iter().map(Into::into).collect(),
             suspended: old.suspended,
         }
     }
@@ -200,7 +200,7 @@ impl From<Record> for super::Record {
     fn from(old: Record) -> Self {
         super::Record {
             schema: SCHEMA_VERSION,
-            enrolment: old.enrolment.map(Into::into),
+            factors: old.factors.map(Into::into),
             pending: old.pending.map(Into::into),
             code: old.code.map(Into::into),
             sends: old.sends,

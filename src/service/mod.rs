@@ -188,9 +188,9 @@ impl TwoFactor {
     /// Begins adding `method` as a fallback while two-factor authentication
     /// is on, under the step-up rule; the same ceremony as
     /// [`begin_setup`](Self::begin_setup), confirmed with
-    /// [`confirm_setup`](Self::confirm_setup). The methods already enrolled
+    /// [`confirm_setup`](Self::confirm_setup). The methods already set up
     /// keep working meanwhile. Errors: [`Error::NotEnabled`],
-    /// [`Error::MethodAlreadyEnrolled`], and those of `begin_setup`.
+    /// [`Error::MethodAlreadySetUp`], and those of `begin_setup`.
     pub async fn add_fallback<'a>(
         &self,
         account: &Account,
@@ -206,7 +206,7 @@ impl TwoFactor {
     /// [`confirm_setup`](Self::confirm_setup) does the new number replace
     /// the old, which works until then. The old number is then told by
     /// text, and remembered devices ask for a code again. Errors:
-    /// [`Error::MethodNotEnrolled`] when SMS is not enrolled, and those of
+    /// [`Error::MethodNotSetUp`] when SMS is not set up, and those of
     /// `begin_setup`.
     pub async fn change_phone<'a>(
         &self,
@@ -306,11 +306,11 @@ impl TwoFactor {
         .map(|(step, _)| step)
     }
 
-    /// Sends a login code by `method`, an enrolled email or SMS method: the
+    /// Sends a login code by `method`, an email or SMS method set up: the
     /// "Send SMS code instead" link, and the "send again" one. The previous
     /// code stops working. Under the send limits of the account, the
     /// destination and the source. Errors: [`Error::NotEnabled`],
-    /// [`Error::MethodNotEnrolled`], [`Error::WrongMethod`] for the app,
+    /// [`Error::MethodNotSetUp`], [`Error::WrongMethod`] for the app,
     /// [`Error::RateLimited`] (also while locked out, until the lockout ends), [`Error::Delivery`].
     pub async fn send_code(&self, account: &Account, method: Method) -> Result<Sent> {
         self.send(account, method, Purpose::Login).await
@@ -398,7 +398,7 @@ impl TwoFactor {
             account,
             Reauth::with_code(password, code),
             |_| Rule::Factor,
-            |r, _| r.enrolment.as_ref().map(|_| ()).ok_or(Error::NotEnabled),
+            |r, _| r.factors.as_ref().map(|_| ()).ok_or(Error::NotEnabled),
             core::stepup::step_up,
         )
         .await
@@ -460,7 +460,7 @@ impl TwoFactor {
 
     /// Removes the fallback `method`, under the step-up rule. A number that
     /// no longer receives codes is told by text. Errors:
-    /// [`Error::NotEnabled`], [`Error::MethodNotEnrolled`],
+    /// [`Error::NotEnabled`], [`Error::MethodNotSetUp`],
     /// [`Error::WrongMethod`] for the primary method,
     /// [`Error::StepUpRequired`].
     pub async fn remove_fallback<'a>(
@@ -479,7 +479,7 @@ impl TwoFactor {
         .await
     }
 
-    /// Makes the enrolled fallback `method` the one asked for first at
+    /// Makes the fallback `method` the one asked for first at
     /// login, under the step-up rule. Remembered devices ask again. Errors
     /// as [`remove_fallback`](Self::remove_fallback).
     pub async fn set_primary<'a>(

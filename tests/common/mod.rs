@@ -164,7 +164,7 @@ impl Harness {
     }
 
     /// Sets the app up and confirms it; returns the user's authenticator.
-    pub async fn enrol(&self, tf: &TwoFactor, account: &Account) -> App {
+    pub async fn set_up_app(&self, tf: &TwoFactor, account: &Account) -> App {
         let app = self.begin(tf, account).await;
         let code = app.code(self.now());
         assert!(tf
@@ -193,13 +193,13 @@ impl Harness {
     /// step-up grant.
     pub async fn admin(&self, tf: &TwoFactor, id: &str) -> (Account, App, Grant) {
         let admin = self.account(id);
-        let app = self.enrol(tf, &admin).await;
+        let app = self.set_up_app(tf, &admin).await;
         let grant = self.grant(tf, &admin, &app).await;
         (admin, app, grant)
     }
 
     /// Turns texted codes on for `account`, to `number`.
-    pub async fn enrol_sms(&self, tf: &TwoFactor, account: &Account, number: &str) {
+    pub async fn set_up_sms(&self, tf: &TwoFactor, account: &Account, number: &str) {
         let number = twofactor::PhoneNumber::parse(number).unwrap();
         let begun = tf
             .begin_setup(account, NewMethod::Sms(number), &password())

@@ -220,7 +220,7 @@ pub async fn app_code_once(farm: &Farm, rounds: usize) {
         let account = farm.user(&format!("app-{round}"));
         let app = farm
             .h
-            .enrol(&farm.servers[round % farm.servers.len()], &account)
+            .set_up_app(&farm.servers[round % farm.servers.len()], &account)
             .await;
         farm.h.advance(30);
         let code = app.code(farm.h.now());
@@ -296,7 +296,7 @@ pub async fn recovery_code_once(farm: &Farm, rounds: usize, n: usize) {
 pub async fn wrong_codes_all_counted(farm: &Farm, rounds: usize) {
     for round in 0..rounds {
         let account = farm.user(&format!("wrong-{round}"));
-        let app = farm.h.enrol(&farm.servers[0], &account).await;
+        let app = farm.h.set_up_app(&farm.servers[0], &account).await;
         farm.h.advance(30);
         let right = app.code(farm.h.now());
         let wrong = |i: usize| {
@@ -344,7 +344,7 @@ pub async fn source_failures_counted_exactly(farm: &Farm, accounts: usize) {
         let account = farm.user(&format!("sprayed-{i}"));
         let app = farm
             .h
-            .enrol(&farm.servers[i % farm.servers.len()], &account)
+            .set_up_app(&farm.servers[i % farm.servers.len()], &account)
             .await;
         users.push((account, app.wrong_code(farm.h.now())));
     }
