@@ -15,10 +15,16 @@ use crate::model::time::Timestamp;
 /// code's check, new recovery codes, a password) takes about 20 ms and 19
 /// MiB, which on an async executor's thread would hold up every other
 /// request on it. The default with the `tokio` feature is
-/// [`TokioBlocking`](crate::TokioBlocking), tokio's blocking pool with a
+/// [`TokioBlocking`], tokio's blocking pool with a
 /// bound on how many run at once; [`Inline`](crate::Inline) runs the work
 /// where it is called, for other runtimes (or a host that already runs the
 /// calls on threads of its own).
+///
+#[cfg_attr(feature = "tokio", doc = "[`TokioBlocking`]: crate::TokioBlocking")]
+#[cfg_attr(
+    not(feature = "tokio"),
+    doc = "[`TokioBlocking`]: https://docs.rs/twofactor/latest/twofactor/struct.TokioBlocking.html"
+)]
 #[async_trait]
 pub trait Offload: Send + Sync {
     /// Runs `job` to completion, off the executor's threads if it can.
@@ -50,7 +56,7 @@ impl<T: Clock + ?Sized> Clock for std::sync::Arc<T> {
 pub struct Stored {
     /// Starts at 1 with the first save and goes up by one with each.
     pub version: u64,
-    /// The [`Record`](crate::Record), encoded; opaque to the store.
+    /// The account's record, encoded by the crate; opaque to the store.
     pub document: Vec<u8>,
 }
 
