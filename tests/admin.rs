@@ -26,7 +26,7 @@ async fn nobody_is_an_administrator_unless_the_host_says_so() {
     let tf = h
         .builder()
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .build()
         .unwrap();
     let (root, _, proof) = h.admin(&tf, "root").await;

@@ -513,7 +513,7 @@ async fn a_copied_record_does_not_unseal() {
         .issuer("Acme Portal")
         .key(twofactor::MasterKey::new([8; 32]))
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .clock(h.clock.clone())
         .build()
         .unwrap();
@@ -610,7 +610,7 @@ async fn the_builder_refuses_what_it_cannot_use() {
         TwoFactor::builder()
             .key(twofactor::MasterKey::new([1; 32]))
             .store(h.store.clone())
-            .passwords(ArcPasswords(h.passwords.clone()))
+            .passwords(h.passwords.clone())
     };
     assert!(matches!(base().build(), Err(Error::Config(_))));
     assert!(matches!(

@@ -685,7 +685,7 @@ async fn the_code_is_saved_before_it_is_sent() {
     let tf = h
         .builder()
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .email(Checking(h.store.clone(), seen.clone()))
         .build()
         .unwrap();
@@ -705,7 +705,7 @@ async fn no_sender_no_setup_and_the_password_is_not_tried() {
     let tf = h
         .builder()
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .build()
         .unwrap();
     let alice = h.account("alice");

@@ -88,7 +88,7 @@ fn flaky(h: &Harness) -> Flaky {
 fn service(h: &Harness, store: Flaky, policy: Policy) -> TwoFactor {
     h.builder()
         .store(store)
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .policy(policy)
         .build()
         .unwrap()
@@ -200,7 +200,7 @@ async fn a_failed_notice_does_not_undo_or_fail_the_change() {
     let tf = h
         .builder()
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .email(DownMail)
         .build()
         .unwrap();

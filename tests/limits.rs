@@ -282,7 +282,7 @@ async fn counters_are_bounded_apart_and_expire() {
         .builder()
         .records(h.store.clone())
         .limit_store(limits.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .email(h.outbox.clone())
         .build()
         .unwrap();

@@ -21,7 +21,7 @@ type Case = (fn(&mut Policy), &'static str);
 fn build(h: &Harness, policy: Policy) -> twofactor::Result<twofactor::TwoFactor> {
     h.builder()
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .policy(policy)
         .build()
 }

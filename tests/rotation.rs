@@ -31,7 +31,7 @@ fn instance(h: &Harness, current: [u8; 32], previous: &[[u8; 32]]) -> TwoFactor 
         .key(MasterKey::new(current))
         .previous_keys(previous.iter().map(|k| MasterKey::new(*k)))
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .clock(h.clock.clone())
         .events(h.events.clone())
         .email(h.outbox.clone())

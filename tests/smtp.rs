@@ -144,7 +144,7 @@ async fn a_setup_code_arrives_by_smtp_and_confirms() {
     let tf = h
         .builder()
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .email(sender(server.port, false))
         .policy(policy())
         .build()
@@ -217,7 +217,7 @@ async fn no_server_is_a_transient_delivery_error() {
     let tf = h
         .builder()
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .email(sender(port, false))
         .policy(policy())
         .build()

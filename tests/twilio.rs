@@ -53,7 +53,7 @@ async fn a_code_is_posted_as_twilio_expects_and_confirms() {
     let tf = h
         .builder()
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .sms(twilio(&server, TwilioSender::From("+15005550006".into())))
         .policy(policy())
         .build()
@@ -133,7 +133,7 @@ async fn a_provider_failure_reaches_the_caller_as_a_delivery_error() {
     let tf = h
         .builder()
         .store(h.store.clone())
-        .passwords(ArcPasswords(h.passwords.clone()))
+        .passwords(h.passwords.clone())
         .sms(twilio(&server, TwilioSender::From("+15005550006".into())))
         .policy(policy())
         .build()

@@ -3,12 +3,17 @@
 //! step-up is [`authorize_admin`](super::stepup::authorize_admin); what is
 //! done to the account is here, and what the page shows in `view`.
 
+use super::ceremony::active;
 use super::device::clean;
 use super::disable::forget;
+use super::stepup::{authorize_admin, Gate, Presented};
 use super::{restamp, texted_number, Ctx, Decision, Effect};
 use crate::error::{Error, Result};
+use crate::model::account::Account;
 use crate::model::event::EventKind;
 use crate::model::message::Change;
+use crate::model::status::AdminAction;
+use crate::model::verdict::Verdict;
 use crate::policy::AfterReset;
 use crate::record::Record;
 
@@ -30,24 +35,79 @@ pub(crate) fn reason(text: &str) -> Result<String> {
     Ok(trimmed.to_owned())
 }
 
-/// Whether there is a setup to delete; checked before anything is
-/// evaluated.
-pub(crate) fn check_reset(record: &Record) -> Result<()> {
+/// Whether `admin` may act on `account`: the host's policy `allowed` it,
+/// and nobody acts on their own account this way (their own changes go
+/// through their own step-up). Checked before anything is evaluated.
+pub(crate) fn permit(admin: &Account, account: &Account, allowed: bool) -> Result<()> {
+    admin.validate()?;
+    account.validate()?;
+    match allowed && admin.id() != account.id() {
+        true => Ok(()),
+        false => Err(Error::NotPermitted),
+    }
+}
+
+/// Whether `action` applies to the account's record: a reset needs a setup
+/// to delete. Checked before the administrator's proof is evaluated.
+pub(crate) fn check(record: &Record, action: AdminAction) -> Result<()> {
+    match action {
+        AdminAction::Reset => check_reset(record),
+        _ => Ok(()),
+    }
+}
+
+/// Whether there is a setup to delete.
+fn check_reset(record: &Record) -> Result<()> {
     match (&record.factors, &record.pending) {
         (None, None) => Err(Error::NotEnabled),
         _ => Ok(()),
     }
 }
 
-/// Deletes the account's setup, as the user's own delete does, for a user
-/// who lost the phone. By policy, the next login then asks the user to set
-/// a method up again, or lets the password alone in.
-pub(crate) fn reset(
-    mut record: Record,
+/// Whether the administrator's own record can prove a second factor:
+/// two-factor authentication on, not suspended.
+pub(crate) fn check_admin(record: &Record) -> Result<()> {
+    active(record).map(|_| ()).ok_or(Error::NotPermitted)
+}
+
+/// The administrator's own step-up, on the administrator's record: the
+/// password and a current code (the code's use recorded), or a live grant
+/// of theirs (nothing to save).
+pub(crate) fn prove(
+    record: Record,
     ctx: &Ctx<'_>,
+    presented: &Presented<'_>,
+) -> Result<Decision<Verdict<()>>> {
+    Ok(match authorize_admin(record, ctx, presented)? {
+        Gate::Pass(record, authorised) => Decision {
+            save: authorised.grant.is_none().then_some(record),
+            effects: authorised.effects,
+            reply: Ok(Verdict::Accepted(())),
+            failed: false,
+            wants_codes: false,
+        },
+        Gate::Stop(decision) => decision,
+    })
+}
+
+/// Does `action` to the account, for the administrator `admin`.
+pub(crate) fn act(
+    record: Record,
+    ctx: &Ctx<'_>,
+    action: AdminAction,
     admin: &str,
     reason: &str,
 ) -> Result<Decision<()>> {
+    match action {
+        AdminAction::Unlock => unlock(record, ctx, admin, reason),
+        _ => reset(record, ctx, admin, reason),
+    }
+}
+
+/// Deletes the account's setup, as the user's own delete does, for a user
+/// who lost the phone. By policy, the next login then asks the user to set
+/// a method up again, or lets the password alone in.
+fn reset(mut record: Record, ctx: &Ctx<'_>, admin: &str, reason: &str) -> Result<Decision<()>> {
     check_reset(&record)?;
     let old_number = texted_number(&record, ctx)?;
     forget(&mut record);
@@ -75,12 +135,7 @@ pub(crate) fn reset(
 /// Lifts a lockout without deleting anything: for a user locked out by
 /// someone else's guesses. The day's failure count stays, so the daily
 /// limit still holds.
-pub(crate) fn unlock(
-    mut record: Record,
-    _ctx: &Ctx<'_>,
-    admin: &str,
-    reason: &str,
-) -> Result<Decision<()>> {
+fn unlock(mut record: Record, _ctx: &Ctx<'_>, admin: &str, reason: &str) -> Result<Decision<()>> {
     record.guard.unlock();
     Ok(Decision::saved(
         record,

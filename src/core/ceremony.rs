@@ -5,11 +5,13 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::inputs::{Inputs, Needs, Prepared};
 use super::sending::{self, Issued, SentCheck};
 use super::stepup::{authorize, Authorised, Gate, Presented};
 use super::{factors_changed, recovery, reject, texted_number, Ctx, Decision, Effect};
 use crate::crypto::key_uri::{grouped_base32, key_uri, KeyUriError};
 use crate::crypto::qr;
+use crate::crypto::recovery_hash::Cost;
 use crate::crypto::seal::SecretKind;
 use crate::crypto::totp::{parse_code, Totp};
 use crate::error::{Error, Result};
@@ -147,6 +149,7 @@ fn held_back<T>(retry_after: std::time::Duration, effects: Vec<Effect>) -> Decis
         effects,
         reply: Err(Error::RateLimited { retry_after }),
         failed: false,
+        wants_codes: false,
     }
 }
 
@@ -243,25 +246,51 @@ pub(crate) fn cancel(
     Ok(Decision::saved(record, effects, Verdict::Accepted(())))
 }
 
-/// Confirms the pending setup with a first code from the new factor.
-pub(crate) fn confirm(
-    mut record: Record,
-    ctx: &Ctx<'_>,
-    typed: &str,
-) -> Result<Decision<Verdict<Enabled>>> {
-    let Some(pending) = live_pending(&record, ctx).cloned() else {
-        return Err(match (active(&record), &record.pending) {
+/// The setup a confirmation would confirm: a live one whose goal still fits
+/// the record.
+fn to_confirm<'r>(record: &'r Record, ctx: &Ctx<'_>) -> Result<&'r PendingSetup> {
+    let Some(pending) = live_pending(record, ctx) else {
+        return Err(match (active(record), &record.pending) {
             (Some(_), None) => Error::AlreadyEnabled,
             _ => Error::NoPendingSetup,
         });
     };
-    match (pending.goal, active(&record)) {
-        (Goal::TurnOn, Some(_)) => return Err(Error::AlreadyEnabled),
+    match (pending.goal, active(record)) {
+        (Goal::TurnOn, Some(_)) => Err(Error::AlreadyEnabled),
         (Goal::AddFallback | Goal::ReplaceNumber | Goal::Switch, None) => {
-            return Err(Error::NoPendingSetup)
+            Err(Error::NoPendingSetup)
         }
-        _ => {}
+        _ => Ok(pending),
     }
+}
+
+/// The first look at a confirmation, before the code is evaluated: the
+/// state errors, a lockout; and, when it would turn two-factor
+/// authentication on, a new set of recovery codes to make first.
+pub(crate) fn prepare_confirm(
+    record: &Record,
+    ctx: &Ctx<'_>,
+) -> Result<Prepared<Verdict<Enabled>>> {
+    let pending = to_confirm(record, ctx)?;
+    if let Some(until) = record.guard.locked(ctx.now) {
+        return Ok(Prepared::Answer(Verdict::LockedOut { until }));
+    }
+    Ok(Prepared::Go(Needs {
+        new_codes: (pending.goal == Goal::TurnOn).then(|| Cost::from(&ctx.policy.recovery)),
+        ..Needs::default()
+    }))
+}
+
+/// Confirms the pending setup with a first code from the new factor; a
+/// confirmation that turns two-factor authentication on issues the
+/// recovery codes in `inputs`.
+pub(crate) fn confirm(
+    mut record: Record,
+    ctx: &Ctx<'_>,
+    typed: &str,
+    inputs: &Inputs,
+) -> Result<Decision<Verdict<Enabled>>> {
+    let pending = to_confirm(&record, ctx)?.clone();
     if let Some(until) = record.guard.locked(ctx.now) {
         return Ok(Decision::unchanged(Verdict::LockedOut { until }));
     }
@@ -350,7 +379,10 @@ pub(crate) fn confirm(
             });
             record.devices.clear();
             record.setup_required = None;
-            recovery_codes = Some(recovery::issue(&mut record, ctx)?);
+            let Some(codes) = recovery::issue(&mut record, ctx, inputs) else {
+                return Ok(Decision::wants_codes());
+            };
+            recovery_codes = Some(codes);
             authorised
                 .effects
                 .push(Effect::Event(EventKind::RecoveryCodesIssued, None));
@@ -388,7 +420,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::super::testing::{
-        app_code, sent_code, with_app, with_code, wrong, Fixture, FAIL, PASS,
+        app_code, codes, sent_code, with_app, with_code, wrong, Fixture, FAIL, PASS,
     };
     use super::super::view::status;
     use super::*;
@@ -486,7 +518,7 @@ mod tests {
     fn confirm_turns_on_and_remembers_the_step() {
         let f = Fixture::new();
         let (record, _) = begun(&f);
-        let d = confirm(record, &f.ctx(T0 + 40), &code(T0 + 40)).unwrap();
+        let d = confirm(record, &f.ctx(T0 + 40), &code(T0 + 40), &codes(&f)).unwrap();
         assert!(d.ok().is_accepted());
         let saved = d.save.unwrap();
         assert!(saved.pending.is_none());
@@ -498,12 +530,37 @@ mod tests {
     }
 
     #[test]
+    fn new_recovery_codes_are_asked_for_only_once_the_code_is_right() {
+        let f = Fixture::new();
+        let (record, _) = begun(&f);
+        let none = Inputs::default();
+        let first = prepare_confirm(&record, &f.ctx(T0));
+        assert!(matches!(
+            first,
+            Ok(Prepared::Go(Needs {
+                new_codes: Some(_),
+                ..
+            }))
+        ));
+        let wrong_code = confirm(record.clone(), &f.ctx(T0), "000000", &none).unwrap();
+        assert!(!wrong_code.wants_codes);
+        assert_eq!(*wrong_code.ok(), wrong(4));
+        let right = confirm(record.clone(), &f.ctx(T0), &code(T0), &none).unwrap();
+        assert!(right.wants_codes && right.save.is_none() && right.effects.is_empty());
+        let on = confirm(record, &f.ctx(T0), &code(T0), &codes(&f)).unwrap();
+        assert!(!on.wants_codes);
+        let shown = on.ok().clone().accepted().unwrap().recovery_codes.unwrap();
+        let made = codes(&f).new_codes.unwrap().shown;
+        assert_eq!(shown, crate::model::setup::RecoveryCodes(made));
+    }
+
+    #[test]
     fn confirm_refuses_wrong_expired_and_misplaced() {
         let f = Fixture::new();
         let (record, _) = begun(&f);
-        let d = confirm(record.clone(), &f.ctx(T0), "000000").unwrap();
+        let d = confirm(record.clone(), &f.ctx(T0), "000000", &codes(&f)).unwrap();
         assert_eq!(*d.ok(), wrong(4));
-        let d2 = confirm(record.clone(), &f.ctx(T0), "00000").unwrap();
+        let d2 = confirm(record.clone(), &f.ctx(T0), "00000", &codes(&f)).unwrap();
         assert!(matches!(
             d2.ok(),
             Verdict::Rejected {
@@ -516,19 +573,24 @@ mod tests {
             "a wrong code keeps the setup"
         );
         assert!(matches!(
-            confirm(record.clone(), &f.ctx(T0 + 900), &code(T0 + 900)),
+            confirm(
+                record.clone(),
+                &f.ctx(T0 + 900),
+                &code(T0 + 900),
+                &codes(&f)
+            ),
             Err(Error::NoPendingSetup)
         ));
         assert!(matches!(
-            confirm(Record::default(), &f.ctx(T0), "123456"),
+            confirm(Record::default(), &f.ctx(T0), "123456", &codes(&f)),
             Err(Error::NoPendingSetup)
         ));
-        let on = confirm(record, &f.ctx(T0), &code(T0))
+        let on = confirm(record, &f.ctx(T0), &code(T0), &codes(&f))
             .unwrap()
             .save
             .unwrap();
         assert!(matches!(
-            confirm(on.clone(), &f.ctx(T0), &code(T0)),
+            confirm(on.clone(), &f.ctx(T0), &code(T0), &codes(&f)),
             Err(Error::AlreadyEnabled)
         ));
         // turning on while on is a switch, which needs a current code
@@ -546,13 +608,13 @@ mod tests {
             .unwrap()
             .save
             .unwrap();
-        let old = confirm(record.clone(), &f.ctx(T0 + 5), &code(T0 + 5)).unwrap();
+        let old = confirm(record.clone(), &f.ctx(T0 + 5), &code(T0 + 5), &codes(&f)).unwrap();
         assert!(
             !old.ok().is_accepted(),
             "the first secret no longer confirms"
         );
         let new = app_code(9, T0 + 5);
-        assert!(confirm(record, &f.ctx(T0 + 5), &new)
+        assert!(confirm(record, &f.ctx(T0 + 5), &new, &codes(&f))
             .unwrap()
             .ok()
             .is_accepted());
@@ -584,7 +646,7 @@ mod tests {
         assert_eq!(setup.sent.to, "a•••@example.com");
         assert!(matches!(d.effects.get(1), Some(Effect::SendCode(_))));
         let r = d.save.unwrap();
-        let d = confirm(r, &f.ctx(T0 + 5), &sent(4)).unwrap();
+        let d = confirm(r, &f.ctx(T0 + 5), &sent(4), &codes(&f)).unwrap();
         assert!(d.ok().is_accepted());
         let r = d.save.unwrap();
         assert_eq!(r.factors.unwrap().primary, Method::Email);
@@ -608,7 +670,7 @@ mod tests {
         let doc = r.encode().unwrap();
         assert!(!crate::__internal::holds(&doc, b"60123451688"));
         assert!(!crate::__internal::holds(&doc, b"1688"));
-        assert!(confirm(r, &f.ctx(T0 + 5), &sent(4))
+        assert!(confirm(r, &f.ctx(T0 + 5), &sent(4), &codes(&f))
             .unwrap()
             .ok()
             .is_accepted());
@@ -644,7 +706,7 @@ mod tests {
             &with_code(&code),
         )
         .unwrap();
-        let r = confirm(d.save.unwrap(), &f.ctx(T0 + 31), &sent(6))
+        let r = confirm(d.save.unwrap(), &f.ctx(T0 + 31), &sent(6), &codes(&f))
             .unwrap()
             .save
             .unwrap();
@@ -662,12 +724,15 @@ mod tests {
             .unwrap();
         let mut policy_tries = f.policy.codes.tries;
         while policy_tries > 0 {
-            r = confirm(r, &f.ctx(T0 + 1), "000000").unwrap().save.unwrap();
+            r = confirm(r, &f.ctx(T0 + 1), "000000", &codes(&f))
+                .unwrap()
+                .save
+                .unwrap();
             r.guard.succeed(); // keep the account lockout out of this test
             policy_tries -= 1;
         }
         assert!(r.code.is_none());
-        assert!(!confirm(r, &f.ctx(T0 + 1), &sent(4))
+        assert!(!confirm(r, &f.ctx(T0 + 1), &sent(4), &codes(&f))
             .unwrap()
             .ok()
             .is_accepted());
@@ -707,7 +772,7 @@ mod tests {
             Err(Error::StepUpRequired)
         ));
         // confirming replaces the app with SMS, atomically
-        let r = confirm(switching, &f.ctx_seeded(T0 + 31, 9), &sent(6))
+        let r = confirm(switching, &f.ctx_seeded(T0 + 31, 9), &sent(6), &codes(&f))
             .unwrap()
             .save
             .unwrap();

@@ -101,6 +101,7 @@ pub(crate) fn revoke(mut record: Record, id: Option<&str>) -> Result<Decision<us
             .collect(),
         reply: Ok(gone),
         failed: false,
+        wants_codes: false,
     })
 }
 

@@ -2,6 +2,7 @@
 
 use super::ceremony::active;
 use super::factor::{self, Checked};
+use super::inputs::{recovery_check, Needs, Prepared};
 use super::recovery::RecoveryHit;
 use super::sending::{self, Issued};
 use super::{device, reject, Ctx, Decision, Effect};
@@ -84,6 +85,7 @@ pub(crate) fn begin(
                 effects,
                 reply: Ok(challenge(None, Some(retry_after))),
                 failed: false,
+                wants_codes: false,
             },
         },
     )
@@ -117,9 +119,31 @@ pub(crate) fn send(
                 effects,
                 reply: Err(Error::RateLimited { retry_after }),
                 failed: false,
+                wants_codes: false,
             },
         },
     )
+}
+
+/// The first look at a login's second factor, before anything is
+/// evaluated: nothing to verify when two-factor authentication is not on,
+/// nothing evaluated while locked out; otherwise a typed recovery code's
+/// argon2id check to work out before the decision.
+pub(crate) fn prepare_verify(
+    record: &Record,
+    ctx: &Ctx<'_>,
+    typed: &str,
+) -> Result<Prepared<Verdict<Verified>>> {
+    if active(record).is_none() {
+        return Err(Error::NotEnabled);
+    }
+    if let Some(until) = record.guard.locked(ctx.now) {
+        return Ok(Prepared::Answer(Verdict::LockedOut { until }));
+    }
+    Ok(Prepared::Go(Needs {
+        recovery: recovery_check(record, ctx, typed),
+        ..Needs::default()
+    }))
 }
 
 /// Checks a login's second factor: a code, or a recovery code (whose
@@ -177,7 +201,7 @@ pub(crate) fn verify(
 #[cfg(test)]
 mod tests {
     use super::super::ceremony::{begin as begin_setup, confirm};
-    use super::super::testing::{app_code, pending, sent_code, with_app, Fixture, PASS};
+    use super::super::testing::{app_code, codes, pending, sent_code, with_app, Fixture, PASS};
     use super::*;
     use crate::model::setup::NewMethod;
     use crate::model::time::Timestamp;
@@ -213,7 +237,7 @@ mod tests {
         )
         .unwrap();
         let sent = sent_code(4);
-        confirm(d.save.unwrap(), &f.ctx(T0), &sent)
+        confirm(d.save.unwrap(), &f.ctx(T0), &sent, &codes(f))
             .unwrap()
             .save
             .unwrap()

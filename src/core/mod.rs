@@ -10,6 +10,7 @@ pub(crate) mod disable;
 pub(crate) mod factor;
 pub(crate) mod fallback;
 pub(crate) mod guard;
+pub(crate) mod inputs;
 pub(crate) mod limits;
 pub(crate) mod login;
 pub(crate) mod recovery;
@@ -191,6 +192,11 @@ pub(crate) struct Decision<R> {
     pub(crate) effects: Vec<Effect>,
     pub(crate) reply: Result<R, Error>,
     pub(crate) failed: bool,
+    /// Not decided yet: the change was authorised and needs new recovery
+    /// codes, which were not worked out (too slow to make for a change
+    /// that might be refused). Make them, then decide again on the same
+    /// record.
+    pub(crate) wants_codes: bool,
 }
 
 impl<R> Decision<R> {
@@ -201,6 +207,7 @@ impl<R> Decision<R> {
             effects: Vec::new(),
             reply: Ok(reply),
             failed: false,
+            wants_codes: false,
         }
     }
 
@@ -211,6 +218,20 @@ impl<R> Decision<R> {
             effects,
             reply: Ok(reply),
             failed: false,
+            wants_codes: false,
+        }
+    }
+
+    /// Not decided yet: make new recovery codes, then decide again. Its
+    /// answer, were it ever given, is [`Error::Offload`]: the slow work was
+    /// not done.
+    pub(crate) fn wants_codes() -> Self {
+        Self {
+            save: None,
+            effects: Vec::new(),
+            reply: Err(Error::Offload),
+            failed: false,
+            wants_codes: true,
         }
     }
 }
@@ -244,6 +265,7 @@ pub(crate) fn reject<T>(
         effects,
         reply: Ok(reply),
         failed: true,
+        wants_codes: false,
     }
 }
 
@@ -404,6 +426,17 @@ pub(crate) mod testing {
         }
     }
 
+    /// Inputs holding a new set of recovery codes, made from `entropy(1)`:
+    /// for a confirmation that turns two-factor authentication on.
+    pub(crate) fn codes(f: &Fixture) -> super::inputs::Inputs {
+        let cost = crate::crypto::recovery_hash::Cost::from(&f.policy.recovery);
+        let made = super::recovery::make_codes(cost, f.account.id(), &entropy(1).recovery);
+        super::inputs::Inputs {
+            new_codes: Some(made.unwrap()),
+            ..Default::default()
+        }
+    }
+
     /// A wrong-code rejection with `attempts_left`.
     pub(crate) fn wrong<T>(attempts_left: u32) -> Verdict<T> {
         Verdict::Rejected {
@@ -415,7 +448,7 @@ pub(crate) mod testing {
     /// A record with the app from `entropy(seed)` set up at `at`.
     pub(crate) fn with_app(f: &Fixture, at: u64, seed: u8) -> Record {
         let r = pending(f, at, seed);
-        let d = super::ceremony::confirm(r, &f.ctx(at), &app_code(seed, at));
+        let d = super::ceremony::confirm(r, &f.ctx(at), &app_code(seed, at), &codes(f));
         d.unwrap().save.unwrap()
     }
 }

@@ -4,9 +4,10 @@
 use secrecy::SecretString;
 
 use super::ceremony::active;
+use super::inputs::{Inputs, NewCodes, RecoverySlots};
 use super::stepup::{authorize, Gate, Presented};
 use super::{factors_changed, Ctx, Decision};
-use crate::crypto::recovery_hash::{hash, make, Cost, Slot, COUNT};
+use crate::crypto::recovery_hash::{check, hash, make, CodeEntropy, Cost, Slot, COUNT};
 use crate::error::{Error, Result};
 use crate::model::event::EventKind;
 use crate::model::message::Change;
@@ -23,22 +24,44 @@ pub(crate) struct RecoveryHit {
     pub(crate) slot: Slot,
 }
 
-/// Makes a new set of codes, replacing the old one; the codes to show.
-pub(crate) fn issue(record: &mut Record, ctx: &Ctx<'_>) -> Result<RecoveryCodes> {
+/// The slow part of a new set of codes: ten codes from `random`, each
+/// hashed with argon2id at `cost` for `user`. Pure; the service runs it
+/// once, before the decision, where its offload says.
+pub(crate) fn make_codes(
+    cost: Cost,
+    user: &str,
+    random: &[CodeEntropy; COUNT],
+) -> Result<NewCodes> {
     let mut shown = Vec::with_capacity(COUNT);
     let mut slots = Vec::with_capacity(COUNT);
-    let cost = Cost::from(&ctx.policy.recovery);
-    for (index, random) in ctx.entropy()?.recovery.iter().enumerate() {
+    for (index, random) in random.iter().enumerate() {
         let code = make(index, random);
-        slots.push(Some(hash(cost, ctx.account.id(), &code, random)?));
+        slots.push(Some(hash(cost, user, &code, random)?));
         shown.push(SecretString::from(code.as_str()));
     }
+    Ok(NewCodes { cost, shown, slots })
+}
+
+/// The slow part of checking a typed recovery code: one argon2id
+/// computation against `set`. Pure, as [`make_codes`]. `None` unless it
+/// matches.
+pub(crate) fn find(set: &RecoverySlots, user: &str, typed: &str) -> Option<RecoveryHit> {
+    let index = check(&set.slots, set.cost, user, typed)?;
+    let slot = set.slots.get(index).cloned().flatten()?;
+    Some(RecoveryHit { index, slot })
+}
+
+/// Replaces the set of codes with the new one in `inputs`; the codes to
+/// show. `None` when it was not made yet: the caller's decision then asks
+/// for it ([`Decision::wants_codes`]).
+pub(crate) fn issue(record: &mut Record, ctx: &Ctx<'_>, inputs: &Inputs) -> Option<RecoveryCodes> {
+    let new = inputs.new_codes.as_ref()?;
     record.recovery = Some(RecoverySet {
         created: ctx.now,
-        cost,
-        slots,
+        cost: new.cost,
+        slots: new.slots.clone(),
     });
-    Ok(RecoveryCodes(shown))
+    Some(RecoveryCodes(new.shown.clone()))
 }
 
 /// Spends the code `hit` found, if its slot still holds that hash (no
@@ -65,6 +88,7 @@ pub(crate) fn regenerate(
     record: Record,
     ctx: &Ctx<'_>,
     presented: &Presented<'_>,
+    inputs: &Inputs,
 ) -> Result<Decision<Verdict<RecoveryCodes>>> {
     check_regenerate(&record)?;
     let (mut record, authorised) = match authorize(
@@ -76,7 +100,9 @@ pub(crate) fn regenerate(
         Gate::Pass(record, authorised) => (record, authorised),
         Gate::Stop(decision) => return Ok(decision),
     };
-    let codes = issue(&mut record, ctx)?;
+    let Some(codes) = issue(&mut record, ctx, inputs) else {
+        return Ok(Decision::wants_codes());
+    };
     factors_changed(
         record,
         ctx,

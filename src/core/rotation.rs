@@ -4,7 +4,7 @@
 //! without what they hash; they keep the id of the key that made them,
 //! verify under it while it is in hand, and end with their own expiry.
 
-use super::Ctx;
+use super::{Ctx, Decision};
 use crate::crypto::keys::Keys;
 use crate::crypto::seal::{Sealed, SecretKind};
 use crate::error::Result;
@@ -44,6 +44,16 @@ pub(crate) fn stale(record: &Record, keys: &Keys) -> bool {
         .chain(pending)
         .filter_map(sealed_of)
         .any(|(_, sealed)| sealed.key != current)
+}
+
+/// A rotation's decision for one record: to save it when a value is under
+/// a previous key (the save seals it again under the current one), and
+/// whether so.
+pub(crate) fn reseal_if_stale(record: Record, ctx: &Ctx<'_>) -> Decision<bool> {
+    match stale(&record, ctx.keys) {
+        true => Decision::saved(record, Vec::new(), true),
+        false => Decision::unchanged(false),
+    }
 }
 
 /// Seals every value of `record` not under the current key again under it,

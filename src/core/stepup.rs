@@ -9,12 +9,15 @@
 use secrecy::SecretString;
 
 use super::factor::{self, Checked};
+use super::inputs::{recovery_check, Inputs, Needs, Prepared};
 use super::recovery::RecoveryHit;
 use super::{reject, Ctx, Decision, Effect};
+use crate::crypto::recovery_hash::Cost;
 use crate::crypto::token::{find, token, token_mac, TokenKind};
 use crate::error::{Error, Result};
 use crate::model::event::EventKind;
 use crate::model::message::{Change, Purpose};
+use crate::model::reauth::Given;
 use crate::model::verdict::{Grant, Rejection, Verdict};
 use crate::policy::FactorChange;
 use crate::record::{GrantRecord, Record};
@@ -58,19 +61,80 @@ fn needs_factor(record: &Record, ctx: &Ctx<'_>, change: FactorChange) -> bool {
     record.factors.is_some() && !ctx.policy.allows_password_only(change)
 }
 
-/// What can be told before anything is evaluated (before the slow password
-/// check): [`Error::StepUpRequired`] when the password alone was presented
-/// where a second factor is needed.
-pub(crate) fn precheck(
+/// Whether there is a second factor to step up with.
+pub(crate) fn check(record: &Record) -> Result<()> {
+    record.factors.as_ref().map(|_| ()).ok_or(Error::NotEnabled)
+}
+
+/// What a call needs under the step-up rule.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rule {
+    /// This change of the account's factors: a second factor as well as
+    /// the password while one is set up (unless the policy allows the
+    /// password alone for it).
+    Change(FactorChange),
+    /// Always the password and a second factor (or, where taken, a grant):
+    /// a step-up itself, an administrator's own proof.
+    Factor,
+}
+
+/// The first look at a call under the step-up rule, before anything is
+/// evaluated: `state`'s error (the call does not fit the record), then
+/// [`Error::StepUpRequired`] when the password alone was presented where a
+/// second factor is needed, then a lockout; otherwise what to work out
+/// (the password, a recovery code) before the decision.
+pub(crate) fn prepare<T>(
     record: &Record,
     ctx: &Ctx<'_>,
-    change: FactorChange,
-    presented_password_only: bool,
-) -> Result<()> {
-    if presented_password_only && needs_factor(record, ctx, change) {
+    rule: Rule,
+    given: &Given<'_>,
+    state: Result<()>,
+) -> Result<Prepared<Verdict<T>>> {
+    state?;
+    let password_only = matches!(given, Given::Password(_));
+    let needed = match rule {
+        Rule::Change(change) => needs_factor(record, ctx, change),
+        Rule::Factor => true,
+    };
+    if password_only && needed {
         return Err(Error::StepUpRequired);
     }
-    Ok(())
+    if let Some(until) = record.guard.locked(ctx.now) {
+        return Ok(Prepared::Answer(Verdict::LockedOut { until }));
+    }
+    // The one change that makes new recovery codes.
+    let new_codes = matches!(rule, Rule::Change(FactorChange::RegenerateRecoveryCodes))
+        .then(|| Cost::from(&ctx.policy.recovery));
+    Ok(Prepared::Go(match *given {
+        Given::Grant(_) => Needs {
+            new_codes,
+            ..Needs::default()
+        },
+        Given::Password(_) => Needs {
+            password: true,
+            new_codes,
+            ..Needs::default()
+        },
+        Given::PasswordAndCode(_, code) => Needs {
+            password: true,
+            recovery: recovery_check(record, ctx, code),
+            new_codes,
+        },
+    }))
+}
+
+/// What was presented, with what was worked out for it.
+pub(crate) fn presented<'a>(given: &Given<'a>, inputs: &'a Inputs) -> Presented<'a> {
+    let ok = inputs.password == Some(true);
+    match *given {
+        Given::Password(_) => Presented::Password { ok },
+        Given::PasswordAndCode(_, code) => Presented::PasswordAndCode {
+            ok,
+            code,
+            recovery: inputs.recovery.as_ref(),
+        },
+        Given::Grant(token) => Presented::Grant { token },
+    }
 }
 
 /// The rule, for a change of the account's own factors.
@@ -297,11 +361,35 @@ mod tests {
     fn the_password_alone_is_refused_while_on_before_it_is_looked_at() {
         let f = Fixture::new();
         let r = with_app(&f, T0, 1);
+        let pw = SecretString::from("pw");
+        let alone = Given::Password(&pw);
+        let first =
+            |r: &Record, change| prepare::<()>(r, &f.ctx(T0), Rule::Change(change), &alone, Ok(()));
         assert!(matches!(
-            precheck(&r, &f.ctx(T0), FactorChange::Disable, true),
+            first(&r, FactorChange::Disable),
             Err(Error::StepUpRequired)
         ));
-        assert!(precheck(&Record::default(), &f.ctx(T0), FactorChange::Switch, true).is_ok());
+        // nothing is worked out for it: not even the password
+        assert!(matches!(
+            first(&Record::default(), FactorChange::Switch),
+            Ok(Prepared::Go(Needs { password: true, .. }))
+        ));
+        let both = Given::PasswordAndCode(&pw, "123456");
+        let go = prepare::<()>(&r, &f.ctx(T0), Rule::Factor, &both, Ok(()));
+        assert!(matches!(
+            go,
+            Ok(Prepared::Go(Needs {
+                password: true,
+                recovery: None,
+                ..
+            }))
+        ));
+        let grant = Given::Grant(&pw);
+        let go = prepare::<()>(&r, &f.ctx(T0), Rule::Factor, &grant, Ok(()));
+        assert!(matches!(go, Ok(Prepared::Go(n)) if n == Needs::default()));
+        // a state error comes first
+        let state = prepare::<()>(&r, &f.ctx(T0), Rule::Factor, &alone, Err(Error::NotEnabled));
+        assert!(matches!(state, Err(Error::NotEnabled)));
         let gate = authorize::<()>(r.clone(), &f.ctx(T0), FactorChange::Disable, &PASS);
         assert!(matches!(gate, Err(Error::StepUpRequired)));
         let mut relaxed = Fixture::new();

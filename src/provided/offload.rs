@@ -42,13 +42,16 @@ mod blocking {
     #[derive(Debug, Clone)]
     pub struct TokioBlocking {
         permits: Arc<Semaphore>,
+        limit: usize,
     }
 
     impl TokioBlocking {
         /// A pool running at most `limit` jobs at once (at least 1).
         pub fn new(limit: usize) -> Self {
+            let limit = limit.clamp(1, Semaphore::MAX_PERMITS);
             Self {
-                permits: Arc::new(Semaphore::new(limit.clamp(1, Semaphore::MAX_PERMITS))),
+                permits: Arc::new(Semaphore::new(limit)),
+                limit,
             }
         }
 
@@ -66,7 +69,7 @@ mod blocking {
 
         /// How many jobs may run at once.
         pub fn limit(&self) -> usize {
-            self.permits.available_permits()
+            self.limit
         }
     }
 
@@ -81,9 +84,17 @@ mod blocking {
         async fn run(&self, job: Box<dyn FnOnce() + Send + 'static>) {
             // A closed semaphore cannot happen (never closed); run anyway.
             let _permit = self.permits.acquire().await.ok();
-            // A job that panicked leaves its answer unset: the caller reports
-            // that the work did not complete.
-            let _ = tokio::task::spawn_blocking(job).await;
+            match tokio::runtime::Handle::try_current() {
+                // A job that panicked leaves its answer unset: the caller
+                // reports that the work did not complete.
+                Ok(runtime) => {
+                    let _ = runtime.spawn_blocking(job).await;
+                }
+                // Called outside a tokio runtime (another executor): there
+                // is no blocking pool to hand it to, so it runs here, still
+                // within the bound.
+                Err(_) => job(),
+            }
         }
     }
 }
@@ -154,6 +165,15 @@ mod tests {
             assert_eq!(job.await.unwrap(), Some(()));
         }
         assert_eq!(most.load(Ordering::SeqCst), 2);
+        assert_eq!(pool.limit(), 2);
         assert_eq!(run(&pool, || -> u8 { panic!("boom") }).await, None);
+    }
+
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn outside_a_tokio_runtime_the_job_runs_where_it_is_called() {
+        let pool = TokioBlocking::new(1);
+        let answer = futures_util::FutureExt::now_or_never(run(&pool, || 6 * 7));
+        assert_eq!(answer, Some(Some(42)));
     }
 }

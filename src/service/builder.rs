@@ -8,11 +8,12 @@ use super::{Inner, TwoFactor};
 use crate::crypto::keys::{Keys, MasterKey};
 use crate::error::{Error, Result};
 use crate::policy::Policy;
-use crate::ports::Clock;
 use crate::ports::{
     AdminPolicy, EmailSender, EventSink, LimitStore, PasswordCheck, SmsSender, UserStore,
 };
+use crate::ports::{Clock, Offload};
 use crate::provided::admins::NoAdmins;
+use crate::provided::offload::default_offload;
 use crate::provided::system_clock::SystemClock;
 use crate::provided::tracing_events::TracingEvents;
 
@@ -34,6 +35,7 @@ pub struct TwoFactorBuilder {
     email: Option<Arc<dyn EmailSender>>,
     sms: Option<Arc<dyn SmsSender>>,
     admins: Option<Arc<dyn AdminPolicy>>,
+    offload: Option<Arc<dyn Offload>>,
     policy: Policy,
 }
 
@@ -133,6 +135,23 @@ impl TwoFactorBuilder {
         self
     }
 
+    /// Where the slow work runs (an argon2id computation to check a
+    /// recovery code, ten to make new ones), and how much of it may run at
+    /// once. By default ([`Offload`]'s default, with the `tokio` feature)
+    /// tokio's blocking pool, at most as many at once as the machine has
+    /// cores (up to 16): `TokioBlocking::new(n)`
+    /// sets another bound; each computation takes the policy's
+    /// [`RecoveryPolicy::memory_kib`](crate::RecoveryPolicy::memory_kib)
+    /// (19 MiB by default) while it runs. Under another async runtime, or
+    /// without the `tokio` feature, [`Inline`](crate::Inline) runs it where
+    /// it is called. The password check runs where the
+    /// [`PasswordCheck`] runs it ([`Argon2Passwords`](crate::Argon2Passwords)
+    /// takes an offload of its own, by default the same shared pool).
+    pub fn offload(mut self, offload: impl Offload + 'static) -> Self {
+        self.offload = Some(Arc::new(offload));
+        self
+    }
+
     /// The rules, instead of the defaults.
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
@@ -162,12 +181,13 @@ impl TwoFactorBuilder {
                 ))?,
                 passwords: self
                     .passwords
-                    .ok_or(Error::Config("a password verifier is required"))?,
+                    .ok_or(Error::Config("a password check is required"))?,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 events: self.events.unwrap_or_else(|| Arc::new(TracingEvents)),
                 email: self.email,
                 sms: self.sms,
                 admins: self.admins.unwrap_or_else(|| Arc::new(NoAdmins)),
+                offload: self.offload.unwrap_or_else(default_offload),
                 throttled: Mutex::new(HashMap::new()),
                 counter_turns: (0..super::COUNTER_STRIPES)
                     .map(|_| futures_util::lock::Mutex::new(()))

@@ -4,6 +4,8 @@
 //! lost a race is decided again on the fresh record.
 
 mod builder;
+mod counters;
+mod effects;
 mod engine;
 
 use std::collections::HashMap;
@@ -13,9 +15,10 @@ use std::sync::{Arc, Mutex};
 use secrecy::SecretString;
 
 pub use builder::TwoFactorBuilder;
-use engine::draw;
+use engine::{draw, Typed};
 
-use crate::core::stepup::{Gate, Presented};
+use crate::core::inputs::Inputs;
+use crate::core::stepup::{Presented, Rule};
 use crate::core::{self, Ctx, Decision};
 use crate::crypto::keys::Keys;
 use crate::error::{Error, Result};
@@ -31,7 +34,7 @@ use crate::model::verdict::{DeviceInfo, Grant, LoginStep, Sent, Verdict, Verifie
 use crate::policy::{FactorChange, Policy};
 use crate::ports::Clock;
 use crate::ports::{
-    AdminPolicy, EmailSender, EventSink, LimitStore, PasswordCheck, SmsSender, UserStore,
+    AdminPolicy, EmailSender, EventSink, LimitStore, Offload, PasswordCheck, SmsSender, UserStore,
 };
 use crate::record::{Goal, Record};
 
@@ -73,6 +76,8 @@ struct Inner {
     email: Option<Arc<dyn EmailSender>>,
     sms: Option<Arc<dyn SmsSender>>,
     admins: Arc<dyn AdminPolicy>,
+    /// Where slow work runs.
+    offload: Arc<dyn Offload>,
     /// Sources this instance saw throttled, and until when.
     throttled: Mutex<HashMap<String, Timestamp>>,
     /// Requests of this instance on one counter take turns (a lock per
@@ -96,16 +101,6 @@ impl fmt::Debug for TwoFactor {
 
 /// Stripes of counter keys that take turns within an instance.
 const COUNTER_STRIPES: usize = 256;
-
-/// What a change needs under the step-up rule.
-#[derive(Clone, Copy)]
-enum Rule {
-    /// This change of the account's factors.
-    Change(FactorChange),
-    /// Always the password and a second factor (or, where taken, a grant):
-    /// a step-up itself, an administrator's own proof.
-    Factor,
-}
 
 impl TwoFactor {
     /// Starts a [`TwoFactorBuilder`].
@@ -138,7 +133,7 @@ impl TwoFactor {
     /// Whether, and how, the account is protected.
     pub async fn status(&self, account: &Account) -> Result<Status> {
         let (record, _) = self.load(account).await?;
-        core::view::status(&record, &self.ctx(account, None, &[]))
+        core::view::status(&record, &self.ctx(account))
     }
 
     /// The account's security stamp: a value that changes with every change
@@ -231,7 +226,7 @@ impl TwoFactor {
             reauth,
             |r| Rule::Change(core::ceremony::change_of(core::ceremony::resolve(r, goal))),
             |r, c| core::ceremony::check_begin(r, c, &new, goal),
-            |record, ctx, presented| core::ceremony::begin(record, ctx, &new, goal, presented),
+            |record, ctx, presented, _| core::ceremony::begin(record, ctx, &new, goal, presented),
         )
         .await
     }
@@ -263,7 +258,7 @@ impl TwoFactor {
             reauth.into(),
             |_| Rule::Change(FactorChange::CancelSetup),
             |r, _| core::ceremony::check_cancel(r),
-            core::ceremony::cancel,
+            |record, ctx, presented, _| core::ceremony::cancel(record, ctx, presented),
         )
         .await
     }
@@ -278,14 +273,15 @@ impl TwoFactor {
     /// [`Error::NoPendingSetup`] (none begun, or it expired),
     /// [`Error::AlreadyEnabled`].
     pub async fn confirm_setup(&self, account: &Account, code: &str) -> Result<Verdict<Enabled>> {
-        self.guarded(account, async {
-            let entropy = draw()?;
-            self.transact(account, Some(&entropy), |record, ctx| {
-                core::ceremony::confirm(record, ctx, code)
-            })
-            .await
-        })
-        .await
+        let entropy = draw()?;
+        let run = self.run(
+            account,
+            Some(&entropy),
+            Typed::code(code),
+            core::ceremony::prepare_confirm,
+            |record, ctx, inputs| core::ceremony::confirm(record, ctx, code, inputs),
+        );
+        self.guarded(account, run).await
     }
 
     /// What to ask for after the password was right at login.
@@ -358,20 +354,18 @@ impl TwoFactor {
         code: &str,
         remember: Option<&str>,
     ) -> Result<Verdict<Verified>> {
-        self.guarded(account, async {
-            let (record, _) = self.load(account).await?;
-            if let Some(until) = record.guard.locked(self.inner.clock.now()) {
-                return Ok((Verdict::LockedOut { until }, false));
-            }
-            let hit = self.recovery_hit(account, &record, code);
-            // Randomness only for a device to remember.
-            let entropy = remember.map(|_| draw()).transpose()?;
-            self.transact(account, entropy.as_ref(), |record, ctx| {
-                core::login::verify(record, ctx, code, hit.as_ref(), remember)
-            })
-            .await
-        })
-        .await
+        // Randomness only for a device to remember.
+        let entropy = remember.map(|_| draw()).transpose()?;
+        let run = self.run(
+            account,
+            entropy.as_ref(),
+            Typed::code(code),
+            |record, ctx| core::login::prepare_verify(record, ctx, code),
+            |record, ctx, inputs| {
+                core::login::verify(record, ctx, code, inputs.recovery.as_ref(), remember)
+            },
+        );
+        self.guarded(account, run).await
     }
 
     /// A step-up ("sudo mode"): the account password and a current second
@@ -398,8 +392,8 @@ impl TwoFactor {
             account,
             Reauth::with_code(password, code),
             |_| Rule::Factor,
-            |r, _| r.factors.as_ref().map(|_| ()).ok_or(Error::NotEnabled),
-            core::stepup::step_up,
+            |r, _| core::stepup::check(r),
+            |record, ctx, presented, _| core::stepup::step_up(record, ctx, presented),
         )
         .await
     }
@@ -474,7 +468,7 @@ impl TwoFactor {
             reauth.into(),
             |_| Rule::Change(FactorChange::RemoveMethod),
             |r, _| core::fallback::check_fallback(r, method),
-            |record, ctx, presented| core::fallback::remove(record, ctx, method, presented),
+            |record, ctx, presented, _| core::fallback::remove(record, ctx, method, presented),
         )
         .await
     }
@@ -493,7 +487,7 @@ impl TwoFactor {
             reauth.into(),
             |_| Rule::Change(FactorChange::SetPrimary),
             |r, _| core::fallback::check_fallback(r, method),
-            |record, ctx, presented| core::fallback::set_primary(record, ctx, method, presented),
+            |record, ctx, presented, _| core::fallback::set_primary(record, ctx, method, presented),
         )
         .await
     }
@@ -524,7 +518,7 @@ impl TwoFactor {
             reauth.into(),
             |_| Rule::Change(FactorChange::Disable),
             |r, _| core::disable::check(r, keep),
-            |record, ctx, presented| core::disable::disable(record, ctx, keep, presented),
+            |record, ctx, presented, _| core::disable::disable(record, ctx, keep, presented),
         )
         .await
     }
@@ -546,7 +540,7 @@ impl TwoFactor {
             reauth.into(),
             |_| Rule::Change(FactorChange::Reenable),
             |r, _| core::disable::check_reenable(r),
-            core::disable::reenable,
+            |record, ctx, presented, _| core::disable::reenable(record, ctx, presented),
         )
         .await
     }
@@ -628,49 +622,24 @@ impl TwoFactor {
         action: AdminAction,
     ) -> Result<Verdict<()>> {
         let reason = core::admin::reason(reason)?;
-        admin.validate()?;
-        account.validate()?;
-        if admin.id() == account.id() || !self.inner.admins.may_act(admin, account, action).await {
-            return Err(Error::NotPermitted);
-        }
-        if action == AdminAction::Reset {
-            core::admin::check_reset(&self.load(account).await?.0)?;
-        }
+        let allowed = self.inner.admins.may_act(admin, account, action).await;
+        core::admin::permit(admin, account, allowed)?;
+        core::admin::check(&self.load(account).await?.0, action)?;
         let proved = self
             .gated(
                 admin,
                 proof,
                 |_| Rule::Factor,
-                |r, _| {
-                    core::ceremony::active(r)
-                        .map(|_| ())
-                        .ok_or(Error::NotPermitted)
-                },
-                |record, ctx, presented| {
-                    Ok(
-                        match core::stepup::authorize_admin(record, ctx, presented)? {
-                            Gate::Pass(record, authorised) => {
-                                let save = authorised.grant.is_none().then_some(record);
-                                Decision {
-                                    save,
-                                    effects: authorised.effects,
-                                    reply: Ok(Verdict::Accepted(())),
-                                    failed: false,
-                                }
-                            }
-                            Gate::Stop(decision) => decision,
-                        },
-                    )
-                },
+                |r, _| core::admin::check_admin(r),
+                |record, ctx, presented, _| core::admin::prove(record, ctx, presented),
             )
             .await?;
         if !proved.is_accepted() {
             return Ok(proved);
         }
         let entropy = draw()?;
-        self.transact(account, Some(&entropy), |record, ctx| match action {
-            AdminAction::Unlock => core::admin::unlock(record, ctx, admin.id(), &reason),
-            _ => core::admin::reset(record, ctx, admin.id(), &reason),
+        self.transact(account, Some(&entropy), |record, ctx| {
+            core::admin::act(record, ctx, action, admin.id(), &reason)
         })
         .await
         .map(|_| Verdict::Accepted(()))
@@ -723,12 +692,7 @@ impl TwoFactor {
                 let account = Account::new(listed.user.clone(), "");
                 let stale = self
                     .transact(&account, None, |record, ctx| {
-                        let stale = core::rotation::stale(&record, ctx.keys);
-                        Ok(match stale {
-                            // the engine seals it again as it saves it
-                            true => Decision::saved(record, Vec::new(), true),
-                            false => Decision::unchanged(false),
-                        })
+                        Ok(core::rotation::reseal_if_stale(record, ctx))
                     })
                     .await;
                 match stale {
@@ -761,51 +725,46 @@ impl TwoFactor {
             .map_err(Error::Store)
     }
 
-    /// A call under the step-up rule: state errors first (`check`), then
-    /// what the rule refuses before anything is evaluated (the password
-    /// alone where a second factor is needed), then the lockout; then the
-    /// slow inputs once (the password's argon2, a recovery code's argon2, a
-    /// grant's hash), counted against the source when something is
-    /// evaluated; then the decision loop.
+    /// A call under the step-up rule: the core's first look (`state`'s
+    /// errors, the step-up rule's refusal of the password alone, a
+    /// lockout), then the password and a recovery code worked out once, then
+    /// the decision. What a person typed is counted against the source; a
+    /// grant is not typed, and a grant that is not live is an error, not a
+    /// guess.
     async fn gated<'a, T>(
         &self,
         account: &Account,
         reauth: Reauth<'a>,
         rule: impl Fn(&Record) -> Rule,
-        check: impl Fn(&Record, &Ctx<'_>) -> Result<()>,
-        mut decide: impl FnMut(Record, &Ctx<'_>, &Presented<'_>) -> Result<Decision<Verdict<T>>>,
+        state: impl Fn(&Record, &Ctx<'_>) -> Result<()>,
+        mut decide: impl FnMut(
+            Record,
+            &Ctx<'_>,
+            &Presented<'_>,
+            &Inputs,
+        ) -> Result<Decision<Verdict<T>>>,
     ) -> Result<Verdict<T>> {
         let entropy = draw()?;
-        let (record, _) = self.load(account).await?;
-        {
-            let ctx = self.ctx(account, Some(&entropy), &[]);
-            check(&record, &ctx)?;
-            let password_only = matches!(reauth.0, Given::Password(_));
-            match rule(&record) {
-                Rule::Change(change) => {
-                    core::stepup::precheck(&record, &ctx, change, password_only)?
-                }
-                Rule::Factor if password_only => return Err(Error::StepUpRequired),
-                Rule::Factor => {}
-            }
-            if let Some(until) = record.guard.locked(ctx.now) {
-                return Ok(Verdict::LockedOut { until });
-            }
-        }
-        let run = async {
-            let presentation = self.present(account, &record, reauth).await?;
-            let presented = presentation.presented();
-            self.transact(account, Some(&entropy), |record, ctx| {
-                decide(record, ctx, &presented)
-            })
-            .await
-        };
-        if matches!(reauth.0, Given::Grant(_)) {
-            // Nothing typed is evaluated: a grant that is not live is an
-            // error, not a guess.
-            run.await.map(|(verdict, _)| verdict)
-        } else {
-            self.guarded(account, run).await
+        let given = reauth.0;
+        let run = self.run(
+            account,
+            Some(&entropy),
+            Typed::from(given),
+            |record, ctx| {
+                core::stepup::prepare(record, ctx, rule(record), &given, state(record, ctx))
+            },
+            |record, ctx, inputs| {
+                decide(
+                    record,
+                    ctx,
+                    &core::stepup::presented(&given, inputs),
+                    inputs,
+                )
+            },
+        );
+        match given {
+            Given::Grant(_) => run.await.map(|(verdict, _)| verdict),
+            _ => self.guarded(account, run).await,
         }
     }
 }

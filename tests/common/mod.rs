@@ -20,8 +20,7 @@ use twofactor::testing::{Authenticator, ManualClock, Recorder};
 use twofactor::NewMethod;
 use twofactor::{
     Account, Admins, Argon2Passwords, Clock, Event, EventKind, EventSink, Grant, MasterKey,
-    MemoryStore, Policy, PortError, Rejection, Setup, Timestamp, TwoFactor, TwoFactorBuilder,
-    Verdict,
+    MemoryStore, Policy, Rejection, Setup, Timestamp, TwoFactor, TwoFactorBuilder, Verdict,
 };
 
 /// The administrators of every harness's instances.
@@ -84,24 +83,15 @@ pub struct Harness {
     pub clock: ManualClock,
     pub events: Events,
     pub outbox: Recorder,
-    pub passwords: Arc<Argon2Passwords>,
+    pub passwords: Argon2Passwords,
     key: [u8; 32],
     run: String,
 }
 
-#[async_trait]
-impl twofactor::PasswordCheck for ArcPasswords {
-    async fn verify(&self, a: &Account, p: &SecretString) -> Result<bool, PortError> {
-        self.0.verify(a, p).await
-    }
-}
-
-pub struct ArcPasswords(pub Arc<Argon2Passwords>);
-
 impl Harness {
     pub fn new() -> Self {
         // Real argon2id, at a low cost so that tests run quickly.
-        let passwords = Arc::new(Argon2Passwords::with_params(64, 1, 1).unwrap());
+        let passwords = Argon2Passwords::with_params(64, 1, 1).unwrap();
         Self {
             store: MemoryStore::new(),
             clock: ManualClock::new(Timestamp::from_unix_seconds(T0)),
@@ -136,7 +126,7 @@ impl Harness {
     pub fn instance_with(&self, policy: Policy) -> TwoFactor {
         self.builder()
             .store(self.store.clone())
-            .passwords(ArcPasswords(self.passwords.clone()))
+            .passwords(self.passwords.clone())
             .email(self.outbox.clone())
             .sms(self.outbox.clone())
             .admins(Admins::new(ADMINS))

@@ -102,7 +102,7 @@ impl Farm {
                 };
                 h.builder()
                     .store(store)
-                    .passwords(ArcPasswords(h.passwords.clone()))
+                    .passwords(h.passwords.clone())
                     .email(h.outbox.clone())
                     .sms(h.outbox.clone())
                     .policy(policy.clone())
