@@ -2,7 +2,9 @@
 //! two worker threads, N tasks keep checking passwords (a sign-in form
 //! under load; each check is an argon2id computation at OWASP's cost,
 //! 19 MiB and 2 passes), while one task measures `verify_login` (a code
-//! from an authenticator app, on the memory store) every 2 ms.
+//! from an authenticator app, on the memory store) arriving 2 ms after the
+//! last one ended; its latency counts from its arrival, so the time it
+//! waits for a worker thread is in it.
 //!
 //! ```text
 //! cargo run --release --example executor -- --checkers 8 --seconds 10
@@ -12,7 +14,9 @@
 //! checks: the floor), `inline` (the checks run on the executor's worker
 //! threads, as with the `Inline` offload) and `pool` (the default: tokio's
 //! blocking pool, at most `--bound` at once). Prints, for each, the
-//! latency of `verify_login` at p50 / p99 / max and the password checks
+//! latency of `verify_login` at p50 / p99 / max from each request's
+//! arrival (the tokio timer's ~1 ms tick is in every run alike), the p99 of
+//! the call alone once polled, and the password checks
 //! done per second.
 
 use std::error::Error;
@@ -59,6 +63,8 @@ struct Figures {
     p50: Duration,
     p99: Duration,
     max: Duration,
+    /// p99 of the call alone, from the first poll to its answer.
+    call_p99: Duration,
     samples: usize,
     checks_per_second: f64,
 }
@@ -117,34 +123,54 @@ async fn measure(
             while !stop.load(Ordering::Relaxed) {
                 let _ = passwords.check("alice", &pw).await;
                 checks.fetch_add(1, Ordering::Relaxed);
+                // A server's request ends here and the next one is another
+                // task: let the worker poll something else.
+                tokio::task::yield_now().await;
             }
         }));
     }
     let start = Instant::now();
     let end = start + Duration::from_secs(seconds);
-    let mut latencies = Vec::new();
-    while Instant::now() < end {
-        let t = Instant::now();
-        let verdict = tf.verify_login(&alice, &wrong, None).await?;
-        latencies.push(t.elapsed());
-        if verdict.is_accepted() {
-            return Err("a wrong code was accepted".into());
+    // The measuring task runs on the workers too, like any request.
+    let measurer = tokio::spawn(async move {
+        let mut latencies = Vec::new();
+        let mut calls = Vec::new();
+        while Instant::now() < end {
+            // A request arrives 2 ms after the last one ended; its latency
+            // runs from its arrival, so time spent waiting for a worker
+            // counts, as it would for a user.
+            let arrival = tokio::time::Instant::now() + Duration::from_millis(2);
+            tokio::time::sleep_until(arrival).await;
+            let polled = Instant::now();
+            let verdict = tf
+                .verify_login(&alice, &wrong, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            calls.push(polled.elapsed());
+            latencies.push(arrival.elapsed());
+            if verdict.is_accepted() {
+                return Err("a wrong code was accepted".to_string());
+            }
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+        Ok((latencies, calls))
+    });
+    let measured = measurer.await;
     stop.store(true, Ordering::Relaxed);
+    let (mut latencies, mut calls) = measured?.map_err(|e| e.to_string())?;
     let elapsed = start.elapsed().as_secs_f64();
     for task in tasks {
         task.await?;
     }
     latencies.sort();
-    let at = |q: f64| {
-        let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies.get(i).copied().unwrap_or_default()
+    calls.sort();
+    let at = |v: &[Duration], q: f64| {
+        let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+        v.get(i).copied().unwrap_or_default()
     };
     Ok(Figures {
-        p50: at(0.50),
-        p99: at(0.99),
+        p50: at(&latencies, 0.50),
+        p99: at(&latencies, 0.99),
+        call_p99: at(&calls, 0.99),
         max: latencies.last().copied().unwrap_or_default(),
         samples: latencies.len(),
         checks_per_second: checks.load(Ordering::Relaxed) as f64 / elapsed,
@@ -162,8 +188,8 @@ fn main() -> Result<()> {
         a.seconds, a.checkers
     );
     println!(
-        "{:<8} {:>10} {:>10} {:>10} {:>8} {:>10}",
-        "run", "p50", "p99", "max", "samples", "checks/s"
+        "{:<8} {:>10} {:>10} {:>10} {:>10} {:>8} {:>10}",
+        "run", "p50", "p99", "max", "call p99", "samples", "checks/s"
     );
     let runs: [(&str, usize, Arc<dyn Offload>); 3] = [
         ("alone", 0, Arc::new(TokioBlocking::new(a.bound))),
@@ -174,8 +200,8 @@ fn main() -> Result<()> {
         let passwords = Argon2Passwords::new()?.offload(offload.clone());
         let f = runtime.block_on(measure(passwords, offload, checkers, a.seconds))?;
         println!(
-            "{:<8} {:>10.1?} {:>10.1?} {:>10.1?} {:>8} {:>10.1}",
-            name, f.p50, f.p99, f.max, f.samples, f.checks_per_second
+            "{:<8} {:>10.1?} {:>10.1?} {:>10.1?} {:>10.1?} {:>8} {:>10.1}",
+            name, f.p50, f.p99, f.max, f.call_p99, f.samples, f.checks_per_second
         );
     }
     Ok(())
