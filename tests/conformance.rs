@@ -24,6 +24,41 @@ const ALL: [&str; 10] = [
     "unreadable_documents",
 ];
 
+// One test per check, as a host would write it for its own store.
+twofactor::store_conformance_tests!(
+    memory_checks,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)],
+    twofactor::MemoryStore::new()
+);
+
+#[cfg(feature = "sqlite")]
+twofactor::store_conformance_tests!(
+    sqlite_checks,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)],
+    twofactor::SqliteStore::open(common::sqlite_path("conformance-check").to_str().unwrap())
+        .await
+        .unwrap()
+);
+
+#[cfg(feature = "postgres")]
+twofactor::store_conformance_tests!(
+    postgres_checks,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)],
+    {
+        let store = twofactor::PostgresStore::connect(&common::postgres_url(), 8)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+);
+
+#[test]
+fn the_checks_are_named_as_the_report_names_them() {
+    use twofactor::store::conformance::Check;
+    assert_eq!(Check::ALL.map(Check::name), ALL);
+}
+
 #[tokio::test]
 async fn memory_store_conforms() {
     let report = run(twofactor::MemoryStore::new())

@@ -82,33 +82,162 @@ fn expect(check: &'static str, ok: bool, detail: impl FnOnce() -> String) -> Out
     }
 }
 
-/// Runs every check; the first failure stops the run.
-pub async fn run<S: UserStore + LimitStore + Clone + 'static>(store: S) -> Result<Report, Failure> {
+/// One check of the suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Check {
+    /// [`round_trip`]
+    RoundTrip,
+    /// [`version_conflict`]
+    VersionConflict,
+    /// [`concurrent_compare_and_swap`]
+    ConcurrentCompareAndSwap,
+    /// [`delete`]
+    Delete,
+    /// [`list_paging`]
+    ListPaging,
+    /// [`limit_round_trip`]
+    LimitRoundTrip,
+    /// [`limit_concurrent_compare_and_swap`]
+    LimitConcurrentCompareAndSwap,
+    /// [`limits_apart_from_records`]
+    LimitsApartFromRecords,
+    /// [`limit_purge`]
+    LimitPurge,
+    /// [`unreadable_documents`]
+    UnreadableDocuments,
+}
+
+impl Check {
+    /// Every check, in the order [`run`] runs them.
+    pub const ALL: [Check; 10] = [
+        Check::RoundTrip,
+        Check::VersionConflict,
+        Check::ConcurrentCompareAndSwap,
+        Check::Delete,
+        Check::ListPaging,
+        Check::LimitRoundTrip,
+        Check::LimitConcurrentCompareAndSwap,
+        Check::LimitsApartFromRecords,
+        Check::LimitPurge,
+        Check::UnreadableDocuments,
+    ];
+
+    /// The check's name, as in a [`Failure`] and a [`Report`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::RoundTrip => "round_trip",
+            Check::VersionConflict => "version_conflict",
+            Check::ConcurrentCompareAndSwap => "concurrent_compare_and_swap",
+            Check::Delete => "delete",
+            Check::ListPaging => "list_paging",
+            Check::LimitRoundTrip => "limit_round_trip",
+            Check::LimitConcurrentCompareAndSwap => "limit_concurrent_compare_and_swap",
+            Check::LimitsApartFromRecords => "limits_apart_from_records",
+            Check::LimitPurge => "limit_purge",
+            Check::UnreadableDocuments => "unreadable_documents",
+        }
+    }
+}
+
+fn fresh_prefix() -> Result<String, Failure> {
     let mut random = [0u8; 8];
     crate::crypto::random::fill(&mut random).map_err(|_| fail("setup", "no randomness"))?;
-    let prefix = format!("conformance-{}-", data_encoding::HEXLOWER.encode(&random));
+    Ok(format!(
+        "conformance-{}-",
+        data_encoding::HEXLOWER.encode(&random)
+    ))
+}
+
+async fn check_under<S: UserStore + LimitStore + Clone + 'static>(
+    which: Check,
+    store: S,
+    prefix: &str,
+) -> Outcome {
+    match which {
+        Check::RoundTrip => round_trip(&store, prefix).await,
+        Check::VersionConflict => version_conflict(&store, prefix).await,
+        Check::ConcurrentCompareAndSwap => concurrent_compare_and_swap(&store, prefix).await,
+        Check::Delete => delete(&store, prefix).await,
+        Check::ListPaging => list_paging(&store, prefix).await,
+        Check::LimitRoundTrip => limit_round_trip(&store, prefix).await,
+        Check::LimitConcurrentCompareAndSwap => {
+            limit_concurrent_compare_and_swap(&store, prefix).await
+        }
+        Check::LimitsApartFromRecords => limits_apart_from_records(&store, prefix).await,
+        Check::LimitPurge => limit_purge(&store, prefix).await,
+        Check::UnreadableDocuments => unreadable_documents(store, prefix).await,
+    }
+}
+
+/// Runs one check, under a fresh prefix of its own.
+pub async fn check<S: UserStore + LimitStore + Clone + 'static>(
+    which: Check,
+    store: S,
+) -> Result<(), Failure> {
+    check_under(which, store, &fresh_prefix()?).await
+}
+
+/// Runs every check; the first failure stops the run.
+pub async fn run<S: UserStore + LimitStore + Clone + 'static>(store: S) -> Result<Report, Failure> {
+    let prefix = fresh_prefix()?;
     let mut passed = Vec::new();
-    round_trip(&store, &prefix).await?;
-    passed.push("round_trip");
-    version_conflict(&store, &prefix).await?;
-    passed.push("version_conflict");
-    concurrent_compare_and_swap(&store, &prefix).await?;
-    passed.push("concurrent_compare_and_swap");
-    delete(&store, &prefix).await?;
-    passed.push("delete");
-    list_paging(&store, &prefix).await?;
-    passed.push("list_paging");
-    limit_round_trip(&store, &prefix).await?;
-    passed.push("limit_round_trip");
-    limit_concurrent_compare_and_swap(&store, &prefix).await?;
-    passed.push("limit_concurrent_compare_and_swap");
-    limits_apart_from_records(&store, &prefix).await?;
-    passed.push("limits_apart_from_records");
-    limit_purge(&store, &prefix).await?;
-    passed.push("limit_purge");
-    unreadable_documents(store, &prefix).await?;
-    passed.push("unreadable_documents");
+    for which in Check::ALL {
+        check_under(which, store.clone(), &prefix).await?;
+        passed.push(which.name());
+    }
     Ok(Report { passed })
+}
+
+/// Generates a module of tests, one per [`Check`](crate::store::conformance::Check),
+/// so that a failing store shows which check failed. Give the module a
+/// name, the test attribute of your runtime (the race checks want several
+/// threads), and an expression that makes the store: it is evaluated once
+/// per test, and may `.await` (it is used inside an `async` block).
+///
+/// ```
+/// twofactor::store_conformance_tests!(
+///     memory_store,
+///     #[tokio::test(flavor = "multi_thread", worker_threads = 4)],
+///     twofactor::MemoryStore::new()
+/// );
+/// # fn main() {}
+/// ```
+///
+/// A failure panics with the check's name and what was seen. The function
+/// form, [`run`](crate::store::conformance::run), runs them all in one test.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($module:ident, #[$($attr:tt)+], $store:expr $(,)?) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, round_trip, RoundTrip);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, version_conflict, VersionConflict);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, concurrent_compare_and_swap, ConcurrentCompareAndSwap);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, delete, Delete);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, list_paging, ListPaging);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, limit_round_trip, LimitRoundTrip);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, limit_concurrent_compare_and_swap, LimitConcurrentCompareAndSwap);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, limits_apart_from_records, LimitsApartFromRecords);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, limit_purge, LimitPurge);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, unreadable_documents, UnreadableDocuments);
+        }
+    };
+    (@one #[$($attr:tt)+], $store:expr, $name:ident, $check:ident) => {
+        #[$($attr)+]
+        async fn $name() {
+            let store = $store;
+            if let Err(failure) = $crate::store::conformance::check(
+                $crate::store::conformance::Check::$check,
+                store,
+            )
+            .await
+            {
+                panic!("{failure}");
+            }
+        }
+    };
 }
 
 /// Far enough ahead that no purge in a test removes it.
