@@ -125,7 +125,9 @@ pub use service::{Rotation, TwoFactor, TwoFactorBuilder};
 pub use model::account::Account;
 pub use model::phone::PhoneNumber;
 pub use model::reauth::Reauth;
-pub use model::setup::{AppSetup, CodeSetup, Enabled, Keep, NewMethod, RecoveryCodes, Setup};
+pub use model::setup::{
+    AppSetup, Changed, CodeSetup, Enabled, Keep, NewMethod, RecoveryCodes, Regenerated, Setup,
+};
 pub use model::source::Source;
 pub use model::status::{AccountSummary, AdminAction, Method, Page, State, Status};
 pub use model::time::Timestamp;

@@ -53,7 +53,14 @@ async fn setup_login_disable() {
 
     h.advance(10);
     let enabled = tf.confirm_setup(&alice, &app.code(h.now())).await.unwrap();
-    assert!(enabled.is_accepted());
+    let Verdict::Accepted(enabled) = enabled else {
+        panic!("refused: {enabled:?}")
+    };
+    // the session that turned it on gets the stamp to keep
+    assert_eq!(
+        Some(enabled.stamp.clone()),
+        tf.security_stamp(&alice).await.unwrap()
+    );
     assert_eq!(
         tf.status(&alice).await.unwrap(),
         Status::On {

@@ -239,7 +239,7 @@ async fn a_lost_race_hashes_new_recovery_codes_once() {
         .unwrap()
         .accepted()
         .unwrap();
-    assert_eq!(codes.codes().len(), 10);
+    assert_eq!(codes.codes.codes().len(), 10);
     // the password checked once, the codes hashed once, over two attempts
     assert_eq!(counts.seen(), (2, 2, 1, 1));
 }

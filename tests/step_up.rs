@@ -16,7 +16,7 @@ mod common;
 use common::*;
 use secrecy::{ExposeSecret, SecretString};
 use twofactor::{
-    Account, Change, Error, EventKind, Grant, Keep, LoginStep, Message, Method, NewMethod,
+    Account, Change, Changed, Error, EventKind, Grant, Keep, LoginStep, Message, Method, NewMethod,
     PhoneNumber, Reauth, Rejection, Result, Setup, Status, TwoFactor, Verdict,
 };
 
@@ -51,19 +51,31 @@ const CALLS: [Call; 10] = [
     Call::Reenable,
 ];
 
-async fn call(c: Call, tf: &TwoFactor, a: &Account, r: Reauth<'_>) -> Result<Verdict<()>> {
+/// The call's verdict, with the new security stamp when it answers with
+/// one (the changes that are made at once; a begun setup changes nothing
+/// until it is confirmed).
+async fn call(
+    c: Call,
+    tf: &TwoFactor,
+    a: &Account,
+    r: Reauth<'_>,
+) -> Result<Verdict<Option<String>>> {
     let phone = || PhoneNumber::parse(NEW_NUMBER).unwrap();
+    let stamp = |v: Verdict<Changed>| v.map(|c| Some(c.stamp));
     Ok(match c {
-        Call::Switch => tf.begin_setup(a, NewMethod::App, r).await?.map(|_| ()),
-        Call::AddMethod => tf.add_fallback(a, NewMethod::Email, r).await?.map(|_| ()),
-        Call::ChangePhone => tf.change_phone(a, phone(), r).await?.map(|_| ()),
-        Call::SetPrimary => tf.set_primary(a, Method::Sms, r).await?,
-        Call::RemoveMethod => tf.remove_fallback(a, Method::Sms, r).await?,
-        Call::DisableKeep => tf.disable(a, r, Keep::Settings).await?,
-        Call::DisableDelete => tf.disable(a, r, Keep::Nothing).await?,
-        Call::Regenerate => tf.regenerate_recovery_codes(a, r).await?.map(|_| ()),
-        Call::CancelPending => tf.cancel_setup(a, r).await?,
-        Call::Reenable => tf.reenable(a, r).await?,
+        Call::Switch => tf.begin_setup(a, NewMethod::App, r).await?.map(|_| None),
+        Call::AddMethod => tf.add_fallback(a, NewMethod::Email, r).await?.map(|_| None),
+        Call::ChangePhone => tf.change_phone(a, phone(), r).await?.map(|_| None),
+        Call::SetPrimary => stamp(tf.set_primary(a, Method::Sms, r).await?),
+        Call::RemoveMethod => stamp(tf.remove_fallback(a, Method::Sms, r).await?),
+        Call::DisableKeep => stamp(tf.disable(a, r, Keep::Settings).await?),
+        Call::DisableDelete => stamp(tf.disable(a, r, Keep::Nothing).await?),
+        Call::Regenerate => tf
+            .regenerate_recovery_codes(a, r)
+            .await?
+            .map(|r| Some(r.stamp)),
+        Call::CancelPending => tf.cancel_setup(a, r).await?.map(|()| None),
+        Call::Reenable => stamp(tf.reenable(a, r).await?),
     })
 }
 
@@ -155,7 +167,7 @@ async fn every_factor_change_refuses_less_than_a_step_up() {
             ),
         ] {
             assert_eq!(
-                call(c, &tf, &alice, reauth).await.unwrap(),
+                call(c, &tf, &alice, reauth).await.unwrap().map(|_| ()),
                 rejected(left, reason),
                 "{c:?}"
             );
@@ -163,7 +175,15 @@ async fn every_factor_change_refuses_less_than_a_step_up() {
         assert_eq!(snapshot(&tf, &alice).await.0, before.0, "{c:?}");
         // the password and a current code go through
         let v = call(c, &tf, &alice, Reauth::with_code(&pw, &alices)).await;
-        assert!(v.unwrap().is_accepted(), "{c:?}: password and code");
+        let Verdict::Accepted(stamp) = v.unwrap() else {
+            panic!("{c:?}: password and code refused")
+        };
+        // a change made at once answers with the account's new stamp
+        let now = tf.security_stamp(&alice).await.unwrap();
+        if let Some(stamp) = stamp {
+            assert_eq!(Some(stamp), now, "{c:?}: the stamp answered");
+            assert_ne!(now, before.1, "{c:?}: the stamp changed");
+        }
 
         // and so does a live grant, on a fresh account; an expired one not
         let (carol, carol_app) = ready(&h, &tf, "carol", c).await;

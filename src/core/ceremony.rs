@@ -390,18 +390,18 @@ pub(crate) fn confirm(
         }
     };
     let since = record.factors.as_ref().map_or(ctx.now, |e| e.since);
-    let enabled = Enabled {
-        method,
-        since,
-        recovery_codes,
-    };
     let mut d = factors_changed(
         record,
         ctx,
         authorised,
         (kind, Some(method), change),
         old_number,
-        enabled,
+        |stamp| Enabled {
+            method,
+            since,
+            recovery_codes,
+            stamp,
+        },
     )?;
     // The change's own event first, then what came with it.
     if let Some(i) = d

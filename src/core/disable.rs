@@ -7,6 +7,7 @@ use super::{factors_changed, texted_number, Ctx, Decision};
 use crate::error::{Error, Result};
 use crate::model::event::EventKind;
 use crate::model::message::Change;
+use crate::model::setup::Changed;
 use crate::model::setup::Keep;
 use crate::model::verdict::Verdict;
 use crate::policy::FactorChange;
@@ -41,7 +42,7 @@ pub(crate) fn disable(
     ctx: &Ctx<'_>,
     keep: Keep,
     presented: &Presented<'_>,
-) -> Result<Decision<Verdict<()>>> {
+) -> Result<Decision<Verdict<Changed>>> {
     check(&record, keep)?;
     let (mut record, authorised) = match authorize(record, ctx, FactorChange::Disable, presented)? {
         Gate::Pass(record, authorised) => (record, authorised),
@@ -70,7 +71,7 @@ pub(crate) fn disable(
         authorised,
         (kind, method, change),
         old_number,
-        (),
+        |stamp| Changed { stamp },
     )
 }
 
@@ -91,7 +92,7 @@ pub(crate) fn reenable(
     record: Record,
     ctx: &Ctx<'_>,
     presented: &Presented<'_>,
-) -> Result<Decision<Verdict<()>>> {
+) -> Result<Decision<Verdict<Changed>>> {
     check_reenable(&record)?;
     let (mut record, authorised) = match authorize(record, ctx, FactorChange::Reenable, presented)?
     {
@@ -116,7 +117,7 @@ pub(crate) fn reenable(
             Change::Enabled(primary),
         ),
         None,
-        (),
+        |stamp| Changed { stamp },
     )
 }
 

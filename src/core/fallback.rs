@@ -7,6 +7,7 @@ use super::{factors_changed, texted_number, Ctx, Decision};
 use crate::error::{Error, Result};
 use crate::model::event::EventKind;
 use crate::model::message::{Change, Purpose};
+use crate::model::setup::Changed;
 use crate::model::status::Method;
 use crate::model::verdict::Verdict;
 use crate::policy::FactorChange;
@@ -32,7 +33,7 @@ pub(crate) fn remove(
     ctx: &Ctx<'_>,
     method: Method,
     presented: &Presented<'_>,
-) -> Result<Decision<Verdict<()>>> {
+) -> Result<Decision<Verdict<Changed>>> {
     check_fallback(&record, method)?;
     let (mut record, authorised) =
         match authorize(record, ctx, FactorChange::RemoveMethod, presented)? {
@@ -65,7 +66,7 @@ pub(crate) fn remove(
             Change::FallbackRemoved(method),
         ),
         old_number,
-        (),
+        |stamp| Changed { stamp },
     )
 }
 
@@ -75,7 +76,7 @@ pub(crate) fn set_primary(
     ctx: &Ctx<'_>,
     method: Method,
     presented: &Presented<'_>,
-) -> Result<Decision<Verdict<()>>> {
+) -> Result<Decision<Verdict<Changed>>> {
     check_fallback(&record, method)?;
     let (mut record, authorised) =
         match authorize(record, ctx, FactorChange::SetPrimary, presented)? {
@@ -97,6 +98,6 @@ pub(crate) fn set_primary(
             Change::PrimaryChanged(method),
         ),
         None,
-        (),
+        |stamp| Changed { stamp },
     )
 }

@@ -298,9 +298,10 @@ pub(crate) fn factors_changed<T>(
     authorised: stepup::Authorised,
     (kind, method, change): (EventKind, Option<Method>, Change),
     old_number: Option<String>,
-    reply: T,
+    reply: impl FnOnce(String) -> T,
 ) -> Result<Decision<Verdict<T>>, Error> {
     restamp(&mut record, ctx)?;
+    let stamp = record.stamp.clone().unwrap_or_default();
     stepup::keep_only(&mut record, ctx, authorised.grant.as_deref());
     let mut effects = authorised.effects;
     effects.push(Effect::Event(kind, method));
@@ -309,7 +310,11 @@ pub(crate) fn factors_changed<T>(
     if let Some(old) = old_number.filter(|old| Some(old) != new_number.as_ref()) {
         effects.push(Effect::NumberNotice { to: old, change });
     }
-    Ok(Decision::saved(record, effects, Verdict::Accepted(reply)))
+    Ok(Decision::saved(
+        record,
+        effects,
+        Verdict::Accepted(reply(stamp)),
+    ))
 }
 
 #[cfg(test)]

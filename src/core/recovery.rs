@@ -11,7 +11,7 @@ use crate::crypto::recovery_hash::{check, hash, make, CodeEntropy, Cost, Slot, C
 use crate::error::{Error, Result};
 use crate::model::event::EventKind;
 use crate::model::message::Change;
-use crate::model::setup::RecoveryCodes;
+use crate::model::setup::{RecoveryCodes, Regenerated};
 use crate::model::verdict::Verdict;
 use crate::policy::FactorChange;
 use crate::record::{Record, RecoverySet};
@@ -89,7 +89,7 @@ pub(crate) fn regenerate(
     ctx: &Ctx<'_>,
     presented: &Presented<'_>,
     inputs: &Inputs,
-) -> Result<Decision<Verdict<RecoveryCodes>>> {
+) -> Result<Decision<Verdict<Regenerated>>> {
     check_regenerate(&record)?;
     let (mut record, authorised) = match authorize(
         record,
@@ -113,6 +113,6 @@ pub(crate) fn regenerate(
             Change::RecoveryCodesRegenerated,
         ),
         None,
-        codes,
+        |stamp| Regenerated { codes, stamp },
     )
 }

@@ -105,6 +105,29 @@ pub struct Enabled {
     pub since: Timestamp,
     /// When it was turned on just now: the recovery codes, to show once.
     pub recovery_codes: Option<RecoveryCodes>,
+    /// The account's new security stamp: keep it in this session (the
+    /// user's other sessions now hold a stale one).
+    pub stamp: String,
+}
+
+/// A change of the account's factors was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Changed {
+    /// The account's new security stamp: keep it in this session (the
+    /// user's other sessions now hold a stale one).
+    pub stamp: String,
+}
+
+/// New recovery codes were made; the old ones no longer work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Regenerated {
+    /// The codes, to show once.
+    pub codes: RecoveryCodes,
+    /// The account's new security stamp: keep it in this session (the
+    /// user's other sessions now hold a stale one).
+    pub stamp: String,
 }
 
 /// Ten single-use recovery codes, to show the user once (only their

@@ -26,7 +26,7 @@ use crate::model::account::Account;
 use crate::model::message::Purpose;
 use crate::model::phone::PhoneNumber;
 use crate::model::reauth::{Given, Reauth};
-use crate::model::setup::{Enabled, Keep, NewMethod, RecoveryCodes, Setup};
+use crate::model::setup::{Changed, Enabled, Keep, NewMethod, Regenerated, Setup};
 use crate::model::source::Source;
 use crate::model::status::{AdminAction, Method, Page, Status};
 use crate::model::time::Timestamp;
@@ -140,7 +140,10 @@ impl TwoFactor {
     /// of its factors (turned on or off, switched, a method added or
     /// removed, a new number, new recovery codes, a reset). Keep it in each
     /// session and end sessions whose stamp is no longer current. `None`
-    /// until two-factor authentication was first turned on.
+    /// until two-factor authentication was first turned on. The user's own
+    /// changes answer with the new stamp ([`Enabled::stamp`],
+    /// [`Changed::stamp`], [`Regenerated::stamp`]), so the session making
+    /// the change can keep it without asking again.
     pub async fn security_stamp(&self, account: &Account) -> Result<Option<String>> {
         let (record, _) = self.load(account).await?;
         Ok(record.stamp)
@@ -409,13 +412,14 @@ impl TwoFactor {
     }
 
     /// A new set of ten recovery codes, to show once, under the step-up
-    /// rule; the old codes stop working. Errors: [`Error::NotEnabled`],
+    /// rule; the old codes stop working. The answer holds the account's new
+    /// security stamp. Errors: [`Error::NotEnabled`],
     /// [`Error::StepUpRequired`].
     pub async fn regenerate_recovery_codes<'a>(
         &self,
         account: &Account,
         reauth: impl Into<Reauth<'a>>,
-    ) -> Result<Verdict<RecoveryCodes>> {
+    ) -> Result<Verdict<Regenerated>> {
         self.gated(
             account,
             reauth.into(),
@@ -462,7 +466,7 @@ impl TwoFactor {
         account: &Account,
         method: Method,
         reauth: impl Into<Reauth<'a>>,
-    ) -> Result<Verdict<()>> {
+    ) -> Result<Verdict<Changed>> {
         self.gated(
             account,
             reauth.into(),
@@ -481,7 +485,7 @@ impl TwoFactor {
         account: &Account,
         method: Method,
         reauth: impl Into<Reauth<'a>>,
-    ) -> Result<Verdict<()>> {
+    ) -> Result<Verdict<Changed>> {
         self.gated(
             account,
             reauth.into(),
@@ -512,7 +516,7 @@ impl TwoFactor {
         account: &Account,
         reauth: impl Into<Reauth<'a>>,
         keep: Keep,
-    ) -> Result<Verdict<()>> {
+    ) -> Result<Verdict<Changed>> {
         self.gated(
             account,
             reauth.into(),
@@ -534,7 +538,7 @@ impl TwoFactor {
         &self,
         account: &Account,
         reauth: impl Into<Reauth<'a>>,
-    ) -> Result<Verdict<()>> {
+    ) -> Result<Verdict<Changed>> {
         self.gated(
             account,
             reauth.into(),
