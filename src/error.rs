@@ -112,6 +112,20 @@ pub enum Error {
     Config(&'static str),
 }
 
+/// A value from a form or a URL that names none of the choices (of
+/// [`Method`](crate::Method) or [`Keep`](crate::Keep)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected one of: {expected}")]
+pub struct ParseError {
+    expected: &'static str,
+}
+
+impl ParseError {
+    pub(crate) fn expected(expected: &'static str) -> Self {
+        ParseError { expected }
+    }
+}
+
 /// What kind of thing went wrong: the branches of the error tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -147,7 +147,7 @@ pub use policy::{
 };
 
 // Errors.
-pub use error::{Error, ErrorKind, PortError, Result};
+pub use error::{Error, ErrorKind, ParseError, PortError, Result};
 
 // The ports a host plugs in, and the implementations provided.
 pub use ports::{

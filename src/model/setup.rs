@@ -166,8 +166,11 @@ impl fmt::Debug for RecoveryCodes {
     }
 }
 
-/// What [`disable`](crate::TwoFactor::disable) keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`disable`](crate::TwoFactor::disable) keeps. Read from a form
+/// value or a URL as `settings` or `nothing`, by serde (e.g. axum's `Form`)
+/// or [`FromStr`](std::str::FromStr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Keep {
     /// Keep the methods, secret and numbers (and recovery codes), so that
     /// [`reenable`](crate::TwoFactor::reenable) brings them back without a
@@ -175,4 +178,27 @@ pub enum Keep {
     Settings,
     /// Forget everything: methods, secret, numbers, recovery codes, devices.
     Nothing,
+}
+
+impl Keep {
+    /// The value in a form: `settings` or `nothing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Keep::Settings => "settings",
+            Keep::Nothing => "nothing",
+        }
+    }
+}
+
+impl std::str::FromStr for Keep {
+    type Err = crate::error::ParseError;
+
+    /// Reads `settings` or `nothing`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "settings" => Ok(Keep::Settings),
+            "nothing" => Ok(Keep::Nothing),
+            _ => Err(crate::error::ParseError::expected("settings, nothing")),
+        }
+    }
 }

@@ -21,12 +21,54 @@ pub enum Method {
 }
 
 impl Method {
-    /// A name to show a person.
+    /// A name to show a person inside a sentence: "authenticator app",
+    /// "email", "text message".
     pub fn display_name(self) -> &'static str {
         match self {
             Method::App => "authenticator app",
             Method::Email => "email",
             Method::Sms => "text message",
+        }
+    }
+
+    /// A name fit for a heading or a button: "Authenticator app", "Email",
+    /// "Text message".
+    pub fn heading(self) -> &'static str {
+        match self {
+            Method::App => "Authenticator app",
+            Method::Email => "Email",
+            Method::Sms => "Text message",
+        }
+    }
+
+    /// The method's name in a form or a URL: `app`, `email`, `sms` (as
+    /// [`FromStr`](std::str::FromStr) and serde read and write it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::App => "app",
+            Method::Email => "email",
+            Method::Sms => "sms",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    /// The [`display_name`](Method::display_name).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.display_name())
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = crate::error::ParseError;
+
+    /// Reads `app`, `email` or `sms`, as a form or a URL carries it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "app" => Ok(Method::App),
+            "email" => Ok(Method::Email),
+            "sms" => Ok(Method::Sms),
+            _ => Err(crate::error::ParseError::expected("app, email, sms")),
         }
     }
 }
@@ -85,6 +127,15 @@ impl Status {
     /// Whether a second factor is asked for at login.
     pub fn is_on(&self) -> bool {
         matches!(self, Status::On { .. })
+    }
+
+    /// The method asked for first at login (or that will be, when
+    /// suspended); `None` when there is none.
+    pub fn primary(&self) -> Option<Method> {
+        match self {
+            Status::On { primary, .. } | Status::Suspended { primary, .. } => Some(*primary),
+            Status::Off | Status::Pending { .. } | Status::SetupRequired { .. } => None,
+        }
     }
 }
 

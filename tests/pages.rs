@@ -1,0 +1,85 @@
+//! What a page template and a form handler need from the public types.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::str::FromStr;
+
+use common::*;
+use twofactor::{Keep, Method, Status};
+
+#[test]
+fn methods_have_names_for_a_sentence_a_heading_and_a_form() {
+    for (m, sentence, heading, form) in [
+        (Method::App, "authenticator app", "Authenticator app", "app"),
+        (Method::Email, "email", "Email", "email"),
+        (Method::Sms, "text message", "Text message", "sms"),
+    ] {
+        assert_eq!(m.display_name(), sentence);
+        assert_eq!(m.to_string(), sentence);
+        assert_eq!(m.heading(), heading);
+        assert_eq!(m.as_str(), form);
+        assert_eq!(Method::from_str(form).unwrap(), m);
+        // serde reads and writes the same names
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, format!("\"{form}\""));
+        assert_eq!(serde_json::from_str::<Method>(&json).unwrap(), m);
+    }
+    for bad in ["", "App", "totp", "sms "] {
+        let e = Method::from_str(bad).unwrap_err();
+        assert_eq!(e.to_string(), "expected one of: app, email, sms");
+    }
+}
+
+#[test]
+fn keep_is_read_from_a_form_value() {
+    for (keep, form) in [(Keep::Settings, "settings"), (Keep::Nothing, "nothing")] {
+        assert_eq!(keep.as_str(), form);
+        assert_eq!(Keep::from_str(form).unwrap(), keep);
+        assert_eq!(
+            serde_json::from_str::<Keep>(&format!("\"{form}\"")).unwrap(),
+            keep
+        );
+    }
+    assert!(Keep::from_str("everything").is_err());
+    assert!(serde_json::from_str::<Keep>("\"Settings\"").is_err());
+}
+
+#[tokio::test]
+async fn status_names_the_primary_method_when_there_is_one() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    assert_eq!(tf.status(&alice).await.unwrap().primary(), None);
+    let app = h.begin(&tf, &alice).await;
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::Pending { .. }
+    ));
+    assert_eq!(tf.status(&alice).await.unwrap().primary(), None);
+    h.advance(10);
+    assert!(tf
+        .confirm_setup(&alice, &app.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    assert_eq!(
+        tf.status(&alice).await.unwrap().primary(),
+        Some(Method::App)
+    );
+    let grant = h.grant(&tf, &alice, &app).await;
+    assert!(tf
+        .disable(&alice, &grant, Keep::Settings)
+        .await
+        .unwrap()
+        .is_accepted());
+    let suspended = tf.status(&alice).await.unwrap();
+    assert!(matches!(suspended, Status::Suspended { .. }));
+    assert_eq!(suspended.primary(), Some(Method::App));
+}
