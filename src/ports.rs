@@ -108,6 +108,22 @@ pub trait UserStore: Send + Sync {
     /// Up to `limit` documents in ascending order of user id, starting after
     /// `after` (from the start when `None`).
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<Listed>, PortError>;
+
+    /// The documents of those of `users` that have one, in any order (a
+    /// user without one is left out). The default loads them one by one;
+    /// a database answers them in one query.
+    async fn load_many(&self, users: &[String]) -> Result<Vec<Listed>, PortError> {
+        let mut found = Vec::with_capacity(users.len());
+        for user in users {
+            if let Some(stored) = self.load(user).await? {
+                found.push(Listed {
+                    user: user.clone(),
+                    stored,
+                });
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// Where the counters of the limits that hold across accounts live (per
@@ -204,6 +220,9 @@ impl<T: UserStore + ?Sized> UserStore for std::sync::Arc<T> {
     }
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<Listed>, PortError> {
         (**self).list(after, limit).await
+    }
+    async fn load_many(&self, users: &[String]) -> Result<Vec<Listed>, PortError> {
+        (**self).load_many(users).await
     }
 }
 

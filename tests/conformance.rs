@@ -11,12 +11,13 @@ mod common;
 
 use twofactor::store::conformance::run;
 
-const ALL: [&str; 10] = [
+const ALL: [&str; 11] = [
     "round_trip",
     "version_conflict",
     "concurrent_compare_and_swap",
     "delete",
     "list_paging",
+    "load_many",
     "limit_round_trip",
     "limit_concurrent_compare_and_swap",
     "limits_apart_from_records",

@@ -12,7 +12,7 @@ mod common;
 use std::str::FromStr;
 
 use common::*;
-use twofactor::{Keep, Method, Status};
+use twofactor::{AccountSummary, Error, Keep, Method, State, Status, UserStore};
 
 #[test]
 fn methods_have_names_for_a_sentence_a_heading_and_a_form() {
@@ -82,4 +82,40 @@ async fn status_names_the_primary_method_when_there_is_one() {
     let suspended = tf.status(&alice).await.unwrap();
     assert!(matches!(suspended, Status::Suspended { .. }));
     assert_eq!(suspended.primary(), Some(Method::App));
+}
+
+/// A team page shows many accounts' states with one call: in the order
+/// asked, accounts without a record off, an unreadable one said so.
+#[tokio::test]
+async fn a_team_page_gets_every_state_in_one_call() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let (alice, bob, carol) = (h.account("alice"), h.account("bob"), h.account("carol"));
+    let _ = h.set_up_app(&tf, &alice).await;
+    let _ = h.begin(&tf, &bob).await;
+    let saved = h.store.save(carol.id(), b"\x01\xff", 0).await.unwrap();
+    assert_eq!(saved, twofactor::SaveOutcome::Saved { version: 1 });
+    let ids = [carol.id(), "nobody", alice.id(), bob.id(), alice.id()];
+    let got = tf.summaries(&ids).await.unwrap();
+    let seen: Vec<(&str, State, &[Method])> = got
+        .iter()
+        .map(|s: &AccountSummary| (s.user.as_str(), s.state, s.methods.as_slice()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (carol.id(), State::Unreadable, &[][..]),
+            ("nobody", State::Off, &[][..]),
+            (alice.id(), State::On, &[Method::App][..]),
+            (bob.id(), State::Pending, &[][..]),
+            (alice.id(), State::On, &[Method::App][..]),
+        ]
+    );
+    // each agrees with the one-account status
+    assert!(tf.status(&alice).await.unwrap().is_on());
+    assert!(tf.summaries(&[]).await.unwrap().is_empty());
+    assert!(matches!(
+        tf.summaries(&[alice.id(), ""]).await,
+        Err(Error::InvalidAccount(_))
+    ));
 }

@@ -51,14 +51,19 @@ impl Account {
 
     /// Checks the id can key a record: non-empty, short, no control characters.
     pub(crate) fn validate(&self) -> Result<(), crate::Error> {
-        let ok = |s: &str| !s.is_empty() && s.len() <= MAX_LEN && !s.chars().any(char::is_control);
-        if !ok(&self.id) {
-            return Err(crate::Error::InvalidAccount(
-                "the account id must be 1 to 256 bytes without control characters",
-            ));
-        }
-        Ok(())
+        validate_id(&self.id)
     }
+}
+
+/// Checks an account id can key a record: non-empty, short, no control
+/// characters.
+pub(crate) fn validate_id(id: &str) -> Result<(), crate::Error> {
+    if id.is_empty() || id.len() > MAX_LEN || id.chars().any(char::is_control) {
+        return Err(crate::Error::InvalidAccount(
+            "the account id must be 1 to 256 bytes without control characters",
+        ));
+    }
+    Ok(())
 }
 
 impl fmt::Debug for Account {

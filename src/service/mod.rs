@@ -28,13 +28,14 @@ use crate::model::phone::PhoneNumber;
 use crate::model::reauth::{Given, Reauth};
 use crate::model::setup::{Changed, Enabled, Keep, NewMethod, Regenerated, Setup};
 use crate::model::source::Source;
-use crate::model::status::{AdminAction, Method, Page, Status};
+use crate::model::status::{AccountSummary, AdminAction, Method, Page, Status};
 use crate::model::time::Timestamp;
 use crate::model::verdict::{DeviceInfo, Grant, LoginStep, Sent, Verdict, Verified};
 use crate::policy::{FactorChange, Policy};
 use crate::ports::Clock;
 use crate::ports::{
-    AdminPolicy, EmailSender, EventSink, LimitStore, Offload, PasswordCheck, SmsSender, UserStore,
+    AdminPolicy, EmailSender, EventSink, LimitStore, Offload, PasswordCheck, SmsSender, Stored,
+    UserStore,
 };
 use crate::record::{Goal, Record};
 
@@ -570,6 +571,42 @@ impl TwoFactor {
             .map(|l| core::view::summary(l.user, Record::decode(&l.stored.document), now))
             .collect();
         Ok(Page { accounts, next })
+    }
+
+    /// The state and methods of each of `users`, in the order given, for a
+    /// team or administration page: one store query for all of them on the
+    /// SQL stores. An account without a record is
+    /// [`State::Off`](crate::State::Off); an unreadable one
+    /// [`State::Unreadable`](crate::State::Unreadable). Reveals no secret,
+    /// address or number, and needs no authority of its own: call it only
+    /// for accounts the viewer may see. Errors: [`Error::InvalidAccount`]
+    /// for an id that cannot key a record.
+    pub async fn summaries(&self, users: &[&str]) -> Result<Vec<AccountSummary>> {
+        for user in users {
+            crate::model::account::validate_id(user)?;
+        }
+        let ids: Vec<String> = users.iter().map(|u| (*u).to_owned()).collect();
+        let found = self
+            .inner
+            .store
+            .load_many(&ids)
+            .await
+            .map_err(Error::Store)?;
+        let by_user: std::collections::HashMap<String, Stored> = found
+            .into_iter()
+            .map(|listed| (listed.user, listed.stored))
+            .collect();
+        let now = self.inner.clock.now();
+        Ok(ids
+            .into_iter()
+            .map(|user| {
+                let record = match by_user.get(&user) {
+                    Some(stored) => Record::decode(&stored.document),
+                    None => Ok(Record::default()),
+                };
+                core::view::summary(user, record, now)
+            })
+            .collect())
     }
 
     /// An administrator deletes `account`'s setup, for a user who lost the

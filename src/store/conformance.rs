@@ -96,6 +96,8 @@ pub enum Check {
     Delete,
     /// [`list_paging`]
     ListPaging,
+    /// [`load_many`]
+    LoadMany,
     /// [`limit_round_trip`]
     LimitRoundTrip,
     /// [`limit_concurrent_compare_and_swap`]
@@ -110,12 +112,13 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the order [`run`] runs them.
-    pub const ALL: [Check; 10] = [
+    pub const ALL: [Check; 11] = [
         Check::RoundTrip,
         Check::VersionConflict,
         Check::ConcurrentCompareAndSwap,
         Check::Delete,
         Check::ListPaging,
+        Check::LoadMany,
         Check::LimitRoundTrip,
         Check::LimitConcurrentCompareAndSwap,
         Check::LimitsApartFromRecords,
@@ -131,6 +134,7 @@ impl Check {
             Check::ConcurrentCompareAndSwap => "concurrent_compare_and_swap",
             Check::Delete => "delete",
             Check::ListPaging => "list_paging",
+            Check::LoadMany => "load_many",
             Check::LimitRoundTrip => "limit_round_trip",
             Check::LimitConcurrentCompareAndSwap => "limit_concurrent_compare_and_swap",
             Check::LimitsApartFromRecords => "limits_apart_from_records",
@@ -160,6 +164,7 @@ async fn check_under<S: UserStore + LimitStore + Clone + 'static>(
         Check::ConcurrentCompareAndSwap => concurrent_compare_and_swap(&store, prefix).await,
         Check::Delete => delete(&store, prefix).await,
         Check::ListPaging => list_paging(&store, prefix).await,
+        Check::LoadMany => load_many(&store, prefix).await,
         Check::LimitRoundTrip => limit_round_trip(&store, prefix).await,
         Check::LimitConcurrentCompareAndSwap => {
             limit_concurrent_compare_and_swap(&store, prefix).await
@@ -217,6 +222,7 @@ macro_rules! store_conformance_tests {
             $crate::store_conformance_tests!(@one #[$($attr)+], $store, concurrent_compare_and_swap, ConcurrentCompareAndSwap);
             $crate::store_conformance_tests!(@one #[$($attr)+], $store, delete, Delete);
             $crate::store_conformance_tests!(@one #[$($attr)+], $store, list_paging, ListPaging);
+            $crate::store_conformance_tests!(@one #[$($attr)+], $store, load_many, LoadMany);
             $crate::store_conformance_tests!(@one #[$($attr)+], $store, limit_round_trip, LimitRoundTrip);
             $crate::store_conformance_tests!(@one #[$($attr)+], $store, limit_concurrent_compare_and_swap, LimitConcurrentCompareAndSwap);
             $crate::store_conformance_tests!(@one #[$($attr)+], $store, limits_apart_from_records, LimitsApartFromRecords);
@@ -491,6 +497,55 @@ pub async fn delete<S: UserStore>(store: &S, prefix: &str) -> Outcome {
     let saved = store.save(&user, b"y", 0).await.map_err(port(C))?;
     expect(C, saved == SaveOutcome::Saved { version: 1 }, || {
         format!("a new save after delete gave {saved:?}")
+    })
+}
+
+/// Several documents at once: exactly those saved, each with its own
+/// version and bytes; ids without one are left out, and so is a lookalike
+/// id (a prefix, another case).
+pub async fn load_many<S: UserStore>(store: &S, prefix: &str) -> Outcome {
+    const C: &str = "load_many";
+    let [a, b, c] = [0, 1, 2].map(|i| format!("{prefix}many-{i}"));
+    let ids = vec![a.clone(), b.clone(), c.clone()];
+    for (i, id) in ids.iter().enumerate() {
+        let _ = store.save(id, id.as_bytes(), 0).await.map_err(port(C))?;
+        if i == 1 {
+            let _ = store.save(id, b"second", 1).await.map_err(port(C))?;
+        }
+    }
+    let none = store.load_many(&[]).await.map_err(port(C))?;
+    expect(C, none.is_empty(), || {
+        format!("no ids loaded {}", none.len())
+    })?;
+    let mut asked = ids.clone();
+    asked.push(format!("{prefix}many-missing"));
+    asked.push(format!("{prefix}many-"));
+    asked.push(format!("{prefix}MANY-0"));
+    let mut got = store.load_many(&asked).await.map_err(port(C))?;
+    got.sort_by(|a, b| a.user.cmp(&b.user));
+    let seen: Vec<(&str, u64, &[u8])> = got
+        .iter()
+        .map(|l| {
+            (
+                l.user.as_str(),
+                l.stored.version,
+                l.stored.document.as_slice(),
+            )
+        })
+        .collect();
+    let want: Vec<(&str, u64, &[u8])> = vec![
+        (a.as_str(), 1, a.as_bytes()),
+        (b.as_str(), 2, b"second"),
+        (c.as_str(), 1, c.as_bytes()),
+    ];
+    expect(C, seen == want, || format!("loaded {seen:?}, not {want:?}"))?;
+    // more ids than one query of the SQL stores takes
+    let many: Vec<String> = (0..1_200).map(|i| format!("{prefix}many-x{i}")).collect();
+    let mut wide = many.clone();
+    wide.extend(ids.iter().cloned());
+    let got = store.load_many(&wide).await.map_err(port(C))?;
+    expect(C, got.len() == 3, || {
+        format!("1 203 ids, 3 saved, loaded {}", got.len())
     })
 }
 

@@ -122,6 +122,18 @@ impl UserStore for PostgresStore {
         .map_err(port_error)?;
         rows.iter().map(listed_row).collect()
     }
+
+    async fn load_many(&self, users: &[String]) -> Result<Vec<Listed>, PortError> {
+        let rows = sqlx::query(
+            "SELECT user_id, version, document FROM twofactor_records \
+             WHERE user_id = ANY($1)",
+        )
+        .bind(users)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(port_error)?;
+        rows.iter().map(listed_row).collect()
+    }
 }
 
 #[async_trait]

@@ -133,6 +133,31 @@ impl UserStore for SqliteStore {
         .map_err(port_error)?;
         rows.iter().map(listed_row).collect()
     }
+
+    async fn load_many(&self, users: &[String]) -> Result<Vec<Listed>, PortError> {
+        // Well under the oldest SQLite's limit of 999 parameters a query.
+        const CHUNK: usize = 500;
+        let mut found = Vec::with_capacity(users.len());
+        for chunk in users.chunks(CHUNK) {
+            let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT user_id, version, document FROM twofactor_records WHERE user_id IN (",
+            );
+            let mut ids = query.separated(", ");
+            for user in chunk {
+                ids.push_bind(user);
+            }
+            ids.push_unseparated(")");
+            let rows = query
+                .build()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(port_error)?;
+            for row in &rows {
+                found.push(listed_row(row)?);
+            }
+        }
+        Ok(found)
+    }
 }
 
 #[async_trait]
