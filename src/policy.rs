@@ -252,6 +252,10 @@ pub enum FactorChange {
     /// [`cancel_setup`](crate::TwoFactor::cancel_setup) of a pending switch,
     /// new method or new number.
     CancelSetup,
+    /// [`pending_setup`](crate::TwoFactor::pending_setup) while a factor is
+    /// set up: showing a pending new app's secret again. Whoever sees it
+    /// can make that app's codes once the setup is confirmed.
+    ShowPendingSetup,
 }
 
 /// What an administrator's reset leaves.

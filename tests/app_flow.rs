@@ -678,3 +678,102 @@ async fn eight_digit_codes_by_policy() {
         .is_accepted());
     assert!(tf.confirm_setup(&alice, &code).await.unwrap().is_accepted());
 }
+
+/// A reloaded setup page shows the same secret again: nothing new to scan,
+/// and the app set up from the first page still confirms. It asks for the
+/// password again; a lapsed or confirmed setup has nothing to show.
+#[tokio::test]
+async fn a_pending_setup_is_shown_again_with_the_same_secret() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    assert!(matches!(
+        tf.pending_setup(&alice, &password()).await,
+        Err(Error::NoPendingSetup)
+    ));
+    let Verdict::Accepted(Setup::App(first)) = tf
+        .begin_setup(&alice, NewMethod::App, &password())
+        .await
+        .unwrap()
+    else {
+        panic!("setup refused")
+    };
+    h.advance(60);
+    let Verdict::Accepted(Setup::App(again)) = tf.pending_setup(&alice, &password()).await.unwrap()
+    else {
+        panic!("not shown again")
+    };
+    for (a, b) in [
+        (&first.secret, &again.secret),
+        (&first.uri, &again.uri),
+        (&first.qr_svg, &again.qr_svg),
+        (&first.qr_png, &again.qr_png),
+    ] {
+        assert_eq!(a.expose_secret(), b.expose_secret());
+    }
+    assert_eq!(again.expires, first.expires);
+    // a wrong password is a counted rejection and shows nothing
+    assert_eq!(
+        tf.pending_setup(&alice, &SecretString::from("nope"))
+            .await
+            .unwrap()
+            .map(|_| ()),
+        Verdict::Rejected {
+            reason: Rejection::WrongPassword,
+            attempts_left: 4
+        }
+    );
+    // the app scanned from the first page confirms
+    let app = App::from_grouped(first.secret.expose_secret());
+    assert!(tf
+        .confirm_setup(&alice, &app.code(h.now()))
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(matches!(
+        tf.pending_setup(&alice, &password()).await,
+        Err(Error::NoPendingSetup)
+    ));
+
+    // a lapsed setup has nothing to show
+    let bob = h.account("bob");
+    let _ = h.begin(&tf, &bob).await;
+    h.advance(15 * 60);
+    assert!(matches!(
+        tf.pending_setup(&bob, &password()).await,
+        Err(Error::NoPendingSetup)
+    ));
+}
+
+/// An email setup shown again says where its code went, masked, and no
+/// new code is sent.
+#[tokio::test]
+async fn a_pending_code_setup_is_shown_again_without_a_new_send() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let Verdict::Accepted(Setup::Code(first)) = tf
+        .begin_setup(&alice, NewMethod::Email, &password())
+        .await
+        .unwrap()
+    else {
+        panic!("setup refused")
+    };
+    let sent = h.sent();
+    let Verdict::Accepted(Setup::Code(again)) =
+        tf.pending_setup(&alice, &password()).await.unwrap()
+    else {
+        panic!("not shown again")
+    };
+    assert_eq!(again, first);
+    assert_eq!(h.sent(), sent);
+    // once the code lapsed, the page can tell: its time has passed
+    h.advance(11 * 60);
+    let Verdict::Accepted(Setup::Code(later)) =
+        tf.pending_setup(&alice, &password()).await.unwrap()
+    else {
+        panic!("not shown again")
+    };
+    assert!(later.sent.expires <= Timestamp::from_unix_seconds(h.now()));
+    assert_eq!(later.expires, first.expires);
+}

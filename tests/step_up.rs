@@ -35,10 +35,11 @@ enum Call {
     DisableDelete,
     Regenerate,
     CancelPending,
+    ShowPending,
     Reenable,
 }
 
-const CALLS: [Call; 10] = [
+const CALLS: [Call; 11] = [
     Call::Switch,
     Call::AddMethod,
     Call::ChangePhone,
@@ -48,6 +49,7 @@ const CALLS: [Call; 10] = [
     Call::DisableDelete,
     Call::Regenerate,
     Call::CancelPending,
+    Call::ShowPending,
     Call::Reenable,
 ];
 
@@ -75,6 +77,7 @@ async fn call(
             .await?
             .map(|r| Some(r.stamp)),
         Call::CancelPending => tf.cancel_setup(a, r).await?.map(|()| None),
+        Call::ShowPending => tf.pending_setup(a, r).await?.map(|_| None),
         Call::Reenable => stamp(tf.reenable(a, r).await?),
     })
 }
@@ -92,6 +95,10 @@ async fn ready(h: &Harness, tf: &TwoFactor, name: &str, c: Call) -> (Account, Ap
         Call::CancelPending => {
             h.advance(30); // setup codes are 30 s apart
             let begun = tf.begin_setup(&account, NewMethod::Email, &grant).await;
+            assert!(begun.unwrap().is_accepted());
+        }
+        Call::ShowPending => {
+            let begun = tf.begin_setup(&account, NewMethod::App, &grant).await;
             assert!(begun.unwrap().is_accepted());
         }
         Call::Reenable => {

@@ -157,17 +157,13 @@ fn begin_app(ctx: &Ctx<'_>, expires: crate::model::time::Timestamp) -> Result<(F
     let p = &ctx.policy.totp;
     let totp = Totp::new(p.algorithm, p.digits, p.period);
     let secret = &ctx.entropy()?.totp_secret;
-    let uri = key_uri(ctx.issuer, ctx.account.label(), secret, &totp).map_err(|e| match e {
-        KeyUriError::Issuer => Error::Config("the issuer must contain no ':'"),
-        _ => Error::InvalidAccount("the account label cannot be put in a key URI"),
-    })?;
+    let setup = app_setup(ctx, secret, &totp, expires)?;
     let sealed = ctx.keys.seal(
         ctx.account.id(),
         SecretKind::TotpSecret,
         ctx.entropy()?.nonce,
         secret,
     )?;
-    let text = uri.expose_secret();
     let factor = Factor::App(AppFactor {
         secret: sealed,
         algorithm: totp.algorithm(),
@@ -175,15 +171,89 @@ fn begin_app(ctx: &Ctx<'_>, expires: crate::model::time::Timestamp) -> Result<(F
         period: totp.period(),
         last_step: None,
     });
-    let setup = Setup::App(AppSetup {
+    Ok((factor, Setup::App(setup)))
+}
+
+/// Every form of `secret` an app setup page shows.
+fn app_setup(
+    ctx: &Ctx<'_>,
+    secret: &[u8],
+    totp: &Totp,
+    expires: crate::model::time::Timestamp,
+) -> Result<AppSetup> {
+    let uri = key_uri(ctx.issuer, ctx.account.label(), secret, totp).map_err(|e| match e {
+        KeyUriError::Issuer => Error::Config("the issuer must contain no ':'"),
+        _ => Error::InvalidAccount("the account label cannot be put in a key URI"),
+    })?;
+    let text = uri.expose_secret();
+    Ok(AppSetup {
         secret: grouped_base32(secret),
         qr_svg: SecretString::from(qr::svg(text)?),
         qr_png: SecretString::from(qr::png_data_uri(text)?),
         qr_text: SecretString::from(qr::text(text)?),
         uri,
         expires,
-    });
-    Ok((factor, setup))
+    })
+}
+
+/// Whether there is a live setup to show again; checked before anything is
+/// evaluated.
+pub(crate) fn check_show(record: &Record, ctx: &Ctx<'_>) -> Result<()> {
+    live_pending(record, ctx)
+        .map(|_| ())
+        .ok_or(Error::NoPendingSetup)
+}
+
+/// The pending setup as [`begin`] showed it: an app's same secret, key URI
+/// and QR code; where an email or SMS setup's code went. While a factor is
+/// set up, under the step-up rule (whoever sees a new app's secret can
+/// make its codes once it is confirmed). Changes nothing but what the
+/// proof itself changes (a counted rejection, a spent code).
+pub(crate) fn show(
+    record: Record,
+    ctx: &Ctx<'_>,
+    presented: &Presented<'_>,
+) -> Result<Decision<Verdict<Setup>>> {
+    check_show(&record, ctx)?;
+    let (record, authorised) =
+        match authorize(record, ctx, FactorChange::ShowPendingSetup, presented)? {
+            Gate::Pass(record, authorised) => (record, authorised),
+            Gate::Stop(decision) => return Ok(decision),
+        };
+    let pending = live_pending(&record, ctx).ok_or(Error::NoPendingSetup)?;
+    let setup = match &pending.factor {
+        Factor::App(app) => {
+            let secret = ctx
+                .keys
+                .open(ctx.account.id(), SecretKind::TotpSecret, &app.secret)?;
+            let totp = Totp::new(app.algorithm, app.digits, app.period);
+            Setup::App(app_setup(ctx, &secret, &totp, pending.expires)?)
+        }
+        factor => {
+            let method = factor.method();
+            let to = sending::destination(factor, ctx)?.ok_or(Error::WrongMethod)?;
+            // The code sent last, live or not (then its time has passed:
+            // ask for another with resend_setup_code).
+            let sent = sending::live(&record, ctx, Purpose::Setup, &to).unwrap_or(Sent {
+                method,
+                to: sending::masked(method, &to),
+                expires: record
+                    .code
+                    .as_ref()
+                    .filter(|c| c.method == method)
+                    .map_or(ctx.now, |c| c.expires.min(ctx.now)),
+            });
+            Setup::Code(CodeSetup {
+                sent,
+                expires: pending.expires,
+            })
+        }
+    };
+    Ok(Decision::saved(
+        record,
+        authorised.effects,
+        Verdict::Accepted(setup),
+    ))
 }
 
 /// The pending setup, if it is still live at `ctx.now`.

@@ -235,6 +235,35 @@ impl TwoFactor {
         .await
     }
 
+    /// Shows the pending setup again, as [`begin_setup`](Self::begin_setup)
+    /// answered it, for a page that was reloaded: an app's **same** secret,
+    /// key URI and QR code (nothing new to scan), or where an email or SMS
+    /// setup's code went (its `expires` in the past when it lapsed: send
+    /// another with [`resend_setup_code`](Self::resend_setup_code)). The
+    /// setup's own expiry is unchanged.
+    ///
+    /// It shows a secret, so it asks what beginning asked: the password
+    /// before two-factor authentication is first on; while a factor is set
+    /// up (a switch or a new method pending), the step-up rule
+    /// ([`FactorChange::ShowPendingSetup`](crate::FactorChange::ShowPendingSetup)),
+    /// which the grant that began the setup meets while it lives. Errors:
+    /// [`Error::NoPendingSetup`] (none, or it lapsed),
+    /// [`Error::StepUpRequired`].
+    pub async fn pending_setup<'a>(
+        &self,
+        account: &Account,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<Setup>> {
+        self.gated(
+            account,
+            reauth.into(),
+            |_| Rule::Change(FactorChange::ShowPendingSetup),
+            core::ceremony::check_show,
+            |record, ctx, presented, _| core::ceremony::show(record, ctx, presented),
+        )
+        .await
+    }
+
     /// Sends a new code for the pending email or SMS setup; the previous
     /// one stops working. At most one code every 30 s and five an hour
     /// ([`Error::RateLimited`]); asking never resets a failure count.
