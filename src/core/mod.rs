@@ -457,3 +457,64 @@ pub(crate) mod testing {
         d.unwrap().save.unwrap()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::model::message::{CodeMessage, Message, Purpose};
+
+    fn delivery(to: &str, code: &str) -> Delivery {
+        Delivery {
+            method: Method::Email,
+            to: to.to_owned(),
+            counter: format!("to:{to}"),
+            message: Message::Code(CodeMessage {
+                code: SecretString::from(code),
+                purpose: Purpose::Login,
+                method: Method::Email,
+                valid_for: Duration::from_secs(600),
+                issuer: "Acme".to_owned(),
+            }),
+        }
+    }
+
+    /// Every effect equals itself (the code inside a delivery, a secret,
+    /// is not compared), and effects that differ are not equal.
+    #[test]
+    #[allow(clippy::eq_op)]
+    fn effects_compare_reflexively() {
+        let all = [
+            Effect::Event(EventKind::CodeSent, Some(Method::Email)),
+            Effect::Notice(Change::Disabled),
+            Effect::NumberNotice {
+                to: "+15550100".to_owned(),
+                change: Change::Disabled,
+            },
+            Effect::SendCode(delivery("a@example.com", "123456")),
+            Effect::AdminEvent {
+                kind: EventKind::AdminReset,
+                admin: "root".to_owned(),
+                reason: "lost phone".to_owned(),
+            },
+        ];
+        for (i, a) in all.iter().enumerate() {
+            assert_eq!(a, a);
+            assert_eq!(a, &a.clone());
+            for (j, b) in all.iter().enumerate() {
+                assert_eq!(a == b, i == j, "{a:?} against {b:?}");
+            }
+        }
+        assert_eq!(
+            Effect::SendCode(delivery("a@example.com", "123456")),
+            Effect::SendCode(delivery("a@example.com", "654321"))
+        );
+        assert_ne!(
+            Effect::SendCode(delivery("a@example.com", "123456")),
+            Effect::SendCode(delivery("b@example.com", "123456"))
+        );
+    }
+}
