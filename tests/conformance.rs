@@ -103,9 +103,7 @@ async fn postgres_store_conforms() {
 #[tokio::test]
 async fn a_store_without_compare_and_swap_fails() {
     use async_trait::async_trait;
-    use twofactor::{
-        LimitStore, Listed, MemoryStore, PortError, SaveOutcome, Stored, Timestamp, UserStore,
-    };
+    use twofactor::{Listed, MemoryStore, PortError, SaveOutcome, Stored, UserStore};
 
     #[derive(Clone, Default)]
     struct Careless(MemoryStore);
@@ -128,24 +126,7 @@ async fn a_store_without_compare_and_swap_fails() {
         }
     }
 
-    #[async_trait]
-    impl LimitStore for Careless {
-        async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
-            self.0.load_limit(key).await
-        }
-        async fn save_limit(
-            &self,
-            key: &str,
-            doc: &[u8],
-            expected: u64,
-            expires: Timestamp,
-        ) -> Result<SaveOutcome, PortError> {
-            self.0.save_limit(key, doc, expected, expires).await
-        }
-        async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
-            self.0.purge_limits(now).await
-        }
-    }
+    limit_store_via!(Careless, 0);
 
     let failure = run(Careless::default()).await.unwrap_err();
     assert_eq!(failure.check, "version_conflict");

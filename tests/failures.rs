@@ -57,24 +57,7 @@ impl UserStore for Flaky {
     }
 }
 
-#[async_trait]
-impl twofactor::LimitStore for Flaky {
-    async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
-        self.inner.load_limit(key).await
-    }
-    async fn save_limit(
-        &self,
-        key: &str,
-        doc: &[u8],
-        expected: u64,
-        expires: twofactor::Timestamp,
-    ) -> Result<SaveOutcome, PortError> {
-        self.inner.save_limit(key, doc, expected, expires).await
-    }
-    async fn purge_limits(&self, now: twofactor::Timestamp) -> Result<u64, PortError> {
-        self.inner.purge_limits(now).await
-    }
-}
+limit_store_via!(Flaky, inner);
 
 fn flaky(h: &Harness) -> Flaky {
     Flaky {

@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use common::*;
 use secrecy::{ExposeSecret, SecretString};
 use twofactor::{
-    Account, Error, LimitStore, Listed, MemoryStore, NewMethod, Offload, PasswordCheck, PortError,
-    Reauth, SaveOutcome, Setup, Stored, Timestamp, TwoFactor, UserStore, Verdict,
+    Account, Error, Listed, MemoryStore, NewMethod, Offload, PasswordCheck, PortError, Reauth,
+    SaveOutcome, Setup, Stored, TwoFactor, UserStore, Verdict,
 };
 
 /// Counts what reaches the ports: loads and saves of records, password
@@ -88,24 +88,7 @@ impl UserStore for Store {
     }
 }
 
-#[async_trait]
-impl LimitStore for Store {
-    async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
-        self.inner.load_limit(key).await
-    }
-    async fn save_limit(
-        &self,
-        key: &str,
-        doc: &[u8],
-        expected: u64,
-        expires: Timestamp,
-    ) -> Result<SaveOutcome, PortError> {
-        self.inner.save_limit(key, doc, expected, expires).await
-    }
-    async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
-        self.inner.purge_limits(now).await
-    }
-}
+limit_store_via!(Store, inner);
 
 struct Passwords {
     inner: twofactor::Argon2Passwords,

@@ -144,13 +144,7 @@ pub(crate) fn begin(
 /// A send limit held the setup's code back: nothing is saved (the proof
 /// presented may be given again), the refusal is reported.
 fn held_back<T>(retry_after: std::time::Duration, effects: Vec<Effect>) -> Decision<T> {
-    Decision {
-        save: None,
-        effects,
-        reply: Err(Error::RateLimited { retry_after }),
-        failed: false,
-        wants_codes: false,
-    }
+    Decision::report(effects, Err(Error::RateLimited { retry_after }))
 }
 
 fn begin_app(ctx: &Ctx<'_>, expires: crate::model::time::Timestamp) -> Result<(Factor, Setup)> {

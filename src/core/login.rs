@@ -80,13 +80,7 @@ pub(crate) fn begin(
             Issued::HeldBack {
                 retry_after,
                 effects,
-            } => Decision {
-                save: None,
-                effects,
-                reply: Ok(challenge(None, Some(retry_after))),
-                failed: false,
-                wants_codes: false,
-            },
+            } => Decision::report(effects, Ok(challenge(None, Some(retry_after)))),
         },
     )
 }
@@ -114,13 +108,7 @@ pub(crate) fn send(
             Issued::HeldBack {
                 retry_after,
                 effects,
-            } => Decision {
-                save: None,
-                effects,
-                reply: Err(Error::RateLimited { retry_after }),
-                failed: false,
-                wants_codes: false,
-            },
+            } => Decision::report(effects, Err(Error::RateLimited { retry_after })),
         },
     )
 }

@@ -222,6 +222,18 @@ impl<R> Decision<R> {
         }
     }
 
+    /// Nothing to save, only effects to report, and the answer (which may
+    /// be an error).
+    pub(crate) fn report(effects: Vec<Effect>, reply: Result<R, Error>) -> Self {
+        Self {
+            save: None,
+            effects,
+            reply,
+            failed: false,
+            wants_codes: false,
+        }
+    }
+
     /// Not decided yet: make new recovery codes, then decide again. Its
     /// answer, were it ever given, is [`Error::Offload`]: the slow work was
     /// not done.

@@ -11,6 +11,39 @@
 
 pub mod race;
 
+/// Implements `LimitStore` for a test's wrapper of a store by handing
+/// every call to the store in `self.$field`, for wrappers that only change
+/// how records are kept.
+#[macro_export]
+macro_rules! limit_store_via {
+    ($ty:ty, $field:tt) => {
+        #[twofactor::async_trait]
+        impl twofactor::LimitStore for $ty {
+            async fn load_limit(
+                &self,
+                key: &str,
+            ) -> Result<Option<twofactor::Stored>, twofactor::PortError> {
+                self.$field.load_limit(key).await
+            }
+            async fn save_limit(
+                &self,
+                key: &str,
+                doc: &[u8],
+                expected: u64,
+                expires: twofactor::Timestamp,
+            ) -> Result<twofactor::SaveOutcome, twofactor::PortError> {
+                self.$field.save_limit(key, doc, expected, expires).await
+            }
+            async fn purge_limits(
+                &self,
+                now: twofactor::Timestamp,
+            ) -> Result<u64, twofactor::PortError> {
+                self.$field.purge_limits(now).await
+            }
+        }
+    };
+}
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
