@@ -65,6 +65,10 @@ pub enum Error {
     /// blank.
     #[error("a reason of 1 to 500 characters is required")]
     InvalidReason,
+    /// A secret to import is not one the policy accepts, or its URI is not
+    /// a key URI: the reason says which (never the secret).
+    #[error("cannot import the secret: {0}")]
+    InvalidImport(&'static str),
     /// No remembered device has that id.
     #[error("no remembered device has that id")]
     NoSuchDevice,
@@ -162,9 +166,10 @@ impl Error {
             | Error::WrongMethod
             | Error::NoSuchDevice
             | Error::RateLimited { .. } => ErrorKind::State,
-            Error::InvalidPhoneNumber | Error::InvalidAccount(_) | Error::InvalidReason => {
-                ErrorKind::Input
-            }
+            Error::InvalidPhoneNumber
+            | Error::InvalidAccount(_)
+            | Error::InvalidReason
+            | Error::InvalidImport(_) => ErrorKind::Input,
             Error::CorruptRecord(_)
             | Error::UnsupportedSchema(_)
             | Error::Unseal

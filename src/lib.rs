@@ -123,6 +123,7 @@ pub use service::{Rotation, TwoFactor, TwoFactorBuilder};
 
 // What calls take and answer.
 pub use model::account::Account;
+pub use model::import::ImportedApp;
 pub use model::phone::PhoneNumber;
 pub use model::reauth::Reauth;
 pub use model::setup::{

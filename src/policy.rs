@@ -404,6 +404,16 @@ impl Policy {
         self
     }
 
+    /// Whether authenticator-app codes with `period` seconds a step are
+    /// within the policy's bounds (15 to 60 s, or 1 to 300 s once
+    /// [`dangerous_totp_period`](Self::dangerous_totp_period) lifted them).
+    pub(crate) fn allows_totp_period(&self, period: u64) -> bool {
+        match self.lifted.period {
+            false => (15..=60).contains(&period),
+            true => (1..=300).contains(&period),
+        }
+    }
+
     /// Whether `change` was allowed with the password alone.
     pub fn allows_password_only(&self, change: FactorChange) -> bool {
         self.lifted.password_only.contains(&change)
@@ -424,12 +434,11 @@ impl Policy {
         }
         // RFC 6238, 5.2: 30 s; shorter than 15 cannot be typed, longer than
         // 60 keeps a code alive too long.
-        match (self.lifted.period, t.period) {
-            (false, 15..=60) | (true, 1..=300) => {}
-            (false, _) => {
-                return Err("totp.period outside 15-60 s needs Policy::dangerous_totp_period")
-            }
-            (true, _) => return Err("totp.period must be 1 to 300 s"),
+        if !self.allows_totp_period(t.period) {
+            return Err(match self.lifted.period {
+                false => "totp.period outside 15-60 s needs Policy::dangerous_totp_period",
+                true => "totp.period must be 1 to 300 s",
+            });
         }
         let c = &self.codes;
         // NIST SP 800-63B-4: a one-time code has at least 6 digits; 10 is

@@ -52,6 +52,7 @@ pub(crate) fn permit(admin: &Account, account: &Account, allowed: bool) -> Resul
 pub(crate) fn check(record: &Record, action: AdminAction) -> Result<()> {
     match action {
         AdminAction::Reset => check_reset(record),
+        AdminAction::Export => super::import::check_export(record),
         _ => Ok(()),
     }
 }

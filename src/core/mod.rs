@@ -10,6 +10,7 @@ pub(crate) mod disable;
 pub(crate) mod factor;
 pub(crate) mod fallback;
 pub(crate) mod guard;
+pub(crate) mod import;
 pub(crate) mod inputs;
 pub(crate) mod limits;
 pub(crate) mod login;

@@ -80,6 +80,90 @@ pub fn key_uri(
     )))
 }
 
+/// A secret read from its base32 text: case, spaces (the groups of four a
+/// setup shows) and `=` padding do not matter. `None` when it is not
+/// base32. Zeroed when dropped, as is every copy made on the way.
+pub(crate) fn decode_base32(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let plain: Zeroizing<String> = Zeroizing::new(
+        text.chars()
+            .filter(|c| !c.is_whitespace() && *c != '=')
+            .collect::<String>()
+            .to_ascii_uppercase(),
+    );
+    base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &plain).map(Zeroizing::new)
+}
+
+/// What an `otpauth://totp/` key URI holds: the secret and how codes are
+/// made from it (SHA-1, 6 digits and 30 s where a parameter is left out,
+/// as apps read it).
+pub(crate) struct ParsedKey {
+    pub(crate) secret: Zeroizing<Vec<u8>>,
+    pub(crate) algorithm: crate::policy::Algorithm,
+    /// As given: not yet checked against any bound.
+    pub(crate) digits: u8,
+    /// As given: not yet checked against any bound.
+    pub(crate) period: u64,
+}
+
+/// Reads a key URI as an authenticator app does; the reason when it is
+/// not one. Parameters it does not use (`issuer`, `image`) are ignored; one
+/// given twice, an unknown algorithm, or numbers that are not numbers are
+/// refused rather than guessed at.
+pub(crate) fn parse_key_uri(uri: &str) -> Result<ParsedKey, &'static str> {
+    let (scheme, rest) = uri
+        .split_at_checked(15)
+        .ok_or("not an otpauth://totp/ URI")?;
+    if !scheme.eq_ignore_ascii_case("otpauth://totp/") {
+        return Err("not an otpauth://totp/ URI");
+    }
+    let (_, query) = rest.split_once('?').ok_or("the URI has no parameters")?;
+    let (mut secret, mut algorithm, mut digits, mut period) = (None, None, None, None);
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let once = |seen: bool| {
+            if seen {
+                Err("a parameter is given twice")
+            } else {
+                Ok(())
+            }
+        };
+        match name {
+            "secret" => {
+                once(secret.is_some())?;
+                let value = percent_encoding::percent_decode_str(value)
+                    .decode_utf8()
+                    .map_err(|_| "the secret is not base32")?;
+                secret = Some(decode_base32(&value).ok_or("the secret is not base32")?);
+            }
+            "algorithm" => {
+                once(algorithm.is_some())?;
+                algorithm = Some(match value.to_ascii_uppercase().as_str() {
+                    "SHA1" => crate::policy::Algorithm::Sha1,
+                    "SHA256" => crate::policy::Algorithm::Sha256,
+                    "SHA512" => crate::policy::Algorithm::Sha512,
+                    _ => return Err("the algorithm is not SHA1, SHA256 or SHA512"),
+                });
+            }
+            "digits" => {
+                once(digits.is_some())?;
+                digits = Some(value.parse::<u8>().map_err(|_| "digits is not a number")?);
+            }
+            "period" => {
+                once(period.is_some())?;
+                period = Some(value.parse::<u64>().map_err(|_| "period is not a number")?);
+            }
+            _ => {}
+        }
+    }
+    let secret = secret.ok_or("the URI has no secret")?;
+    Ok(ParsedKey {
+        secret,
+        algorithm: algorithm.unwrap_or(crate::policy::Algorithm::Sha1),
+        digits: digits.unwrap_or(6),
+        period: period.unwrap_or(30),
+    })
+}
+
 /// The secret as a person types it: base32 in groups of four.
 pub(crate) fn grouped_base32(secret: &[u8]) -> secrecy::SecretString {
     let plain = base32_text(secret);

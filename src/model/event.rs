@@ -81,6 +81,11 @@ pub enum EventKind {
     AdminReset,
     /// An administrator lifted a lockout.
     AdminUnlock,
+    /// An authenticator app's secret was imported from another system:
+    /// two-factor authentication is on.
+    AppImported,
+    /// An administrator exported the account's authenticator-app secret.
+    AdminExport,
     /// A code was not sent: a limit of the account, the destination or the
     /// source held it back.
     SendThrottled,
@@ -128,6 +133,8 @@ impl EventKind {
             EventKind::Reenabled => "reenabled",
             EventKind::AdminReset => "admin_reset",
             EventKind::AdminUnlock => "admin_unlock",
+            EventKind::AppImported => "app_imported",
+            EventKind::AdminExport => "admin_export",
             EventKind::SendThrottled => "send_throttled",
             EventKind::SourceThrottled => "source_throttled",
             EventKind::StepUp => "step_up",

@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod event;
+pub(crate) mod import;
 pub(crate) mod message;
 pub(crate) mod phone;
 pub(crate) mod reauth;

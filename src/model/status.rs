@@ -189,4 +189,8 @@ pub enum AdminAction {
     Reset,
     /// [`admin_unlock`](crate::TwoFactor::admin_unlock): lift a lockout.
     Unlock,
+    /// [`admin_export_app`](crate::TwoFactor::admin_export_app): read the
+    /// authenticator app's secret, for the host's own backup or a move to
+    /// another system.
+    Export,
 }

@@ -84,6 +84,22 @@ impl<T> Verdict<T> {
         }
     }
 
+    /// The refusal, as a verdict of any type; `None` when it was accepted.
+    pub(crate) fn refused<U>(self) -> Option<Verdict<U>> {
+        match self {
+            Verdict::Accepted(_) => None,
+            Verdict::Rejected {
+                attempts_left,
+                reason,
+            } => Some(Verdict::Rejected {
+                attempts_left,
+                reason,
+            }),
+            Verdict::LockedOut { until } => Some(Verdict::LockedOut { until }),
+            Verdict::Throttled { until } => Some(Verdict::Throttled { until }),
+        }
+    }
+
     /// The same verdict with what an acceptance unlocked mapped by `f`.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verdict<U> {
         match self {

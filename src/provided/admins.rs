@@ -20,7 +20,9 @@ impl AdminPolicy for NoAdmins {
 }
 
 /// An [`AdminPolicy`] from a fixed list of administrators' account ids: each
-/// may reset and unlock any account that is not itself an administrator's.
+/// may reset and unlock any account that is not itself an administrator's,
+/// and export its secret only once [`allow_export`](Self::allow_export) says
+/// so.
 /// A host whose roles live in its database implements [`AdminPolicy`]
 /// instead, in a few lines.
 ///
@@ -41,6 +43,7 @@ impl AdminPolicy for NoAdmins {
 pub struct Admins {
     ids: BTreeSet<String>,
     over_admins: bool,
+    export: bool,
 }
 
 impl Admins {
@@ -53,6 +56,7 @@ impl Admins {
         Self {
             ids: ids.into_iter().map(Into::into).collect(),
             over_admins: false,
+            export: false,
         }
     }
 
@@ -62,12 +66,21 @@ impl Admins {
         self.over_admins = true;
         self
     }
+
+    /// Lets administrators export an account's authenticator-app secret
+    /// ([`admin_export_app`](crate::TwoFactor::admin_export_app)): for a
+    /// move to another system. Off by default: it hands out secrets.
+    pub fn allow_export(mut self) -> Self {
+        self.export = true;
+        self
+    }
 }
 
 #[async_trait]
 impl AdminPolicy for Admins {
-    async fn may_act(&self, admin: &Account, target: &Account, _: AdminAction) -> bool {
-        self.ids.contains(admin.id())
+    async fn may_act(&self, admin: &Account, target: &Account, action: AdminAction) -> bool {
+        (action != AdminAction::Export || self.export)
+            && self.ids.contains(admin.id())
             && admin.id() != target.id()
             && (self.over_admins || !self.ids.contains(target.id()))
     }

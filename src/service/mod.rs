@@ -23,6 +23,7 @@ use crate::core::{self, Ctx, Decision};
 use crate::crypto::keys::Keys;
 use crate::error::{Error, Result};
 use crate::model::account::Account;
+use crate::model::import::ImportedApp;
 use crate::model::message::Purpose;
 use crate::model::phone::PhoneNumber;
 use crate::model::reauth::{Given, Reauth};
@@ -683,6 +684,69 @@ impl TwoFactor {
             .await
     }
 
+    /// Turns two-factor authentication on for `account` with an
+    /// authenticator app the user already has, from the system the host is
+    /// moving away from: the secret is sealed, the app is set up as if its
+    /// setup had been confirmed here (no code: **the host vouches** for the
+    /// secret), and an [`EventKind::AppImported`](crate::EventKind::AppImported)
+    /// event is reported. Call it from trusted code only (a migration
+    /// script, an administrator's tool), never with input from the user
+    /// whose account it is.
+    ///
+    /// Secrets of 80 bits (10 bytes, common in older apps) to 512 bits are
+    /// taken, with 6 to 8 digits and a period the policy allows (15 to 60
+    /// s); SHA-1, SHA-256 or SHA-512. With
+    /// [`ImportedApp::last_used_step`](crate::ImportedApp::last_used_step),
+    /// the code used last before the move is refused as a replay. No notice
+    /// is sent (for the user nothing changed) and no recovery codes are
+    /// made: offer [`regenerate_recovery_codes`](Self::regenerate_recovery_codes)
+    /// at the user's next visit.
+    ///
+    /// Errors: [`Error::AlreadyEnabled`] when the account has factors (on,
+    /// or suspended with settings kept: import never overwrites one),
+    /// [`Error::InvalidImport`], [`Error::InvalidAccount`].
+    pub async fn import_app(&self, account: &Account, app: &ImportedApp) -> Result<Changed> {
+        let entropy = draw()?;
+        self.transact(account, Some(&entropy), |record, ctx| {
+            core::import::import(record, ctx, app)
+        })
+        .await
+        .map(|(changed, _)| changed)
+    }
+
+    /// An administrator reads `account`'s authenticator-app secret as an
+    /// `otpauth://totp/` key URI, for the host's own backup or a move to
+    /// another system. **It hands out a secret**: whoever holds the URI can
+    /// make the user's codes. So it needs what
+    /// [`admin_reset`](Self::admin_reset) needs (the administrator's own
+    /// step-up and reason, never the password alone) and an
+    /// [`AdminPolicy`](crate::AdminPolicy) that allows
+    /// [`AdminAction::Export`](crate::AdminAction::Export) (the provided
+    /// [`Admins`](crate::Admins) does only with
+    /// [`allow_export`](crate::Admins::allow_export)); it is audited as
+    /// [`EventKind::AdminExport`](crate::EventKind::AdminExport) with who and
+    /// why. Keep the URI only as long as the move takes, encrypted.
+    ///
+    /// Errors: as `admin_reset`, and [`Error::NotEnabled`] or
+    /// [`Error::MethodNotSetUp`] when there is no app.
+    pub async fn admin_export_app<'a>(
+        &self,
+        admin: &Account,
+        proof: impl Into<Reauth<'a>>,
+        account: &Account,
+        reason: &str,
+    ) -> Result<Verdict<SecretString>> {
+        self.admin_do(
+            admin,
+            proof.into(),
+            account,
+            reason,
+            AdminAction::Export,
+            |record, ctx, reason| core::import::export(record, ctx, admin.id(), reason),
+        )
+        .await
+    }
+
     async fn admin_act(
         &self,
         admin: &Account,
@@ -691,6 +755,29 @@ impl TwoFactor {
         reason: &str,
         action: AdminAction,
     ) -> Result<Verdict<()>> {
+        self.admin_do(
+            admin,
+            proof,
+            account,
+            reason,
+            action,
+            |record, ctx, reason| core::admin::act(record, ctx, action, admin.id(), reason),
+        )
+        .await
+    }
+
+    /// An administrator's act: the reason, the host's permission, whether
+    /// it applies to the account, the administrator's own step-up, then
+    /// `act` on the account's record.
+    async fn admin_do<T>(
+        &self,
+        admin: &Account,
+        proof: Reauth<'_>,
+        account: &Account,
+        reason: &str,
+        action: AdminAction,
+        act: impl Fn(Record, &Ctx<'_>, &str) -> Result<Decision<T>>,
+    ) -> Result<Verdict<T>> {
         let reason = core::admin::reason(reason)?;
         let allowed = self.inner.admins.may_act(admin, account, action).await;
         core::admin::permit(admin, account, allowed)?;
@@ -704,15 +791,15 @@ impl TwoFactor {
                 |record, ctx, presented, _| core::admin::prove(record, ctx, presented),
             )
             .await?;
-        if !proved.is_accepted() {
-            return Ok(proved);
+        if let Some(refused) = proved.refused() {
+            return Ok(refused);
         }
         let entropy = draw()?;
         self.transact(account, Some(&entropy), |record, ctx| {
-            core::admin::act(record, ctx, action, admin.id(), &reason)
+            act(record, ctx, &reason)
         })
         .await
-        .map(|_| Verdict::Accepted(()))
+        .map(|(done, _)| Verdict::Accepted(done))
     }
 
     /// Seals every stored record's secrets again under the current master

@@ -5,6 +5,7 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use crate::crypto::key_uri::{decode_base32, parse_key_uri};
 use crate::crypto::totp::Totp;
 use crate::error::{Error, Result};
 use crate::model::setup::AppSetup;
@@ -38,26 +39,13 @@ impl Authenticator {
     /// The app set up from an `otpauth://totp/` key URI: its secret and its
     /// algorithm, digits and period (SHA-1, 6 and 30 s when left out).
     pub fn from_uri(uri: &str) -> Result<Self> {
-        let bad = || Error::Config("not an otpauth://totp/ key URI with a base32 secret");
-        let query = uri
-            .strip_prefix("otpauth://totp/")
-            .and_then(|rest| rest.split_once('?'))
-            .map(|(_, query)| query)
-            .ok_or_else(bad)?;
-        let (mut secret, mut algorithm, mut digits, mut period) = (None, Algorithm::Sha1, 6, 30);
-        for pair in query.split('&') {
-            match pair.split_once('=') {
-                Some(("secret", text)) => secret = Some(Self::decode(text).ok_or_else(bad)?),
-                Some(("algorithm", "SHA1")) => algorithm = Algorithm::Sha1,
-                Some(("algorithm", "SHA256")) => algorithm = Algorithm::Sha256,
-                Some(("algorithm", "SHA512")) => algorithm = Algorithm::Sha512,
-                Some(("digits", n)) => digits = n.parse().map_err(|_| bad())?,
-                Some(("period", n)) => period = n.parse().map_err(|_| bad())?,
-                _ => {}
-            }
-        }
-        let secret = secret.ok_or_else(bad)?;
-        Ok(Self::new(&secret, algorithm, digits, period))
+        let key = parse_key_uri(uri).map_err(Error::Config)?;
+        Ok(Self::new(
+            &key.secret,
+            key.algorithm,
+            key.digits,
+            key.period,
+        ))
     }
 
     /// The app with this secret and these code parameters.
@@ -68,23 +56,11 @@ impl Authenticator {
         }
     }
 
-    /// The secret from its base32 text (the groups of four a setup shows are
-    /// fine too); `None` when it is not base32.
-    fn decode(text: &str) -> Option<Zeroizing<Vec<u8>>> {
-        let plain: Zeroizing<String> = Zeroizing::new(
-            text.chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>()
-                .to_ascii_uppercase(),
-        );
-        base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &plain).map(Zeroizing::new)
-    }
-
     /// The app set up from the secret as a setup shows it for typing by hand
     /// (`AppSetup::secret`), with the default code parameters.
     pub fn from_secret_text(text: &SecretString) -> Result<Self> {
         let secret =
-            Self::decode(text.expose_secret()).ok_or(Error::Config("not a base32 secret"))?;
+            decode_base32(text.expose_secret()).ok_or(Error::Config("not a base32 secret"))?;
         Ok(Self::new(&secret, Algorithm::Sha1, 6, 30))
     }
 
