@@ -56,6 +56,12 @@ pub enum Error {
     /// ask for a second factor.
     #[error("this change needs the password and a current second factor, or a step-up grant")]
     StepUpRequired,
+    /// Two-factor authentication is required of this account (see
+    /// [`Requirement`](crate::Requirement)), and the change would leave it
+    /// without an adequate method: turn another on first. Nothing was
+    /// evaluated.
+    #[error("two-factor authentication is required for this account")]
+    Required,
     /// An administrator's act was refused before anything was evaluated:
     /// the [`AdminPolicy`](crate::AdminPolicy) does not allow it, the
     /// administrator has no second factor on, or acted on their own account.
@@ -165,6 +171,7 @@ impl Error {
             | Error::MethodAlreadySetUp
             | Error::WrongMethod
             | Error::NoSuchDevice
+            | Error::Required
             | Error::RateLimited { .. } => ErrorKind::State,
             Error::InvalidPhoneNumber
             | Error::InvalidAccount(_)

@@ -126,6 +126,7 @@ pub use model::account::Account;
 pub use model::import::ImportedApp;
 pub use model::phone::PhoneNumber;
 pub use model::reauth::Reauth;
+pub use model::requirement::{Requirement, SetupDue, Strength};
 pub use model::setup::{
     AppSetup, Changed, CodeSetup, Enabled, Keep, NewMethod, RecoveryCodes, Regenerated, Setup,
 };
@@ -144,7 +145,7 @@ pub use model::message::{Change, CodeMessage, Message, Notice, Purpose};
 pub use crypto::keys::MasterKey;
 pub use policy::{
     AfterReset, Algorithm, CodePolicy, DevicePolicy, FactorChange, LimitPolicy, LockoutPolicy,
-    Policy, RecoveryPolicy, StepUpPolicy, TotpPolicy,
+    Policy, RecoveryPolicy, StepUpPolicy, TotpPolicy, WhileRequired,
 };
 
 // Errors.
@@ -153,13 +154,14 @@ pub use error::{Error, ErrorKind, ParseError, PortError, Result};
 // The ports a host plugs in, and the implementations provided.
 pub use ports::{
     AdminPolicy, Clock, EmailSender, EventSink, LimitStore, Listed, Offload, PasswordCheck,
-    SaveOutcome, SmsSender, Stored, UserStore,
+    RequirementPolicy, SaveOutcome, SmsSender, Stored, UserStore,
 };
 pub use provided::admins::{Admins, NoAdmins};
 pub use provided::offload::Inline;
 #[cfg(feature = "tokio")]
 pub use provided::offload::TokioBlocking;
 pub use provided::passwords::{hash_password, verify_phc, Argon2Passwords};
+pub use provided::requirements::Requirements;
 pub use provided::system_clock::SystemClock;
 pub use provided::tracing_events::TracingEvents;
 #[cfg(feature = "memory")]

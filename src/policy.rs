@@ -258,6 +258,23 @@ pub enum FactorChange {
     ShowPendingSetup,
 }
 
+/// What a user's own change does when it would leave them without an
+/// adequate method while two-factor authentication is required of them
+/// ([`disable`](crate::TwoFactor::disable), or
+/// [`remove_fallback`](crate::TwoFactor::remove_fallback) of the only
+/// method of the required strength).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WhileRequired {
+    /// Refused with [`Error::Required`](crate::Error::Required). Default.
+    #[default]
+    Refuse,
+    /// Allowed; the next login asks the user to set a method up again
+    /// ([`LoginStep::SetupRequired`](crate::LoginStep::SetupRequired)),
+    /// within what is left of the grace period.
+    SetupRequired,
+}
+
 /// What an administrator's reset leaves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -303,6 +320,10 @@ pub struct Policy {
     pub limits: LimitPolicy,
     /// What an administrator's reset leaves. Default [`AfterReset::Off`].
     pub after_admin_reset: AfterReset,
+    /// What a user's own change that would leave them without an adequate
+    /// method does while a [`Requirement`](crate::Requirement) holds.
+    /// Default [`WhileRequired::Refuse`].
+    pub while_required: WhileRequired,
     /// How long a begun setup waits for its confirming code. Default 15
     /// minutes.
     pub setup_ttl: Duration,
@@ -338,6 +359,7 @@ impl Default for Policy {
             step_up: StepUpPolicy::default(),
             limits: LimitPolicy::default(),
             after_admin_reset: AfterReset::Off,
+            while_required: WhileRequired::Refuse,
             setup_ttl: Duration::from_secs(15 * 60),
             max_retries: 64,
             lifted: Lifted::default(),

@@ -8,6 +8,7 @@ use crate::error::PortError;
 use crate::model::account::Account;
 use crate::model::event::Event;
 use crate::model::message::Message;
+use crate::model::requirement::Requirement;
 use crate::model::status::AdminAction;
 use crate::model::time::Timestamp;
 
@@ -167,6 +168,29 @@ pub trait LimitStore: Send + Sync {
 pub trait AdminPolicy: Send + Sync {
     /// Whether `admin` may do `action` to `target`.
     async fn may_act(&self, admin: &Account, target: &Account, action: AdminAction) -> bool;
+}
+
+/// Whether an account must use two-factor authentication, and from when:
+/// the host decides, e.g. from its roles (administrators now, everyone from
+/// a date). Asked at login, and before a change that would leave the
+/// account without an adequate method. A [`Requirement`] is one itself
+/// (the same for everyone); [`Requirements`](crate::Requirements) is a
+/// fixed list. By default nobody is required.
+///
+/// Answer the stricter requirement when the host cannot tell (its roles
+/// store is down): a user wrongly asked to set a method up is an
+/// annoyance, one wrongly let through is not.
+#[async_trait]
+pub trait RequirementPolicy: Send + Sync {
+    /// What `account` must use.
+    async fn requirement(&self, account: &Account) -> Requirement;
+}
+
+#[async_trait]
+impl<T: RequirementPolicy + ?Sized> RequirementPolicy for std::sync::Arc<T> {
+    async fn requirement(&self, account: &Account) -> Requirement {
+        (**self).requirement(account).await
+    }
 }
 
 /// Checks an account's password for re-authentication: before the first

@@ -188,7 +188,10 @@ async fn a_reset_can_require_a_new_setup_at_the_next_login() {
         .is_accepted());
     assert_eq!(
         tf.begin_login(&alice, None).await.unwrap(),
-        LoginStep::SetupRequired
+        LoginStep::SetupRequired {
+            strength: twofactor::Strength::Any,
+            grace_until: None
+        }
     );
     assert!(matches!(
         tf.status(&alice).await.unwrap(),

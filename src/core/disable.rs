@@ -15,11 +15,11 @@ use crate::record::Record;
 
 /// Whether there is anything to disable; checked before anything is
 /// evaluated. Settings kept can still be deleted.
-pub(crate) fn check(record: &Record, keep: Keep) -> Result<()> {
+pub(crate) fn check(record: &Record, ctx: &Ctx<'_>, keep: Keep) -> Result<()> {
     match (keep, &record.factors) {
         (_, None) => Err(Error::NotEnabled),
         (Keep::Settings, Some(_)) if active(record).is_none() => Err(Error::NotEnabled),
-        _ => Ok(()),
+        _ => super::requirement::check_change(record, ctx, &[]),
     }
 }
 
@@ -43,7 +43,7 @@ pub(crate) fn disable(
     keep: Keep,
     presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<Changed>>> {
-    check(&record, keep)?;
+    check(&record, ctx, keep)?;
     let (mut record, authorised) = match authorize(record, ctx, FactorChange::Disable, presented)? {
         Gate::Pass(record, authorised) => (record, authorised),
         Gate::Stop(decision) => return Ok(decision),

@@ -26,6 +26,14 @@ pub(crate) fn check_fallback(record: &Record, method: Method) -> Result<()> {
     Ok(())
 }
 
+/// Whether the fallback `method` may be removed: [`check_fallback`], and
+/// not the only method that meets the host's requirement. Checked before
+/// anything is evaluated.
+pub(crate) fn check_remove(record: &Record, ctx: &Ctx<'_>, method: Method) -> Result<()> {
+    check_fallback(record, method)?;
+    super::requirement::check_remove(record, ctx, method)
+}
+
 /// Removes the fallback `method`; a code sent by it is void. A number that
 /// no longer receives codes is told.
 pub(crate) fn remove(
@@ -34,7 +42,7 @@ pub(crate) fn remove(
     method: Method,
     presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<Changed>>> {
-    check_fallback(&record, method)?;
+    check_remove(&record, ctx, method)?;
     let (mut record, authorised) =
         match authorize(record, ctx, FactorChange::RemoveMethod, presented)? {
             Gate::Pass(record, authorised) => (record, authorised),

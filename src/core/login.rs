@@ -24,10 +24,9 @@ pub(crate) fn begin(
     device_token: Option<&str>,
 ) -> Result<Decision<LoginStep>> {
     if active(&record).is_none() {
-        return Ok(Decision::unchanged(match record.setup_required {
-            Some(_) if record.factors.is_none() => LoginStep::SetupRequired,
-            _ => LoginStep::NotRequired,
-        }));
+        return Ok(Decision::unchanged(
+            super::requirement::login_step(&record, ctx).unwrap_or(LoginStep::NotRequired),
+        ));
     }
     if let Some(until) = record.guard.locked(ctx.now) {
         return Ok(Decision::unchanged(LoginStep::LockedOut { until }));
@@ -179,10 +178,15 @@ pub(crate) fn verify(
         }
         None => None,
     };
+    let setup_due = super::requirement::due_after_login(&record, ctx);
     Ok(Decision::saved(
         record,
         effects,
-        Verdict::Accepted(Verified { proof, device }),
+        Verdict::Accepted(Verified {
+            proof,
+            device,
+            setup_due,
+        }),
     ))
 }
 
@@ -247,7 +251,13 @@ mod tests {
         );
         let mut required = Record::default();
         required.setup_required = Some(Timestamp::from_unix_seconds(T0));
-        assert_eq!(step(&required, &f, T0), LoginStep::SetupRequired);
+        assert_eq!(
+            step(&required, &f, T0),
+            LoginStep::SetupRequired {
+                strength: crate::model::requirement::Strength::Any,
+                grace_until: None
+            }
+        );
     }
 
     #[test]

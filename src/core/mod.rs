@@ -15,6 +15,7 @@ pub(crate) mod inputs;
 pub(crate) mod limits;
 pub(crate) mod login;
 pub(crate) mod recovery;
+pub(crate) mod requirement;
 pub(crate) mod rotation;
 pub(crate) mod sending;
 pub(crate) mod stepup;
@@ -55,6 +56,8 @@ pub(crate) struct Ctx<'a> {
     /// Destinations (by counter key) whose send the limits across accounts
     /// refused, with how long until one may be sent.
     pub(crate) refused: &'a [(String, Duration)],
+    /// What the host requires of this account.
+    pub(crate) requirement: crate::model::requirement::Requirement,
 }
 
 impl Ctx<'_> {
@@ -375,6 +378,7 @@ pub(crate) mod testing {
                 can_text: true,
                 entropy: Some(&self.seeds[usize::from(seed)]),
                 refused: &[],
+                requirement: crate::model::requirement::Requirement::optional(),
             }
         }
     }

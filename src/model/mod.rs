@@ -7,6 +7,7 @@ pub(crate) mod import;
 pub(crate) mod message;
 pub(crate) mod phone;
 pub(crate) mod reauth;
+pub(crate) mod requirement;
 pub(crate) mod setup;
 pub(crate) mod source;
 pub(crate) mod status;

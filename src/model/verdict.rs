@@ -147,10 +147,18 @@ pub enum LoginStep {
         /// or a recovery code meanwhile, or ask again later.
         retry_after: Option<Duration>,
     },
-    /// An administrator's reset requires the user to set two-factor
-    /// authentication up again: let them in to the setup page only, and
-    /// call [`begin_setup`](crate::TwoFactor::begin_setup) with the password.
-    SetupRequired,
+    /// No second factor is in force, and one must be set up: the host's
+    /// [`Requirement`](crate::Requirement), or an administrator's reset
+    /// that asks for a new setup. While `grace_until` is ahead, the user
+    /// may still be let in (remind them); when it is `None`, let them in to
+    /// the setup page only, and call
+    /// [`begin_setup`](crate::TwoFactor::begin_setup) with the password.
+    SetupRequired {
+        /// What the method must be.
+        strength: crate::model::requirement::Strength,
+        /// The end of the grace period, while it runs.
+        grace_until: Option<Timestamp>,
+    },
     /// Too many failures: tell the user to wait until `until`.
     LockedOut {
         /// When attempts are taken again.
@@ -166,6 +174,10 @@ pub struct Verified {
     pub proof: Proof,
     /// The token to keep in a cookie, when the device was to be remembered.
     pub device: Option<RememberedDevice>,
+    /// When the host requires a stronger method than the account has (an
+    /// app where only email or SMS is set up): send the user to set one
+    /// up, at once when no grace is left.
+    pub setup_due: Option<crate::model::requirement::SetupDue>,
 }
 
 impl Verified {

@@ -6,5 +6,6 @@
 pub(crate) mod admins;
 pub(crate) mod offload;
 pub(crate) mod passwords;
+pub(crate) mod requirements;
 pub(crate) mod system_clock;
 pub(crate) mod tracing_events;

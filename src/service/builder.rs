@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 use super::{Inner, TwoFactor};
 use crate::crypto::keys::{Keys, MasterKey};
 use crate::error::{Error, Result};
+use crate::model::requirement::Requirement;
 use crate::policy::Policy;
 use crate::ports::{
-    AdminPolicy, EmailSender, EventSink, LimitStore, PasswordCheck, SmsSender, UserStore,
+    AdminPolicy, EmailSender, EventSink, LimitStore, PasswordCheck, RequirementPolicy, SmsSender,
+    UserStore,
 };
 use crate::ports::{Clock, Offload};
 use crate::provided::admins::NoAdmins;
@@ -35,6 +37,7 @@ pub struct TwoFactorBuilder {
     email: Option<Arc<dyn EmailSender>>,
     sms: Option<Arc<dyn SmsSender>>,
     admins: Option<Arc<dyn AdminPolicy>>,
+    requirements: Option<Arc<dyn RequirementPolicy>>,
     offload: Option<Arc<dyn Offload>>,
     policy: Policy,
 }
@@ -135,6 +138,14 @@ impl TwoFactorBuilder {
         self
     }
 
+    /// Who must use two-factor authentication, from when, and with what
+    /// (default: nobody; see [`Requirement`]). Asked at login and before a
+    /// user's change that would leave them without an adequate method.
+    pub fn requirements(mut self, requirements: impl RequirementPolicy + 'static) -> Self {
+        self.requirements = Some(Arc::new(requirements));
+        self
+    }
+
     /// Where the slow work runs (an argon2id computation to check a
     /// recovery code, ten to make new ones), and how much of it may run at
     /// once. By default ([`Offload`]'s default, with the `tokio` feature)
@@ -187,6 +198,9 @@ impl TwoFactorBuilder {
                 email: self.email,
                 sms: self.sms,
                 admins: self.admins.unwrap_or_else(|| Arc::new(NoAdmins)),
+                requirements: self
+                    .requirements
+                    .unwrap_or_else(|| Arc::new(Requirement::optional())),
                 offload: self.offload.unwrap_or_else(default_offload),
                 throttled: Mutex::new(HashMap::new()),
                 counter_turns: (0..super::COUNTER_STRIPES)
@@ -195,6 +209,7 @@ impl TwoFactorBuilder {
                 last_purge: Mutex::new(None),
             }),
             source: None,
+            requirement: Requirement::optional(),
         })
     }
 }

@@ -87,6 +87,7 @@ impl TwoFactor {
             can_email: self.inner.email.is_some(),
             can_text: self.inner.sms.is_some(),
             refused,
+            requirement: self.requirement,
         }
     }
 

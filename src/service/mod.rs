@@ -27,6 +27,7 @@ use crate::model::import::ImportedApp;
 use crate::model::message::Purpose;
 use crate::model::phone::PhoneNumber;
 use crate::model::reauth::{Given, Reauth};
+use crate::model::requirement::Requirement;
 use crate::model::setup::{Changed, Enabled, Keep, NewMethod, Regenerated, Setup};
 use crate::model::source::Source;
 use crate::model::status::{AccountSummary, AdminAction, Method, Page, Status};
@@ -35,8 +36,8 @@ use crate::model::verdict::{DeviceInfo, Grant, LoginStep, Sent, Verdict, Verifie
 use crate::policy::{FactorChange, Policy};
 use crate::ports::Clock;
 use crate::ports::{
-    AdminPolicy, EmailSender, EventSink, LimitStore, Offload, PasswordCheck, SmsSender, Stored,
-    UserStore,
+    AdminPolicy, EmailSender, EventSink, LimitStore, Offload, PasswordCheck, RequirementPolicy,
+    SmsSender, Stored, UserStore,
 };
 use crate::record::{Goal, Record};
 
@@ -64,6 +65,9 @@ pub struct Rotation {
 pub struct TwoFactor {
     inner: Arc<Inner>,
     source: Option<Source>,
+    /// What the host requires of the account of the call under way, when
+    /// the call asked (see `required`).
+    requirement: Requirement,
 }
 
 struct Inner {
@@ -78,6 +82,7 @@ struct Inner {
     email: Option<Arc<dyn EmailSender>>,
     sms: Option<Arc<dyn SmsSender>>,
     admins: Arc<dyn AdminPolicy>,
+    requirements: Arc<dyn RequirementPolicy>,
     /// Where slow work runs.
     offload: Arc<dyn Offload>,
     /// Sources this instance saw throttled, and until when.
@@ -129,6 +134,7 @@ impl TwoFactor {
         TwoFactor {
             inner: self.inner.clone(),
             source: Some(source.into()),
+            requirement: self.requirement,
         }
     }
 
@@ -329,11 +335,13 @@ impl TwoFactor {
     /// [`LoginStep::SetupRequired`]. Errors: [`Error::Delivery`].
     pub async fn begin_login(&self, account: &Account, device: Option<&str>) -> Result<LoginStep> {
         let entropy = draw()?;
-        self.transact(account, Some(&entropy), |record, ctx| {
-            core::login::begin(record, ctx, device)
-        })
-        .await
-        .map(|(step, _)| step)
+        self.required(account)
+            .await
+            .transact(account, Some(&entropy), |record, ctx| {
+                core::login::begin(record, ctx, device)
+            })
+            .await
+            .map(|(step, _)| step)
     }
 
     /// Sends a login code by `method`, an email or SMS method set up: the
@@ -390,7 +398,8 @@ impl TwoFactor {
     ) -> Result<Verdict<Verified>> {
         // Randomness only for a device to remember.
         let entropy = remember.map(|_| draw()).transpose()?;
-        let run = self.run(
+        let this = self.required(account).await;
+        let run = this.run(
             account,
             entropy.as_ref(),
             Typed::code(code),
@@ -399,7 +408,7 @@ impl TwoFactor {
                 core::login::verify(record, ctx, code, inputs.recovery.as_ref(), remember)
             },
         );
-        self.guarded(account, run).await
+        this.guarded(account, run).await
     }
 
     /// A step-up ("sudo mode"): the account password and a current second
@@ -498,14 +507,16 @@ impl TwoFactor {
         method: Method,
         reauth: impl Into<Reauth<'a>>,
     ) -> Result<Verdict<Changed>> {
-        self.gated(
-            account,
-            reauth.into(),
-            |_| Rule::Change(FactorChange::RemoveMethod),
-            |r, _| core::fallback::check_fallback(r, method),
-            |record, ctx, presented, _| core::fallback::remove(record, ctx, method, presented),
-        )
-        .await
+        self.required(account)
+            .await
+            .gated(
+                account,
+                reauth.into(),
+                |_| Rule::Change(FactorChange::RemoveMethod),
+                |r, c| core::fallback::check_remove(r, c, method),
+                |record, ctx, presented, _| core::fallback::remove(record, ctx, method, presented),
+            )
+            .await
     }
 
     /// Makes the fallback `method` the one asked for first at
@@ -548,14 +559,16 @@ impl TwoFactor {
         reauth: impl Into<Reauth<'a>>,
         keep: Keep,
     ) -> Result<Verdict<Changed>> {
-        self.gated(
-            account,
-            reauth.into(),
-            |_| Rule::Change(FactorChange::Disable),
-            |r, _| core::disable::check(r, keep),
-            |record, ctx, presented, _| core::disable::disable(record, ctx, keep, presented),
-        )
-        .await
+        self.required(account)
+            .await
+            .gated(
+                account,
+                reauth.into(),
+                |_| Rule::Change(FactorChange::Disable),
+                |r, c| core::disable::check(r, c, keep),
+                |record, ctx, presented, _| core::disable::disable(record, ctx, keep, presented),
+            )
+            .await
     }
 
     /// Turns two-factor authentication back on with the settings kept by
@@ -745,6 +758,16 @@ impl TwoFactor {
             |record, ctx, reason| core::import::export(record, ctx, admin.id(), reason),
         )
         .await
+    }
+
+    /// This service, for a call on `account` that must know what the host
+    /// requires of it.
+    async fn required(&self, account: &Account) -> TwoFactor {
+        TwoFactor {
+            inner: self.inner.clone(),
+            source: self.source.clone(),
+            requirement: self.inner.requirements.requirement(account).await,
+        }
     }
 
     async fn admin_act(
