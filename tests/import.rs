@@ -27,6 +27,17 @@ fn uri(text: &str) -> SecretString {
     SecretString::from(text)
 }
 
+/// An instance whose administrators may export secrets.
+fn exporting(h: &Harness) -> twofactor::TwoFactor {
+    h.builder()
+        .store(h.store.clone())
+        .passwords(h.passwords.clone())
+        .admins(Admins::new(ADMINS).allow_export())
+        .policy(policy())
+        .build()
+        .unwrap()
+}
+
 fn at(unix: u64) -> Timestamp {
     Timestamp::from_unix_seconds(unix)
 }
@@ -218,14 +229,7 @@ async fn the_secret_debugs_as_redacted() {
 #[tokio::test]
 async fn an_exported_secret_imports_elsewhere_and_logs_in() {
     let h = Harness::new();
-    let tf = h
-        .builder()
-        .store(h.store.clone())
-        .passwords(h.passwords.clone())
-        .admins(Admins::new(ADMINS).allow_export())
-        .policy(policy())
-        .build()
-        .unwrap();
+    let tf = exporting(&h);
     let (root, _, proof) = h.admin(&tf, "root").await;
     let alice = h.account("alice");
     let app = h.set_up_app(&tf, &alice).await;
@@ -284,14 +288,7 @@ async fn an_export_needs_permission_and_the_administrators_step_up() {
         Err(Error::NotPermitted)
     ));
 
-    let tf = h
-        .builder()
-        .store(h.store.clone())
-        .passwords(h.passwords.clone())
-        .admins(Admins::new(ADMINS).allow_export())
-        .policy(policy())
-        .build()
-        .unwrap();
+    let tf = exporting(&h);
     let pw = password();
     assert!(matches!(
         tf.admin_export_app(&root, &pw, &alice, "backup").await,
