@@ -110,3 +110,43 @@ async fn a_destination_is_counted_across_instances() {
         .count();
     assert_eq!(texts, 5);
 }
+
+/// Instances starting at once on an empty database each run the migration:
+/// all succeed, and the tables are there once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_migrating_at_once_all_succeed() {
+    let url = postgres_url();
+    let admin = PostgresStore::connect(&url, 1).await.unwrap();
+    let mut r = [0u8; 6];
+    rand::TryRng::try_fill_bytes(&mut rand::rngs::SysRng, &mut r).unwrap();
+    let db = format!("twofactor_migrate_{}", data_encoding::HEXLOWER.encode(&r));
+    // the name is ours: "twofactor_migrate_" and hex
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let fresh = format!("{base}/{db}");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let fresh = fresh.clone();
+            tokio::spawn(async move {
+                let store = PostgresStore::connect(&fresh, 1).await.unwrap();
+                let done = store.migrate().await;
+                store.pool().close().await;
+                done
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let store = PostgresStore::connect(&fresh, 1).await.unwrap();
+    let report = twofactor::store::conformance::run(store.clone()).await;
+    assert!(report.is_ok(), "{report:?}");
+    store.pool().close().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {db}")))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+}

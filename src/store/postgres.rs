@@ -43,13 +43,24 @@ impl PostgresStore {
         Ok(Self::new(pool))
     }
 
-    /// Creates the table if it is missing.
+    /// Creates the tables if they are missing. Safe when several instances
+    /// start at once: the migration runs in one transaction under an
+    /// advisory lock, one instance after another (PostgreSQL's `CREATE
+    /// TABLE IF NOT EXISTS` alone fails when two run it at the same time).
     pub async fn migrate(&self) -> Result<(), PortError> {
-        sqlx::raw_sql(Self::MIGRATION)
-            .execute(&self.pool)
+        /// The advisory lock's key: "twofacto" in ASCII.
+        const LOCK: i64 = 0x7477_6f66_6163_746f;
+        let mut tx = self.pool.begin().await.map_err(port_error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOCK)
+            .execute(&mut *tx)
             .await
             .map_err(port_error)?;
-        Ok(())
+        sqlx::raw_sql(Self::MIGRATION)
+            .execute(&mut *tx)
+            .await
+            .map_err(port_error)?;
+        tx.commit().await.map_err(port_error)
     }
 
     /// The pool.
