@@ -198,7 +198,9 @@ async fn remember_this_device_for_thirty_days() {
 
     h.advance(86_400);
     match tf.begin_login(&alice, Some(&token)).await.unwrap() {
-        LoginStep::Trusted { device: id, until } => {
+        LoginStep::Trusted {
+            device: id, until, ..
+        } => {
             assert_eq!((id.as_str(), until), (device.id.as_str(), device.expires));
         }
         other => panic!("{other:?}"),

@@ -12,6 +12,8 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
+use secrecy::ExposeSecret;
+
 use common::*;
 use twofactor::{
     async_trait, Account, Error, Keep, LoginStep, Method, NewMethod, PhoneNumber, Policy,
@@ -306,4 +308,41 @@ fn the_stricter_requirement_wins() {
         .is_required());
     assert_eq!(by_late.grace_until(at(199)), Some(late));
     assert_eq!(by_late.grace_until(at(200)), None);
+}
+
+/// A remembered device skips the code, and still says what the
+/// requirement asks to set up.
+#[tokio::test]
+async fn a_remembered_device_is_told_what_to_set_up_too() {
+    let h = Harness::new();
+    let roles = Roles(Arc::new(Mutex::new(Requirement::optional())));
+    let tf = with(&h, roles.clone(), policy());
+    let alice = h.account("alice");
+    h.set_up_sms(&tf, &alice, NUMBER).await;
+    h.advance(30);
+    let _ = tf.begin_login(&alice, None).await.unwrap();
+    let Verdict::Accepted(verified) = tf
+        .verify_login(&alice, &h.last_code(), Some("Firefox"))
+        .await
+        .unwrap()
+    else {
+        panic!("refused")
+    };
+    let token = verified.device.unwrap().token;
+    let trusted = |step: LoginStep| match step {
+        LoginStep::Trusted { setup_due, .. } => setup_due,
+        other => panic!("{other:?}"),
+    };
+    let step = tf
+        .begin_login(&alice, Some(token.expose_secret()))
+        .await
+        .unwrap();
+    assert_eq!(trusted(step), None);
+    *roles.0.lock().unwrap() = Requirement::now().with_strength(Strength::App);
+    let step = tf
+        .begin_login(&alice, Some(token.expose_secret()))
+        .await
+        .unwrap();
+    let due = trusted(step).unwrap();
+    assert_eq!((due.strength, due.grace_until), (Strength::App, None));
 }

@@ -33,11 +33,13 @@ pub(crate) fn begin(
     }
     // A remembered device needs nothing else: no number unsealed, no code.
     if let Some(i) = device_token.and_then(|t| device::trusted(&record, ctx, t)) {
+        let setup_due = super::requirement::due_after_login(&record, ctx);
         let step = record.devices.get_mut(i).map(|d| {
             d.last_used = Some(ctx.now);
             LoginStep::Trusted {
                 device: d.id.clone(),
                 until: d.expires,
+                setup_due,
             }
         });
         if let Some(step) = step {

@@ -130,6 +130,9 @@ pub enum LoginStep {
         device: String,
         /// When the device stops being remembered.
         until: Timestamp,
+        /// As [`Verified::setup_due`]: when the host requires a stronger
+        /// method than the account has, what to set up.
+        setup_due: Option<crate::model::requirement::SetupDue>,
     },
     /// Ask for a code, then call
     /// [`verify_login`](crate::TwoFactor::verify_login).
