@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::model::message::Purpose;
 use crate::model::status::Method;
 use crate::model::verdict::Rejection;
-use crate::record::{Factor, Record};
+use crate::record::Record;
 
 /// What a typed second factor turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +47,7 @@ pub(crate) fn check(
             None => Checked::Miss(Rejection::WrongCode),
         });
     }
-    let app = e.all.iter().find_map(|f| match f {
-        Factor::App(app) => Some(app),
-        _ => None,
-    });
+    let app = e.app();
     // Not a code of any length in use: not evaluated further.
     let app_digits = app.map(|a| a.digits);
     let well_formed = parse_code(typed, ctx.policy.codes.digits).is_some()

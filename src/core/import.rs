@@ -100,7 +100,7 @@ pub(crate) fn import(
 /// the administrator's proof is evaluated.
 pub(crate) fn check_export(record: &Record) -> Result<()> {
     match &record.factors {
-        Some(f) if f.all.iter().any(|f| matches!(f, Factor::App(_))) => Ok(()),
+        Some(f) if f.has(Method::App) => Ok(()),
         Some(_) => Err(Error::MethodNotSetUp),
         None => Err(Error::NotEnabled),
     }
@@ -119,12 +119,7 @@ pub(crate) fn export(
     let app = record
         .factors
         .as_ref()
-        .and_then(|f| {
-            f.all.iter().find_map(|f| match f {
-                Factor::App(app) => Some(app),
-                _ => None,
-            })
-        })
+        .and_then(Factors::app)
         .ok_or(Error::MethodNotSetUp)?;
     let secret = ctx
         .keys

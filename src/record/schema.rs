@@ -91,6 +91,14 @@ pub(crate) struct Factors {
 
 impl Factors {
     /// The authenticator app set up, if there is one.
+    pub(crate) fn app(&self) -> Option<&AppFactor> {
+        self.all.iter().find_map(|f| match f {
+            Factor::App(app) => Some(app),
+            _ => None,
+        })
+    }
+
+    /// The authenticator app set up, if there is one, to change.
     pub(crate) fn app_mut(&mut self) -> Option<&mut AppFactor> {
         self.all.iter_mut().find_map(|f| match f {
             Factor::App(app) => Some(app),
