@@ -175,10 +175,7 @@ fn app_setup(
     totp: &Totp,
     expires: crate::model::time::Timestamp,
 ) -> Result<AppSetup> {
-    let uri = key_uri(ctx.issuer, ctx.account.label(), secret, totp).map_err(|e| match e {
-        KeyUriError::Issuer => Error::Config("the issuer must contain no ':'"),
-        _ => Error::InvalidAccount("the account label cannot be put in a key URI"),
-    })?;
+    let uri = account_key_uri(ctx, secret, totp)?;
     let text = uri.expose_secret();
     Ok(AppSetup {
         secret: grouped_base32(secret),
@@ -187,6 +184,14 @@ fn app_setup(
         qr_text: SecretString::from(qr::text(text)?),
         uri,
         expires,
+    })
+}
+
+/// The key URI of `secret` for this account, under the service's issuer.
+pub(crate) fn account_key_uri(ctx: &Ctx<'_>, secret: &[u8], totp: &Totp) -> Result<SecretString> {
+    key_uri(ctx.issuer, ctx.account.label(), secret, totp).map_err(|e| match e {
+        KeyUriError::Issuer => Error::Config("the issuer must contain no ':'"),
+        _ => Error::InvalidAccount("the account label cannot be put in a key URI"),
     })
 }
 

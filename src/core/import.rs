@@ -6,7 +6,6 @@ use secrecy::SecretString;
 
 use super::device::clean;
 use super::{restamp, Ctx, Decision, Effect};
-use crate::crypto::key_uri::{key_uri, KeyUriError};
 use crate::crypto::seal::SecretKind;
 use crate::crypto::totp::Totp;
 use crate::error::{Error, Result};
@@ -124,11 +123,7 @@ pub(crate) fn export(
     let secret = ctx
         .keys
         .open(ctx.account.id(), SecretKind::TotpSecret, &app.secret)?;
-    let uri =
-        key_uri(ctx.issuer, ctx.account.label(), &secret, &app.totp()).map_err(|e| match e {
-            KeyUriError::Issuer => Error::Config("the issuer must contain no ':'"),
-            _ => Error::InvalidAccount("the account label cannot be put in a key URI"),
-        })?;
+    let uri = super::ceremony::account_key_uri(ctx, &secret, &app.totp())?;
     Ok(Decision::report(
         vec![Effect::AdminEvent {
             kind: EventKind::AdminExport,
