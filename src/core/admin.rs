@@ -115,7 +115,7 @@ fn reset(mut record: Record, ctx: &Ctx<'_>, admin: &str, reason: &str) -> Result
     if ctx.policy.after_admin_reset == AfterReset::SetupRequired {
         record.setup_required = Some(ctx.now);
     }
-    restamp(&mut record, ctx)?;
+    let _ = restamp(&mut record, ctx)?;
     let mut effects = vec![
         Effect::AdminEvent {
             kind: EventKind::AdminReset,

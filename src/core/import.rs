@@ -86,8 +86,7 @@ pub(crate) fn import(
     record.code = None;
     record.devices.clear();
     record.setup_required = None;
-    restamp(&mut record, ctx)?;
-    let stamp = record.stamp.clone().unwrap_or_default();
+    let stamp = restamp(&mut record, ctx)?;
     Ok(Decision::saved(
         record,
         vec![Effect::Event(EventKind::AppImported, Some(Method::App))],

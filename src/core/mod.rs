@@ -131,10 +131,11 @@ impl Entropy {
     }
 }
 
-/// A new security stamp: the factors changed.
-pub(crate) fn restamp(record: &mut Record, ctx: &Ctx<'_>) -> Result<(), Error> {
-    record.stamp = Some(data_encoding::HEXLOWER.encode(&ctx.entropy()?.stamp));
-    Ok(())
+/// A new security stamp: the factors changed. Answers the new stamp.
+pub(crate) fn restamp(record: &mut Record, ctx: &Ctx<'_>) -> Result<String, Error> {
+    let stamp = data_encoding::HEXLOWER.encode(&ctx.entropy()?.stamp);
+    record.stamp = Some(stamp.clone());
+    Ok(stamp)
 }
 
 /// Something to do once the new record is saved.
@@ -316,8 +317,7 @@ pub(crate) fn factors_changed<T>(
     old_number: Option<String>,
     reply: impl FnOnce(String) -> T,
 ) -> Result<Decision<Verdict<T>>, Error> {
-    restamp(&mut record, ctx)?;
-    let stamp = record.stamp.clone().unwrap_or_default();
+    let stamp = restamp(&mut record, ctx)?;
     stepup::keep_only(&mut record, ctx, authorised.grant.as_deref());
     let mut effects = authorised.effects;
     effects.push(Effect::Event(kind, method));
