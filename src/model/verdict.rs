@@ -84,35 +84,32 @@ impl<T> Verdict<T> {
         }
     }
 
-    /// The refusal, as a verdict of any type; `None` when it was accepted.
-    pub(crate) fn refused<U>(self) -> Option<Verdict<U>> {
+    /// What it unlocked, or the refusal as a verdict of any type.
+    fn split<U>(self) -> Result<T, Verdict<U>> {
         match self {
-            Verdict::Accepted(_) => None,
+            Verdict::Accepted(t) => Ok(t),
             Verdict::Rejected {
                 attempts_left,
                 reason,
-            } => Some(Verdict::Rejected {
+            } => Err(Verdict::Rejected {
                 attempts_left,
                 reason,
             }),
-            Verdict::LockedOut { until } => Some(Verdict::LockedOut { until }),
-            Verdict::Throttled { until } => Some(Verdict::Throttled { until }),
+            Verdict::LockedOut { until } => Err(Verdict::LockedOut { until }),
+            Verdict::Throttled { until } => Err(Verdict::Throttled { until }),
         }
+    }
+
+    /// The refusal, as a verdict of any type; `None` when it was accepted.
+    pub(crate) fn refused<U>(self) -> Option<Verdict<U>> {
+        self.split().err()
     }
 
     /// The same verdict with what an acceptance unlocked mapped by `f`.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verdict<U> {
-        match self {
-            Verdict::Accepted(t) => Verdict::Accepted(f(t)),
-            Verdict::Rejected {
-                attempts_left,
-                reason,
-            } => Verdict::Rejected {
-                attempts_left,
-                reason,
-            },
-            Verdict::LockedOut { until } => Verdict::LockedOut { until },
-            Verdict::Throttled { until } => Verdict::Throttled { until },
+        match self.split() {
+            Ok(t) => Verdict::Accepted(f(t)),
+            Err(refused) => refused,
         }
     }
 }
