@@ -180,6 +180,7 @@ impl TwoFactor {
             .await
             .ok_or(Error::Offload)
     }
+
     /// Load → decide → compare-and-swap save → effects, deciding again on a
     /// lost race, for a call with nothing to work out before its decision.
     pub(super) async fn transact<R>(
@@ -232,14 +233,14 @@ impl TwoFactor {
                 drawn = Some(draw()?);
             }
             let now = self.inner.clock.now();
+            let random = entropy.or(drawn.as_ref());
             let needs = {
-                let ctx = self.ctx_at(account, now, entropy.or(drawn.as_ref()), &refused);
+                let ctx = self.ctx_at(account, now, random, &refused);
                 match prepare(&record, &ctx)? {
                     Prepared::Answer(reply) => return Ok((reply, false)),
                     Prepared::Go(needs) => needs,
                 }
             };
-            let random = entropy.or(drawn.as_ref());
             self.work_out(account, &needs, typed, &mut worked).await?;
             // A decision that may want new recovery codes, and so be made
             // again once they are, keeps the record to make it on.
