@@ -30,10 +30,16 @@ const NOW: u64 = 1_700_000_015;
 
 /// A six-digit code that no step of the window around `NOW` shows.
 fn wrong_code(secret: &[u8]) -> String {
+    wrong_code_at(&[secret.to_vec()], NOW)
+}
+
+/// A six-digit code that no step of any of `secrets`' windows around `at`
+/// shows.
+fn wrong_code_at(secrets: &[Vec<u8>], at: u64) -> String {
     let totp = Totp::new(Algorithm::Sha1, 6, 30);
-    let window: Vec<String> = [-30i64, 0, 30]
+    let window: Vec<String> = secrets
         .iter()
-        .map(|d| totp.code_at(secret, (NOW as i64 + d) as u64).to_string())
+        .flat_map(|secret| [at - 30, at, at + 30].map(|t| totp.code_at(secret, t).to_string()))
         .collect();
     (0..1_000_000)
         .map(|n| format!("{n:06}"))
@@ -108,9 +114,63 @@ impl PasswordCheck for Anyone {
     }
 }
 
+/// The secret an app setup shows.
+fn secret_of(setup: Verdict<Setup>) -> Vec<u8> {
+    let Verdict::Accepted(Setup::App(s)) = setup else {
+        panic!()
+    };
+    let plain: String = s.secret.expose_secret().split(' ').collect();
+    data_encoding::BASE32_NOPAD
+        .decode(plain.as_bytes())
+        .unwrap()
+}
+
+/// Sets `apps` authenticator apps up on `account`: the first turns two-factor
+/// authentication on, each other is added under a step-up 30 s later.
+/// Answers their secrets.
+async fn enrol(
+    tf: &TwoFactor,
+    clock: &ManualClock,
+    account: &Account,
+    apps: usize,
+) -> Vec<Vec<u8>> {
+    let pw = SecretString::from("x");
+    let totp = Totp::new(Algorithm::Sha1, 6, 30);
+    let code = |secret: &[u8]| totp.code_at(secret, clock.now().unix_seconds()).to_string();
+    let first = secret_of(tf.begin_setup(account, NewMethod::App, &pw).await.unwrap());
+    assert!(tf
+        .confirm_setup(account, &code(&first))
+        .await
+        .unwrap()
+        .is_accepted());
+    let mut secrets = vec![first];
+    while secrets.len() < apps {
+        clock.advance(Duration::from_secs(30));
+        let grant = tf
+            .step_up(account, &pw, &code(&secrets[0]))
+            .await
+            .unwrap()
+            .accepted()
+            .unwrap();
+        let next = secret_of(
+            tf.add_fallback(account, NewMethod::App, &grant)
+                .await
+                .unwrap(),
+        );
+        assert!(tf
+            .confirm_setup(account, &code(&next))
+            .await
+            .unwrap()
+            .is_accepted());
+        secrets.push(next);
+    }
+    secrets
+}
+
 /// The whole `verify_login` on a memory store: load, unseal, check, save.
 /// Wrong codes under an unlimited lockout, so each one is evaluated and its
-/// failure saved.
+/// failure saved: for an account with one app, and for one with five
+/// (each code checked against every app).
 fn service(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -131,38 +191,30 @@ fn service(c: &mut Criterion) {
         .build()
         .unwrap();
     let alice = Account::new("user-42", "alice@example.com");
-    let secret = rt.block_on(async {
-        let pw = SecretString::from("x");
-        let Verdict::Accepted(Setup::App(s)) =
-            tf.begin_setup(&alice, NewMethod::App, &pw).await.unwrap()
-        else {
-            panic!()
-        };
-        let plain: String = s.secret.expose_secret().split(' ').collect();
-        let secret = data_encoding::BASE32_NOPAD
-            .decode(plain.as_bytes())
-            .unwrap();
-        let code = Totp::new(Algorithm::Sha1, 6, 30).code_at(&secret, clock.now().unix_seconds());
-        assert!(tf
-            .confirm_setup(&alice, &code.to_string())
-            .await
-            .unwrap()
-            .is_accepted());
-        secret
+    let bob = Account::new("user-43", "bob@example.com");
+    let (one, five) = rt.block_on(async {
+        let one = enrol(&tf, &clock, &alice, 1).await;
+        let five = enrol(&tf, &clock, &bob, 5).await;
+        (one, five)
     });
-    let wrong = Arc::new(wrong_code(&secret));
-    c.benchmark_group("service")
-        .bench_function("verify_login_memory", |b| {
+    let at = clock.now().unix_seconds();
+    let mut g = c.benchmark_group("service");
+    for (name, account, secrets) in [
+        ("verify_login_memory", &alice, &one),
+        ("verify_login_memory_5_apps", &bob, &five),
+    ] {
+        let wrong = Arc::new(wrong_code_at(secrets, at));
+        g.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
-                let (tf, alice, wrong) = (&tf, &alice, wrong.clone());
+                let (tf, account, wrong) = (&tf, account, wrong.clone());
                 async move {
-                    tf.verify_login(alice, black_box(&wrong), None)
+                    tf.verify_login(account, black_box(&wrong), None)
                         .await
                         .unwrap()
                 }
             })
         });
+    }
 }
-
 criterion_group!(benches, totp, sent_codes, service);
 criterion_main!(benches);

@@ -84,8 +84,8 @@ async fn main() -> Result<()> {
         .await?
         .accepted()
         .ok_or("support's step-up refused")?;
-    let uri = tf
-        .admin_export_app(
+    let apps = tf
+        .admin_export_apps(
             &support,
             &grant,
             &jane,
@@ -94,9 +94,11 @@ async fn main() -> Result<()> {
         .await?
         .accepted()
         .ok_or("export refused")?;
-    let same = Authenticator::from_uri(uri.expose_secret())?;
+    let app = apps.first().ok_or("no app exported")?;
+    let same = Authenticator::from_uri(app.uri.expose_secret())?;
     println!(
-        "Exported (audited with who and why); the same secret: {}.",
+        "Exported \"{}\" (audited with who and why); the same secret: {}.",
+        app.label,
         same.secret() == phone.secret()
     );
     Ok(())

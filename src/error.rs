@@ -78,6 +78,21 @@ pub enum Error {
     /// No remembered device has that id.
     #[error("no remembered device has that id")]
     NoSuchDevice,
+    /// No authenticator of this account has that id.
+    #[error("no authenticator has that id")]
+    NoSuchAuthenticator,
+    /// The account holds as many authenticators of this kind as the policy
+    /// allows ([`AuthenticatorPolicy`](crate::AuthenticatorPolicy)): remove
+    /// one first.
+    #[error("no more authenticators of this kind can be added (at most {max})")]
+    TooManyAuthenticators {
+        /// The most the policy allows.
+        max: usize,
+    },
+    /// An authenticator's label must be 1 to 64 characters, not blank, with
+    /// no control characters.
+    #[error("a label of 1 to 64 characters, without control characters, is required")]
+    InvalidLabel,
     /// The account's id or label, or the issuer, cannot be used.
     #[error("invalid account or issuer: {0}")]
     InvalidAccount(&'static str),
@@ -171,11 +186,14 @@ impl Error {
             | Error::MethodAlreadySetUp
             | Error::WrongMethod
             | Error::NoSuchDevice
+            | Error::NoSuchAuthenticator
+            | Error::TooManyAuthenticators { .. }
             | Error::Required
             | Error::RateLimited { .. } => ErrorKind::State,
             Error::InvalidPhoneNumber
             | Error::InvalidAccount(_)
             | Error::InvalidReason
+            | Error::InvalidLabel
             | Error::InvalidImport(_) => ErrorKind::Input,
             Error::CorruptRecord(_)
             | Error::UnsupportedSchema(_)

@@ -123,29 +123,32 @@ pub use service::{Rotation, TwoFactor, TwoFactorBuilder};
 
 // What calls take and answer.
 pub use model::account::Account;
-pub use model::import::ImportedApp;
+pub use model::import::{ExportedApp, ImportedApp};
 pub use model::phone::PhoneNumber;
 pub use model::reauth::Reauth;
 pub use model::requirement::{Requirement, SetupDue, Strength};
 pub use model::setup::{
-    AppSetup, Changed, CodeSetup, Enabled, Keep, NewMethod, RecoveryCodes, Regenerated, Setup,
+    AppSetup, Changed, CodeSetup, Enabled, Keep, NewAuthenticator, NewMethod, RecoveryCodes,
+    Regenerated, Setup,
 };
 pub use model::source::Source;
-pub use model::status::{AccountSummary, AdminAction, Method, Page, State, Status};
+pub use model::status::{
+    AccountSummary, AdminAction, AuthenticatorInfo, Method, Page, State, Status,
+};
 pub use model::time::Timestamp;
 pub use model::verdict::{
     DeviceInfo, Grant, LoginStep, Proof, Rejection, RememberedDevice, Sent, Verdict, Verified,
 };
 
 // What is sent and reported.
-pub use model::event::{Event, EventKind};
+pub use model::event::{Event, EventKind, Named};
 pub use model::message::{Change, CodeMessage, Message, Notice, Purpose};
 
 // Configuration.
 pub use crypto::keys::MasterKey;
 pub use policy::{
-    AfterReset, Algorithm, CodePolicy, DevicePolicy, FactorChange, LimitPolicy, LockoutPolicy,
-    Policy, RecoveryPolicy, StepUpPolicy, TotpPolicy, WhileRequired,
+    AfterReset, Algorithm, AuthenticatorPolicy, CodePolicy, DevicePolicy, FactorChange,
+    LimitPolicy, LockoutPolicy, Policy, RecoveryPolicy, StepUpPolicy, TotpPolicy, WhileRequired,
 };
 
 // Errors.

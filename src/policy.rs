@@ -165,6 +165,27 @@ impl Default for DevicePolicy {
     }
 }
 
+/// How many authenticators of a kind a user may hold.
+///
+/// Each authenticator app is one more secret a typed code is checked
+/// against: with `n` apps and a skew of one step, a guess at login is
+/// compared with `3 n` codes, so the chance that one guess is right grows
+/// `n`-fold (about 1 in 66,000 with five six-digit apps, against 1 in
+/// 333,000 with one), while the lockout still counts one failure per
+/// attempt. The cap bounds that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthenticatorPolicy {
+    /// The most authenticator apps per account, 1 to 10. Default 5.
+    pub max_apps: usize,
+}
+
+impl Default for AuthenticatorPolicy {
+    fn default() -> Self {
+        Self { max_apps: 5 }
+    }
+}
+
 /// How step-up grants ("sudo mode") work: see
 /// [`TwoFactor::step_up`](crate::TwoFactor::step_up).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,6 +335,8 @@ pub struct Policy {
     pub recovery: RecoveryPolicy,
     /// Remembered devices.
     pub devices: DevicePolicy,
+    /// How many authenticators of a kind an account may hold.
+    pub authenticators: AuthenticatorPolicy,
     /// Step-up grants.
     pub step_up: StepUpPolicy,
     /// Limits per destination and per source, across accounts.
@@ -356,6 +379,7 @@ impl Default for Policy {
             lockout: LockoutPolicy::default(),
             recovery: RecoveryPolicy::default(),
             devices: DevicePolicy::default(),
+            authenticators: AuthenticatorPolicy::default(),
             step_up: StepUpPolicy::default(),
             limits: LimitPolicy::default(),
             after_admin_reset: AfterReset::Off,
@@ -516,6 +540,9 @@ impl Policy {
         }
         if self.devices.ttl.is_zero() || self.devices.max == 0 {
             return Err("devices.ttl and devices.max must be positive");
+        }
+        if !(1..=10).contains(&self.authenticators.max_apps) {
+            return Err("authenticators.max_apps must be 1 to 10");
         }
         let s = &self.step_up;
         if s.grant_ttl < Duration::from_secs(60) || s.grant_ttl > Duration::from_secs(3600) {

@@ -61,18 +61,33 @@ async fn setup_login_disable() {
         Some(enabled.stamp.clone()),
         tf.security_stamp(&alice).await.unwrap()
     );
+    let Status::On {
+        methods,
+        primary,
+        authenticators,
+        since,
+        phone,
+        pending,
+        recovery_codes_left,
+        devices,
+        ..
+    } = tf.status(&alice).await.unwrap()
+    else {
+        panic!("not on")
+    };
+    assert_eq!((methods, primary), (vec![Method::App], Method::App));
+    assert_eq!((since, phone, pending), (at(T0 + 10), None, None));
+    assert_eq!((recovery_codes_left, devices), (10, 0));
+    // one authenticator, named after its kind, added now, not yet used
+    let [app_info] = authenticators.as_slice() else {
+        panic!("{authenticators:?}")
+    };
     assert_eq!(
-        tf.status(&alice).await.unwrap(),
-        Status::On {
-            methods: vec![Method::App],
-            primary: Method::App,
-            since: at(T0 + 10),
-            phone: None,
-            pending: None,
-            recovery_codes_left: 10,
-            devices: 0,
-        }
+        (app_info.method, app_info.label.as_str(), app_info.primary),
+        (Method::App, "Authenticator app", true)
     );
+    assert_eq!((app_info.created, app_info.last_used), (at(T0 + 10), None));
+    assert!(app_info.id.starts_with("app-") && app_info.id.len() == 12);
 
     h.advance(30);
     assert_eq!(

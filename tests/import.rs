@@ -235,13 +235,17 @@ async fn an_exported_secret_imports_elsewhere_and_logs_in() {
     let app = h.set_up_app(&tf, &alice).await;
 
     let Verdict::Accepted(exported) = tf
-        .admin_export_app(&root, &proof, &alice, "moving to the new portal")
+        .admin_export_apps(&root, &proof, &alice, "moving to the new portal")
         .await
         .unwrap()
     else {
         panic!("export refused")
     };
     // the URI is the app's: the same codes
+    let [exported] = exported.as_slice() else {
+        panic!("one app: {exported:?}")
+    };
+    let exported = &exported.uri;
     let copy = Authenticator::from_uri(exported.expose_secret()).unwrap();
     assert_eq!(copy.secret(), app.secret.as_slice());
     // audited with who and why, and nothing of the secret
@@ -264,7 +268,7 @@ async fn an_exported_secret_imports_elsewhere_and_logs_in() {
         .policy(policy())
         .build()
         .unwrap();
-    let imported = ImportedApp::from_uri(&exported).unwrap();
+    let imported = ImportedApp::from_uri(exported).unwrap();
     let _ = elsewhere.import_app(&alice, &imported).await.unwrap();
     h.advance(30);
     assert!(elsewhere
@@ -284,44 +288,44 @@ async fn an_export_needs_permission_and_the_administrators_step_up() {
     let alice = h.account("alice");
     let _ = h.set_up_app(&tf, &alice).await;
     assert!(matches!(
-        tf.admin_export_app(&root, &proof, &alice, "backup").await,
+        tf.admin_export_apps(&root, &proof, &alice, "backup").await,
         Err(Error::NotPermitted)
     ));
 
     let tf = exporting(&h);
     let pw = password();
     assert!(matches!(
-        tf.admin_export_app(&root, &pw, &alice, "backup").await,
+        tf.admin_export_apps(&root, &pw, &alice, "backup").await,
         Err(Error::StepUpRequired)
     ));
     h.advance(30);
     assert_eq!(
-        tf.admin_export_app(&root, Reauth::with_code(&pw, "000000"), &alice, "backup")
+        tf.admin_export_apps(&root, Reauth::with_code(&pw, "000000"), &alice, "backup")
             .await
             .unwrap()
             .map(|_| ()),
         wrong(4)
     );
     assert!(matches!(
-        tf.admin_export_app(&root, &proof, &alice, " ").await,
+        tf.admin_export_apps(&root, &proof, &alice, " ").await,
         Err(Error::InvalidReason)
     ));
     // nobody exports their own secret this way
     assert!(matches!(
-        tf.admin_export_app(&root, &proof, &root, "backup").await,
+        tf.admin_export_apps(&root, &proof, &root, "backup").await,
         Err(Error::NotPermitted)
     ));
     // nothing to export
     let bob = h.account("bob");
     assert!(matches!(
-        tf.admin_export_app(&root, &proof, &bob, "backup").await,
+        tf.admin_export_apps(&root, &proof, &bob, "backup").await,
         Err(Error::NotEnabled)
     ));
     assert_eq!(h.events.count(EventKind::AdminExport), 0);
     let now = root_app.code(h.now());
     let code = Reauth::with_code(&pw, &now);
     assert!(tf
-        .admin_export_app(&root, code, &alice, "backup")
+        .admin_export_apps(&root, code, &alice, "backup")
         .await
         .unwrap()
         .is_accepted());

@@ -5,6 +5,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::authenticators::{checked_label, id_for, label_for};
 use super::inputs::{Inputs, Needs, Prepared};
 use super::sending::{self, Issued, SentCheck};
 use super::stepup::{authorize, Authorised, Gate, Presented};
@@ -17,12 +18,12 @@ use crate::crypto::totp::{parse_code, Totp};
 use crate::error::{Error, Result};
 use crate::model::event::EventKind;
 use crate::model::message::{Change, Purpose};
-use crate::model::setup::{AppSetup, CodeSetup, Enabled, NewMethod, Setup};
+use crate::model::setup::{AppSetup, CodeSetup, Enabled, NewAuthenticator, NewMethod, Setup};
 use crate::model::status::Method;
 use crate::model::verdict::{Rejection, Sent, Verdict};
 use crate::policy::FactorChange;
 use crate::record::{
-    AppFactor, EmailFactor, Factor, Factors, Goal, Mac, PendingSetup, Record, SmsFactor,
+    AppFactor, EmailFactor, Entry, Factor, Factors, Goal, Mac, PendingSetup, Record, SmsFactor,
 };
 
 /// The factors, when two-factor authentication is on (not suspended).
@@ -54,13 +55,16 @@ pub(crate) fn change_of(goal: Goal) -> FactorChange {
 pub(crate) fn check_begin(
     record: &Record,
     ctx: &Ctx<'_>,
-    new: &NewMethod,
+    new: &NewAuthenticator,
     goal: Goal,
 ) -> Result<()> {
-    let method = new.method();
+    let method = new.method.method();
+    if let Some(label) = &new.label {
+        checked_label(label)?;
+    }
     match (resolve(record, goal), active(record)) {
         (Goal::AddFallback | Goal::ReplaceNumber, None) => return Err(Error::NotEnabled),
-        (Goal::AddFallback, Some(e)) if e.has(method) => return Err(Error::MethodAlreadySetUp),
+        (Goal::AddFallback, Some(e)) => check_room(e, ctx, method)?,
         (Goal::ReplaceNumber, Some(e)) if !e.has(Method::Sms) => return Err(Error::MethodNotSetUp),
         _ => {}
     }
@@ -76,26 +80,43 @@ pub(crate) fn check_begin(
     Ok(())
 }
 
+/// Whether one more authenticator of `method` may be added beside those of
+/// `e`: one email and one number at most, apps up to the policy's cap.
+fn check_room(e: &Factors, ctx: &Ctx<'_>, method: Method) -> Result<()> {
+    match method {
+        Method::App => {
+            let max = ctx.policy.authenticators.max_apps;
+            match e.count(method) >= max {
+                true => Err(Error::TooManyAuthenticators { max }),
+                false => Ok(()),
+            }
+        }
+        _ if e.has(method) => Err(Error::MethodAlreadySetUp),
+        _ => Ok(()),
+    }
+}
+
 /// Begins setting `new` up for `goal`, replacing any setup already pending,
 /// once the step-up rule is met.
 pub(crate) fn begin(
     record: Record,
     ctx: &Ctx<'_>,
-    new: &NewMethod,
+    new: &NewAuthenticator,
     goal: Goal,
     presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<Setup>>> {
     check_begin(&record, ctx, new, goal)?;
+    let label = new.label.as_deref().map(checked_label).transpose()?;
     let goal = resolve(&record, goal);
     let (mut record, authorised) = match authorize(record, ctx, change_of(goal), presented)? {
         Gate::Pass(record, authorised) => (record, authorised),
         Gate::Stop(decision) => return Ok(decision),
     };
-    let method = new.method();
+    let method = new.method.method();
     let expires = ctx.now.saturating_add(ctx.policy.setup_ttl);
     let mut effects = authorised.effects;
     effects.push(Effect::Event(EventKind::SetupBegun, Some(method)));
-    let (factor, setup) = match new {
+    let (factor, setup) = match &new.method {
         NewMethod::App => begin_app(ctx, expires)?,
         NewMethod::Email => {
             let to = ctx.account.email().to_owned();
@@ -134,6 +155,7 @@ pub(crate) fn begin(
     };
     record.pending = Some(PendingSetup {
         factor,
+        label,
         expires,
         goal,
         grant: authorised.grant.map(Mac),
@@ -315,6 +337,15 @@ pub(crate) fn cancel(
     Ok(Decision::saved(record, effects, Verdict::Accepted(())))
 }
 
+/// The authenticators of `e` whose kind passes `keep`.
+fn kept_but(e: &Factors, keep: impl Fn(Method) -> bool) -> Vec<Entry> {
+    e.all
+        .iter()
+        .filter(|a| keep(a.factor.method()))
+        .cloned()
+        .collect()
+}
+
 /// The setup a confirmation would confirm: a live one whose goal still fits
 /// the record.
 fn to_confirm<'r>(record: &'r Record, ctx: &Ctx<'_>) -> Result<&'r PendingSetup> {
@@ -328,6 +359,10 @@ fn to_confirm<'r>(record: &'r Record, ctx: &Ctx<'_>) -> Result<&'r PendingSetup>
         (Goal::TurnOn, Some(_)) => Err(Error::AlreadyEnabled),
         (Goal::AddFallback | Goal::ReplaceNumber | Goal::Switch, None) => {
             Err(Error::NoPendingSetup)
+        }
+        // Another was added meanwhile (an import, say): the cap holds.
+        (Goal::AddFallback, Some(e)) => {
+            check_room(e, ctx, pending.factor.method()).map(|_| pending)
         }
         _ => Ok(pending),
     }
@@ -418,22 +453,36 @@ pub(crate) fn confirm(
         grant: pending.grant.map(|m| m.0),
         effects: Vec::new(),
     };
+    // What stays beside the new authenticator, for its name and id.
+    let kept: Vec<Entry> = match (pending.goal, record.factors.as_ref()) {
+        (Goal::AddFallback, Some(e)) => e.all.clone(),
+        (Goal::ReplaceNumber, Some(e)) => kept_but(e, |m| m != Method::Sms),
+        (Goal::Switch, Some(e)) => kept_but(e, |m| m != e.primary && m != method),
+        _ => Vec::new(),
+    };
+    let entry = Entry {
+        id: id_for(&kept, method, ctx)?,
+        label: label_for(&kept, method, pending.label.as_deref())?,
+        created: ctx.now,
+        last_used: None,
+        factor,
+    };
+    let named = entry.named();
     let (kind, change) = match (pending.goal, record.factors.as_mut()) {
         (Goal::AddFallback, Some(e)) => {
-            e.all.push(factor);
+            e.all.push(entry);
             (EventKind::FallbackAdded, Change::FallbackAdded(method))
         }
         (Goal::ReplaceNumber, Some(e)) => {
-            e.all.retain(|f| f.method() != Method::Sms);
-            e.all.push(factor);
+            e.all = kept;
+            e.all.push(entry);
             // Devices were remembered under the old number: they ask again.
             record.devices.clear();
             (EventKind::PhoneChanged, Change::PhoneChanged)
         }
         (Goal::Switch, Some(e)) => {
-            let old = e.primary;
-            e.all.retain(|f| f.method() != old && f.method() != method);
-            e.all.push(factor);
+            e.all = kept;
+            e.all.push(entry);
             e.primary = method;
             record.devices.clear();
             (EventKind::MethodSwitched, Change::PrimaryChanged(method))
@@ -443,7 +492,7 @@ pub(crate) fn confirm(
             record.factors = Some(Factors {
                 primary: method,
                 since: ctx.now,
-                all: vec![factor],
+                all: vec![entry],
                 suspended: None,
             });
             record.devices.clear();
@@ -463,7 +512,7 @@ pub(crate) fn confirm(
         record,
         ctx,
         authorised,
-        (kind, Some(method), change),
+        (kind, Some(method), change, Some(named)),
         old_number,
         |stamp| Enabled {
             method,
@@ -476,7 +525,7 @@ pub(crate) fn confirm(
     if let Some(i) = d
         .effects
         .iter()
-        .position(|e| *e == Effect::Event(kind, Some(method)))
+        .position(|e| matches!(e, Effect::Named(k, ..) if *k == kind))
     {
         let event = d.effects.remove(i);
         d.effects.insert(0, event);
@@ -506,7 +555,13 @@ mod tests {
         goal: Goal,
         seed: u8,
     ) -> Result<Decision<Verdict<Setup>>> {
-        begin(record, &f.ctx_seeded(at, seed), &new, goal, &PASS)
+        begin(
+            record,
+            &f.ctx_seeded(at, seed),
+            &new.clone().into(),
+            goal,
+            &PASS,
+        )
     }
 
     fn begun(f: &Fixture) -> (Record, AppSetup) {
@@ -561,7 +616,7 @@ mod tests {
         let d = begin(
             Record::default(),
             &f.ctx(T0),
-            &NewMethod::App,
+            &NewMethod::App.into(),
             Goal::TurnOn,
             &FAIL,
         )
@@ -591,8 +646,8 @@ mod tests {
         assert!(d.ok().is_accepted());
         let saved = d.save.unwrap();
         assert!(saved.pending.is_none());
-        let mut e = saved.factors.clone().unwrap();
-        assert_eq!(e.app_mut().unwrap().last_step, Some((T0 + 40) / 30));
+        let e = saved.factors.clone().unwrap();
+        assert_eq!(e.apps().next().unwrap().last_step, Some((T0 + 40) / 30));
         assert!(d
             .effects
             .contains(&Effect::Notice(Change::Enabled(Method::App))));
@@ -697,7 +752,7 @@ mod tests {
             begin(
                 Record::default(),
                 &f.ctx(T0),
-                &NewMethod::App,
+                &NewMethod::App.into(),
                 Goal::TurnOn,
                 &FAIL,
             ),
@@ -747,16 +802,20 @@ mod tests {
 
     #[test]
     fn fallbacks_and_number_changes_need_a_factor_on() {
-        let f = Fixture::new();
+        let mut f = Fixture::new();
         let n = || NewMethod::Sms(PhoneNumber::parse("+60123451688").unwrap());
         assert!(matches!(
             begin_new(Record::default(), &f, T0, n(), Goal::AddFallback, 1),
             Err(Error::NotEnabled)
         ));
         let on = with_app(&f, T0, 1);
+        // a second app fits under the cap, not over it
+        let app = NewMethod::App.into();
+        assert!(check_begin(&on, &f.ctx(T0), &app, Goal::AddFallback).is_ok());
+        f.policy.authenticators.max_apps = 1;
         assert!(matches!(
             begin_new(on.clone(), &f, T0, NewMethod::App, Goal::AddFallback, 1),
-            Err(Error::MethodAlreadySetUp)
+            Err(Error::TooManyAuthenticators { max: 1 })
         ));
         assert!(matches!(
             begin_new(on.clone(), &f, T0, n(), Goal::ReplaceNumber, 1),
@@ -770,7 +829,7 @@ mod tests {
         let d = begin(
             on,
             &f.ctx_seeded(T0 + 30, 6),
-            &n(),
+            &n().into(),
             Goal::AddFallback,
             &with_code(&code),
         )
@@ -816,7 +875,7 @@ mod tests {
         let d = begin(
             on.clone(),
             &f.ctx_seeded(T0 + 30, 6),
-            &n,
+            &n.clone().into(),
             Goal::TurnOn,
             &with_code(&old_code),
         )
@@ -857,7 +916,7 @@ mod tests {
         let d = begin(
             on,
             &f.ctx(T0 + 30),
-            &NewMethod::App,
+            &NewMethod::App.into(),
             Goal::TurnOn,
             &with_code("000000"),
         )

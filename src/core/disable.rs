@@ -69,7 +69,7 @@ pub(crate) fn disable(
         record,
         ctx,
         authorised,
-        (kind, method, change),
+        (kind, method, change, None),
         old_number,
         |stamp| Changed { stamp },
     )
@@ -115,6 +115,7 @@ pub(crate) fn reenable(
             EventKind::Reenabled,
             Some(primary),
             Change::Enabled(primary),
+            None,
         ),
         None,
         |stamp| Changed { stamp },

@@ -50,7 +50,7 @@ pub(crate) fn remove(
         };
     let old_number = texted_number(&record, ctx)?;
     if let Some(e) = record.factors.as_mut() {
-        e.all.retain(|f| f.method() != method);
+        e.all.retain(|f| f.factor.method() != method);
     }
     if record.code.as_ref().is_some_and(|c| c.method == method) {
         record.code = None;
@@ -72,6 +72,7 @@ pub(crate) fn remove(
             EventKind::FallbackRemoved,
             Some(method),
             Change::FallbackRemoved(method),
+            None,
         ),
         old_number,
         |stamp| Changed { stamp },
@@ -104,6 +105,7 @@ pub(crate) fn set_primary(
             EventKind::PrimaryChanged,
             Some(method),
             Change::PrimaryChanged(method),
+            None,
         ),
         None,
         |stamp| Changed { stamp },

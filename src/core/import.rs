@@ -2,18 +2,16 @@
 //! taking it out again: the host vouches for the first, an administrator
 //! (under their own step-up) answers for the second.
 
-use secrecy::SecretString;
-
 use super::device::clean;
 use super::{restamp, Ctx, Decision, Effect};
 use crate::crypto::seal::SecretKind;
 use crate::crypto::totp::Totp;
 use crate::error::{Error, Result};
 use crate::model::event::EventKind;
-use crate::model::import::ImportedApp;
+use crate::model::import::{ExportedApp, ImportedApp};
 use crate::model::setup::Changed;
 use crate::model::status::Method;
-use crate::record::{AppFactor, Factor, Factors, Record};
+use crate::record::{AppFactor, Entry, Factor, Factors, Record};
 
 /// The shortest secret taken: 80 bits, what many authenticator apps were
 /// given for years (RFC 4226 asks for 128 and recommends 160; new secrets
@@ -70,16 +68,24 @@ pub(crate) fn import(
         ctx.entropy()?.nonce,
         &app.secret,
     )?;
-    record.factors = Some(Factors {
-        primary: Method::App,
-        since: ctx.now,
-        all: vec![Factor::App(AppFactor {
+    let entry = Entry {
+        id: super::authenticators::id_for(&[], Method::App, ctx)?,
+        label: super::authenticators::label_for(&[], Method::App, None)?,
+        created: ctx.now,
+        last_used: None,
+        factor: Factor::App(AppFactor {
             secret: sealed,
             algorithm: app.algorithm,
             digits: app.digits,
             period: app.period,
             last_step: app.last_step,
-        })],
+        }),
+    };
+    let named = entry.named();
+    record.factors = Some(Factors {
+        primary: Method::App,
+        since: ctx.now,
+        all: vec![entry],
         suspended: None,
     });
     record.pending = None;
@@ -89,7 +95,7 @@ pub(crate) fn import(
     let stamp = restamp(&mut record, ctx)?;
     Ok(Decision::saved(
         record,
-        vec![Effect::Event(EventKind::AppImported, Some(Method::App))],
+        vec![Effect::Named(EventKind::AppImported, Method::App, named)],
         Changed { stamp },
     ))
 }
@@ -104,31 +110,36 @@ pub(crate) fn check_export(record: &Record) -> Result<()> {
     }
 }
 
-/// The account's authenticator app as a key URI, for an administrator:
-/// audited with who and why. The record is saved only when its secret was
-/// sealed under a previous master key (it is sealed again, as on any save).
+/// The account's authenticator apps as key URIs, for an administrator:
+/// audited with who and why. Nothing is saved.
 pub(crate) fn export(
     record: Record,
     ctx: &Ctx<'_>,
     admin: &str,
     reason: &str,
-) -> Result<Decision<SecretString>> {
+) -> Result<Decision<Vec<ExportedApp>>> {
     check_export(&record)?;
-    let app = record
-        .factors
-        .as_ref()
-        .and_then(Factors::app)
-        .ok_or(Error::MethodNotSetUp)?;
-    let secret = ctx
-        .keys
-        .open(ctx.account.id(), SecretKind::TotpSecret, &app.secret)?;
-    let uri = super::ceremony::account_key_uri(ctx, &secret, &app.totp())?;
+    let e = record.factors.as_ref().ok_or(Error::NotEnabled)?;
+    let mut apps = Vec::new();
+    for entry in &e.all {
+        let Factor::App(app) = &entry.factor else {
+            continue;
+        };
+        let secret = ctx
+            .keys
+            .open(ctx.account.id(), SecretKind::TotpSecret, &app.secret)?;
+        apps.push(ExportedApp {
+            id: entry.id.clone(),
+            label: entry.label.clone(),
+            uri: super::ceremony::account_key_uri(ctx, &secret, &app.totp())?,
+        });
+    }
     Ok(Decision::report(
         vec![Effect::AdminEvent {
             kind: EventKind::AdminExport,
             admin: clean(admin),
             reason: reason.to_owned(),
         }],
-        Ok(uri),
+        Ok(apps),
     ))
 }

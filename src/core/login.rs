@@ -153,8 +153,12 @@ pub(crate) fn verify(
         return Ok(Decision::unchanged(Verdict::LockedOut { until }));
     }
     let mut effects = Vec::new();
+    let mut named = None;
     let proof = match factor::check(&mut record, ctx, Purpose::Login, typed, hit)? {
-        Checked::Code(method) => Proof::Code(method),
+        Checked::Code(method, by) => {
+            named = Some(by);
+            Proof::Code(method)
+        }
         Checked::Recovery { left } => {
             effects.push(Effect::Event(EventKind::RecoveryCodeUsed, None));
             effects.push(Effect::Notice(Change::RecoveryCodeUsed { left }));
@@ -171,7 +175,13 @@ pub(crate) fn verify(
         Proof::Code(m) => Some(m),
         _ => None,
     };
-    effects.insert(0, Effect::Event(EventKind::LoginAccepted, method));
+    effects.insert(
+        0,
+        match (method, named) {
+            (Some(method), Some(by)) => Effect::Named(EventKind::LoginAccepted, method, by),
+            (method, _) => Effect::Event(EventKind::LoginAccepted, method),
+        },
+    );
     let device = match remember {
         Some(label) => {
             effects.push(Effect::Event(EventKind::DeviceRemembered, None));
@@ -225,7 +235,7 @@ mod tests {
         let d = begin_setup(
             Record::default(),
             &f.ctx_seeded(T0, 4),
-            &NewMethod::Email,
+            &NewMethod::Email.into(),
             Goal::TurnOn,
             &PASS,
         )

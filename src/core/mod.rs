@@ -4,6 +4,7 @@
 //! randomness of its own, no async.
 
 pub(crate) mod admin;
+pub(crate) mod authenticators;
 pub(crate) mod ceremony;
 pub(crate) mod device;
 pub(crate) mod disable;
@@ -29,7 +30,7 @@ use crate::crypto::keys::Keys;
 use crate::crypto::seal::NONCE_LEN;
 use crate::error::Error;
 use crate::model::account::Account;
-use crate::model::event::EventKind;
+use crate::model::event::{EventKind, Named};
 use crate::model::message::Change;
 use crate::model::status::Method;
 use crate::model::time::Timestamp;
@@ -81,6 +82,8 @@ pub(crate) struct Entropy {
     pub(crate) stamp: [u8; 16],
     /// Nonces to seal a record's secrets again under the current key.
     pub(crate) reseal: [[u8; NONCE_LEN]; rotation::RESEALS],
+    /// The random part of a new authenticator's id.
+    pub(crate) entry_id: [u8; 5],
 }
 
 impl Entropy {
@@ -94,7 +97,8 @@ impl Entropy {
             + 32
             + 32
             + 16
-            + NONCE_LEN * rotation::RESEALS;
+            + NONCE_LEN * rotation::RESEALS
+            + 5;
         let mut buf = zeroize::Zeroizing::new([0u8; LEN]);
         fill(buf.as_mut_slice())?;
         let mut e = Entropy {
@@ -106,6 +110,7 @@ impl Entropy {
             grant: [0; 32],
             stamp: [0; 16],
             reseal: [[0; NONCE_LEN]; rotation::RESEALS],
+            entry_id: [0; 5],
         };
         let mut rest = buf.as_slice();
         let mut take = |out: &mut [u8]| {
@@ -127,6 +132,7 @@ impl Entropy {
         for n in &mut e.reseal {
             take(n);
         }
+        take(&mut e.entry_id);
         Ok(e)
     }
 }
@@ -143,6 +149,8 @@ pub(crate) fn restamp(record: &mut Record, ctx: &Ctx<'_>) -> Result<String, Erro
 pub(crate) enum Effect {
     /// Report an audit event.
     Event(EventKind, Option<Method>),
+    /// Report an audit event about one authenticator.
+    Named(EventKind, Method, crate::model::event::Named),
     /// Email the account a security notice.
     Notice(Change),
     /// Text a security notice to a number that no longer receives codes.
@@ -313,14 +321,17 @@ pub(crate) fn factors_changed<T>(
     mut record: Record,
     ctx: &Ctx<'_>,
     authorised: stepup::Authorised,
-    (kind, method, change): (EventKind, Option<Method>, Change),
+    (kind, method, change, named): (EventKind, Option<Method>, Change, Option<Named>),
     old_number: Option<String>,
     reply: impl FnOnce(String) -> T,
 ) -> Result<Decision<Verdict<T>>, Error> {
     let stamp = restamp(&mut record, ctx)?;
     stepup::keep_only(&mut record, ctx, authorised.grant.as_deref());
     let mut effects = authorised.effects;
-    effects.push(Effect::Event(kind, method));
+    effects.push(match (method, named) {
+        (Some(method), Some(named)) => Effect::Named(kind, method, named),
+        (method, _) => Effect::Event(kind, method),
+    });
     effects.push(Effect::Notice(change));
     let new_number = texted_number(&record, ctx)?;
     if let Some(old) = old_number.filter(|old| Some(old) != new_number.as_ref()) {
@@ -386,7 +397,8 @@ pub(crate) mod testing {
     /// Entropy whose fields are filled with `seed`, `seed + 1`, … in
     /// order (the TOTP secret `seed`, the nonce `seed + 1`, the code
     /// `seed + 2`, the recovery codes `seed + 3` to `seed + 12`, the device
-    /// `seed + 13`, the stamp `seed + 14`, the grant `seed + 15`).
+    /// `seed + 13`, the stamp `seed + 14`, the grant `seed + 15`, a new
+    /// authenticator's id `seed + 16`).
     pub(crate) fn entropy(seed: u8) -> Entropy {
         let mut e = Entropy::draw::<()>(|buf| {
             buf.fill(0);
@@ -402,6 +414,7 @@ pub(crate) mod testing {
         e.device.fill(seed.wrapping_add(13));
         e.stamp.fill(seed.wrapping_add(14));
         e.grant.fill(seed.wrapping_add(15));
+        e.entry_id.fill(seed.wrapping_add(16));
         e
     }
 
@@ -424,7 +437,7 @@ pub(crate) mod testing {
         let d = super::ceremony::begin(
             Record::default(),
             &f.ctx_seeded(at, seed),
-            &new,
+            &new.into(),
             goal,
             &PASS,
         );
@@ -506,6 +519,14 @@ mod tests {
     fn effects_compare_reflexively() {
         let all = [
             Effect::Event(EventKind::CodeSent, Some(Method::Email)),
+            Effect::Named(
+                EventKind::LoginAccepted,
+                Method::App,
+                Named {
+                    id: "app".to_owned(),
+                    label: "Pixel 8".to_owned(),
+                },
+            ),
             Effect::Notice(Change::Disabled),
             Effect::NumberNotice {
                 to: "+15550100".to_owned(),

@@ -111,6 +111,7 @@ pub(crate) fn regenerate(
             EventKind::RecoveryCodesIssued,
             None,
             Change::RecoveryCodesRegenerated,
+            None,
         ),
         None,
         |stamp| Regenerated { codes, stamp },

@@ -10,9 +10,10 @@ use crate::crypto::seal::{Sealed, SecretKind};
 use crate::error::Result;
 use crate::record::{Factor, Record};
 
-/// The most sealed values a record holds: an app's secret, a number, and a
-/// pending setup's secret or number.
-pub(crate) const RESEALS: usize = 3;
+/// The most sealed values a record holds: the secrets of as many apps as
+/// the policy can allow (10), a number, and a pending setup's secret or
+/// number.
+pub(crate) const RESEALS: usize = 12;
 
 /// The sealed value a factor holds, with what it is.
 fn sealed_of(factor: &Factor) -> Option<(SecretKind, &Sealed)> {
@@ -25,7 +26,10 @@ fn sealed_of(factor: &Factor) -> Option<(SecretKind, &Sealed)> {
 
 /// Every sealed value of `record`, with what it is, to change.
 fn sealed_mut(record: &mut Record) -> impl Iterator<Item = (SecretKind, &mut Sealed)> {
-    let set_up = record.factors.iter_mut().flat_map(|e| e.all.iter_mut());
+    let set_up = record
+        .factors
+        .iter_mut()
+        .flat_map(|e| e.all.iter_mut().map(|e| &mut e.factor));
     let pending = record.pending.iter_mut().map(|p| &mut p.factor);
     set_up.chain(pending).filter_map(|factor| match factor {
         Factor::App(app) => Some((SecretKind::TotpSecret, &mut app.secret)),
@@ -38,7 +42,10 @@ fn sealed_mut(record: &mut Record) -> impl Iterator<Item = (SecretKind, &mut Sea
 /// one.
 pub(crate) fn stale(record: &Record, keys: &Keys) -> bool {
     let current = keys.current().id;
-    let set_up = record.factors.iter().flat_map(|e| e.all.iter());
+    let set_up = record
+        .factors
+        .iter()
+        .flat_map(|e| e.all.iter().map(|e| &e.factor));
     let pending = record.pending.iter().map(|p| &p.factor);
     set_up
         .chain(pending)

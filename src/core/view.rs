@@ -1,6 +1,7 @@
 //! What the pages show: an account's own security page, and its line on an
 //! administration page.
 
+use super::authenticators::list;
 use super::sending::{destination, masked};
 use super::Ctx;
 use crate::error::Result;
@@ -14,6 +15,7 @@ pub(crate) fn status(record: &Record, ctx: &Ctx<'_>) -> Result<Status> {
             return Ok(Status::Suspended {
                 methods: e.methods(),
                 primary: e.primary,
+                authenticators: list(e),
                 since,
             });
         }
@@ -24,6 +26,7 @@ pub(crate) fn status(record: &Record, ctx: &Ctx<'_>) -> Result<Status> {
         return Ok(Status::On {
             methods: e.methods(),
             primary: e.primary,
+            authenticators: list(e),
             since: e.since,
             phone,
             pending: pending.map(|p| p.factor.method()),
@@ -57,20 +60,20 @@ pub(crate) fn summary(
             user,
             state: State::Unreadable,
             methods: Vec::new(),
+            authenticators: Vec::new(),
         };
     };
-    let (state, methods) = match &record.factors {
-        Some(e) if e.suspended.is_some() => (State::Suspended, e.methods()),
-        Some(e) => (State::On, e.methods()),
-        None if record.pending.as_ref().is_some_and(|p| p.expires > now) => {
-            (State::Pending, Vec::new())
-        }
-        None if record.setup_required.is_some() => (State::SetupRequired, Vec::new()),
-        None => (State::Off, Vec::new()),
+    let state = match &record.factors {
+        Some(e) if e.suspended.is_some() => State::Suspended,
+        Some(_) => State::On,
+        None if record.pending.as_ref().is_some_and(|p| p.expires > now) => State::Pending,
+        None if record.setup_required.is_some() => State::SetupRequired,
+        None => State::Off,
     };
     AccountSummary {
         user,
         state,
-        methods,
+        methods: record.factors.as_ref().map_or(Vec::new(), |e| e.methods()),
+        authenticators: record.factors.as_ref().map_or(Vec::new(), list),
     }
 }

@@ -14,12 +14,26 @@ pub struct Event {
     pub kind: EventKind,
     /// The method concerned, where one is.
     pub method: Option<Method>,
+    /// The authenticator concerned, where one is: added, removed, or the
+    /// one whose code was accepted.
+    pub authenticator: Option<Named>,
     /// When.
     pub at: Timestamp,
     /// Who did it, when not the account's user (an administrator's id).
     pub actor: Option<String>,
     /// Why, when an administrator gave a reason.
     pub reason: Option<String>,
+}
+
+/// An authenticator as an event names it: its id and the user's label for
+/// it, never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Named {
+    /// Its id.
+    pub id: String,
+    /// The name the user gave it.
+    pub label: String,
 }
 
 /// What happened.
@@ -55,6 +69,8 @@ pub enum EventKind {
     FallbackAdded,
     /// A fallback method was removed.
     FallbackRemoved,
+    /// One authenticator was removed (others of its kind may remain).
+    AuthenticatorRemoved,
     /// The primary method changed.
     PrimaryChanged,
     /// The SMS number changed.
@@ -120,6 +136,7 @@ impl EventKind {
             EventKind::CodeSent => "code_sent",
             EventKind::FallbackAdded => "fallback_added",
             EventKind::FallbackRemoved => "fallback_removed",
+            EventKind::AuthenticatorRemoved => "authenticator_removed",
             EventKind::PrimaryChanged => "primary_changed",
             EventKind::PhoneChanged => "phone_changed",
             EventKind::MethodSwitched => "method_switched",

@@ -85,3 +85,26 @@ impl fmt::Debug for ImportedApp {
             .finish()
     }
 }
+
+/// One authenticator app of an account, exported by
+/// [`admin_export_apps`](crate::TwoFactor::admin_export_apps). The URI is
+/// the secret: `Debug` does not show it.
+#[non_exhaustive]
+pub struct ExportedApp {
+    /// The authenticator's id.
+    pub id: String,
+    /// The name the user gave it.
+    pub label: String,
+    /// Its `otpauth://totp/…` key URI, which holds the secret.
+    pub uri: secrecy::SecretString,
+}
+
+impl fmt::Debug for ExportedApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExportedApp")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .field("uri", &"[REDACTED]")
+            .finish()
+    }
+}

@@ -88,6 +88,8 @@ pub enum Change {
     FallbackAdded(Method),
     /// This fallback method was removed.
     FallbackRemoved(Method),
+    /// One authenticator of this kind was removed (others may remain).
+    AuthenticatorRemoved(Method),
     /// Codes are now texted to a new number.
     PhoneChanged,
     /// Turned off, with the settings kept for turning it back on.
@@ -119,6 +121,7 @@ impl Message {
                     Change::PrimaryChanged(_) => "two-factor login method changed",
                     Change::FallbackAdded(_) => "backup login method added",
                     Change::FallbackRemoved(_) => "backup login method removed",
+                    Change::AuthenticatorRemoved(_) => "two-factor authenticator removed",
                     Change::PhoneChanged => "two-factor phone number changed",
                     Change::Suspended => "two-factor authentication turned off",
                     Change::RecoveryCodeUsed { .. } => "a recovery code was used",
@@ -197,6 +200,13 @@ impl Message {
                     ),
                     Change::FallbackRemoved(m) => format!(
                         "A backup way to log in to your {} account was removed at {}: a code {}.",
+                        n.issuer,
+                        n.at,
+                        by(m)
+                    ),
+                    Change::AuthenticatorRemoved(m) => format!(
+                        "One of the ways to log in to your {} account was removed at {}: a \
+                         code {}.",
                         n.issuer,
                         n.at,
                         by(m)

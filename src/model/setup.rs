@@ -32,6 +32,40 @@ impl NewMethod {
     }
 }
 
+impl NewMethod {
+    /// This method with the name the user gives it ("Pixel 8", "old
+    /// iPhone"), shown in the list of authenticators: 1 to 64 characters,
+    /// not blank, no control characters ([`Error::InvalidLabel`](crate::Error::InvalidLabel)).
+    pub fn labelled(self, label: impl Into<String>) -> NewAuthenticator {
+        NewAuthenticator {
+            method: self,
+            label: Some(label.into()),
+        }
+    }
+}
+
+/// A method to set up and, optionally, the name the user gives it. A
+/// [`NewMethod`] alone converts into one with no name: the method's
+/// [`heading`](Method::heading) is used ("Authenticator app"), numbered
+/// when the account already has one of that name ("Authenticator app 2").
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NewAuthenticator {
+    /// The method.
+    pub method: NewMethod,
+    /// The name, if the user gave one.
+    pub label: Option<String>,
+}
+
+impl From<NewMethod> for NewAuthenticator {
+    fn from(method: NewMethod) -> Self {
+        Self {
+            method,
+            label: None,
+        }
+    }
+}
+
 /// A setup has begun: show this to the user and ask for the first code.
 #[derive(Debug)]
 #[non_exhaustive]

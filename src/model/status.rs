@@ -73,6 +73,26 @@ impl std::str::FromStr for Method {
     }
 }
 
+/// One authenticator set up, as an account page or an administration page
+/// lists it: what it is and what the user named it. Holds no secret, and no
+/// address or number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthenticatorInfo {
+    /// Its id, for [`remove_authenticator`](crate::TwoFactor::remove_authenticator).
+    pub id: String,
+    /// Its kind.
+    pub method: Method,
+    /// The name the user gave it (or the kind's [`heading`](Method::heading)).
+    pub label: String,
+    /// Whether its kind is the one asked for first at login.
+    pub primary: bool,
+    /// When it was added.
+    pub created: Timestamp,
+    /// When it last proved a login or a step-up.
+    pub last_used: Option<Timestamp>,
+}
+
 /// Whether, and how, an account is protected by a second factor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -93,6 +113,8 @@ pub enum Status {
         methods: Vec<Method>,
         /// The method asked for at login.
         primary: Method,
+        /// Every authenticator, in the order they were added.
+        authenticators: Vec<AuthenticatorInfo>,
         /// When it was turned on.
         since: Timestamp,
         /// The number codes are texted to, masked, when SMS is set up.
@@ -118,6 +140,8 @@ pub enum Status {
         methods: Vec<Method>,
         /// The method that will be asked for.
         primary: Method,
+        /// The authenticators kept.
+        authenticators: Vec<AuthenticatorInfo>,
         /// Since when it is off.
         since: Timestamp,
     },
@@ -168,6 +192,8 @@ pub struct AccountSummary {
     pub state: State,
     /// The methods set up (kept, when suspended), the primary first.
     pub methods: Vec<Method>,
+    /// The authenticators set up (kept, when suspended), by kind and name.
+    pub authenticators: Vec<AuthenticatorInfo>,
 }
 
 /// A page of [`AccountSummary`]s.
@@ -189,7 +215,7 @@ pub enum AdminAction {
     Reset,
     /// [`admin_unlock`](crate::TwoFactor::admin_unlock): lift a lockout.
     Unlock,
-    /// [`admin_export_app`](crate::TwoFactor::admin_export_app): read the
+    /// [`admin_export_apps`](crate::TwoFactor::admin_export_apps): read the
     /// authenticator app's secret, for the host's own backup or a move to
     /// another system.
     Export,

@@ -68,7 +68,7 @@ impl Admins {
     }
 
     /// Lets administrators export an account's authenticator-app secret
-    /// ([`admin_export_app`](crate::TwoFactor::admin_export_app)): for a
+    /// ([`admin_export_apps`](crate::TwoFactor::admin_export_apps)): for a
     /// move to another system. Off by default: it hands out secrets.
     pub fn allow_export(mut self) -> Self {
         self.export = true;

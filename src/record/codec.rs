@@ -2,7 +2,7 @@
 //! format, whose first value is the schema version; and the reading of
 //! documents of earlier schemas, upgraded in memory.
 
-use super::{v1, v2, Record, SCHEMA_VERSION};
+use super::{v1, v2, v3, Record, SCHEMA_VERSION};
 use crate::error::{Error, Result};
 
 impl Record {
@@ -26,9 +26,13 @@ impl Record {
         let (schema, _) = postcard::take_from_bytes::<u32>(document).map_err(corrupt)?;
         match schema {
             SCHEMA_VERSION => whole::<Record>(document),
-            2 => whole::<v2::Record>(document).map(Record::from),
+            3 => whole::<v3::Record>(document).map(Record::from),
+            2 => whole::<v2::Record>(document)
+                .map(v3::Record::from)
+                .map(Record::from),
             1 => whole::<v1::Record>(document)
                 .map(v2::Record::from)
+                .map(v3::Record::from)
                 .map(Record::from),
             0 => Err(Error::CorruptRecord(
                 "schema version 0 was never written".into(),
@@ -57,7 +61,7 @@ mod tests {
     use crate::model::message::Purpose;
     use crate::model::status::Method;
     use crate::model::time::Timestamp;
-    use crate::record::{EmailFactor, Factor, Factors, Guard, OutstandingCode, SendLog};
+    use crate::record::{EmailFactor, Entry, Factor, Factors, Guard, OutstandingCode, SendLog};
 
     #[test]
     fn round_trips() {
@@ -73,8 +77,8 @@ mod tests {
         assert!(corrupt(b""));
         assert!(corrupt(&[0]), "schema 0 was never written");
         assert!(matches!(
-            Record::decode(&[4]),
-            Err(Error::UnsupportedSchema(4))
+            Record::decode(&[5]),
+            Err(Error::UnsupportedSchema(5))
         ));
         assert!(matches!(
             Record::decode(&[0x80, 0x01, 0xff]),
@@ -94,6 +98,7 @@ mod tests {
     fn changed_bytes_never_panic() {
         for doc in [
             sample().encode().unwrap(),
+            SCHEMA_3.to_vec(),
             SCHEMA_2.to_vec(),
             SCHEMA_1.to_vec(),
         ] {
@@ -115,7 +120,13 @@ mod tests {
             factors: Some(Factors {
                 primary: Method::Sms,
                 since: Timestamp::from_unix_seconds(300),
-                all: vec![Factor::Email(EmailFactor {})],
+                all: vec![Entry {
+                    id: "email".into(),
+                    label: "Email".into(),
+                    created: Timestamp::from_unix_seconds(300),
+                    last_used: None,
+                    factor: Factor::Email(EmailFactor {}),
+                }],
                 suspended: None,
             }),
             code: Some(OutstandingCode {
@@ -160,6 +171,19 @@ mod tests {
         0, // setup required
     ];
 
+    /// `sample()` as schema 3 stored it.
+    #[rustfmt::skip]
+    const SCHEMA_3: [u8; 30] = [
+        3, // schema
+        1, 2, 0xac, 0x02, 1, 1, 0, // factors: Sms, since 300, [Email], not suspended
+        0, // pending
+        1, 1, 1, 0, 1, 0xaa, 5, 4, // code: Login, Email, key 0, mac, expires 5, 4 tries
+        0, 0, 0, 0, // sends, recovery, devices, grants
+        1, 1, b's', // stamp
+        2, 0, 0, 0, 0, // guard
+        0, // setup required
+    ];
+
     /// The stored form is postcard in declaration order: fields, then enum
     /// variants by position. Reordering either changes these bytes, and is
     /// a schema change.
@@ -167,12 +191,17 @@ mod tests {
     fn the_stored_form_is_fixed() {
         assert_eq!(
             Record::default().encode().unwrap(),
-            [3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         );
         #[rustfmt::skip]
         let expected = [
-            3, // schema
-            1, 2, 0xac, 0x02, 1, 1, 0, // factors: Sms, since 300, [Email], not suspended
+            4, // schema
+            1, 2, 0xac, 0x02, // factors: Sms, since 300
+            1, // one authenticator:
+            5, b'e', b'm', b'a', b'i', b'l', // id
+            5, b'E', b'm', b'a', b'i', b'l', // label
+            0xac, 0x02, 0, 1, // created 300, never used, Email
+            0, // not suspended
             0, // pending
             1, 1, 1, 0, 1, 0xaa, 5, 4, // code: Login, Email, key 0, mac, expires 5, 4 tries
             0, 0, 0, 0, // sends, recovery, devices, grants
@@ -182,11 +211,13 @@ mod tests {
         ];
         assert_eq!(sample().encode().unwrap(), expected);
         assert_eq!(Record::decode(&expected).unwrap(), sample());
-        assert_eq!(
-            Record::decode(&SCHEMA_2).unwrap(),
-            sample(),
-            "schema 2 reads"
-        );
+        for (schema, old) in [(3, SCHEMA_3.as_slice()), (2, SCHEMA_2.as_slice())] {
+            assert_eq!(
+                Record::decode(old).unwrap(),
+                sample(),
+                "schema {schema} reads"
+            );
+        }
     }
 
     /// A schema-1 document reads as the same record in this schema (through

@@ -6,9 +6,10 @@ mod codec;
 mod schema;
 mod v1;
 mod v2;
+mod v3;
 
 pub(crate) use schema::*;
 
 /// The schema version this build writes. It reads this one and every
 /// earlier one, upgrading in memory; the next save writes this one.
-pub(crate) const SCHEMA_VERSION: u32 = 3;
+pub(crate) const SCHEMA_VERSION: u32 = 4;

@@ -1,5 +1,5 @@
 //! The one document the library keeps per user, as this build writes it
-//! (schema 3).
+//! (schema 4).
 
 use std::fmt;
 
@@ -79,36 +79,32 @@ impl fmt::Debug for Record {
 /// Second factors in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Factors {
-    /// The method asked for at login.
+    /// The kind of factor asked for at login.
     pub(crate) primary: Method,
     /// When two-factor authentication was turned on.
     pub(crate) since: Timestamp,
-    /// Every factor set up, the primary among them.
-    pub(crate) all: Vec<Factor>,
+    /// Every authenticator set up, in the order they were added.
+    pub(crate) all: Vec<Entry>,
     /// Since when it is turned off with the settings kept.
     pub(crate) suspended: Option<Timestamp>,
 }
 
 impl Factors {
-    /// The authenticator app set up, if there is one.
-    pub(crate) fn app(&self) -> Option<&AppFactor> {
-        self.all.iter().find_map(|f| match f {
+    /// The authenticator apps set up.
+    pub(crate) fn apps(&self) -> impl Iterator<Item = &AppFactor> {
+        self.all.iter().filter_map(|e| match &e.factor {
             Factor::App(app) => Some(app),
             _ => None,
         })
     }
 
-    /// The authenticator app set up, if there is one, to change.
-    pub(crate) fn app_mut(&mut self) -> Option<&mut AppFactor> {
-        self.all.iter_mut().find_map(|f| match f {
-            Factor::App(app) => Some(app),
-            _ => None,
-        })
-    }
-
-    /// The factor set up of `method`, if there is one.
+    /// The first factor set up of `method`, if there is one (email and
+    /// SMS have at most one).
     pub(crate) fn factor(&self, method: Method) -> Option<&Factor> {
-        self.all.iter().find(|f| f.method() == method)
+        self.all
+            .iter()
+            .map(|e| &e.factor)
+            .find(|f| f.method() == method)
     }
 
     /// Whether `method` is set up.
@@ -116,16 +112,65 @@ impl Factors {
         self.factor(method).is_some()
     }
 
-    /// The methods set up, primary first.
+    /// How many authenticators of `method` are set up.
+    pub(crate) fn count(&self, method: Method) -> usize {
+        self.all
+            .iter()
+            .filter(|e| e.factor.method() == method)
+            .count()
+    }
+
+    /// The authenticator of this id, if there is one.
+    pub(crate) fn entry(&self, id: &str) -> Option<&Entry> {
+        self.all.iter().find(|e| e.id == id)
+    }
+
+    /// The kinds set up, primary first, each once.
     pub(crate) fn methods(&self) -> Vec<Method> {
         let mut methods = vec![self.primary];
-        methods.extend(
-            self.all
-                .iter()
-                .map(Factor::method)
-                .filter(|m| *m != self.primary),
-        );
+        for e in &self.all {
+            let m = e.factor.method();
+            if !methods.contains(&m) {
+                methods.push(m);
+            }
+        }
         methods
+    }
+}
+
+/// One authenticator set up: the factor, and what a person knows it by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    /// Stable within the record: `email`, `sms`, `app` (one set up before
+    /// authenticators had ids), or the kind and eight random characters.
+    pub(crate) id: String,
+    /// The name the user gave it.
+    pub(crate) label: String,
+    pub(crate) created: Timestamp,
+    pub(crate) last_used: Option<Timestamp>,
+    pub(crate) factor: Factor,
+}
+
+impl Entry {
+    /// How an event names it.
+    pub(crate) fn named(&self) -> crate::model::event::Named {
+        crate::model::event::Named {
+            id: self.id.clone(),
+            label: self.label.clone(),
+        }
+    }
+
+    /// How a page lists it, with `primary` the kind asked for first.
+    pub(crate) fn info(&self, primary: Method) -> crate::model::status::AuthenticatorInfo {
+        let method = self.factor.method();
+        crate::model::status::AuthenticatorInfo {
+            id: self.id.clone(),
+            method,
+            label: self.label.clone(),
+            primary: method == primary,
+            created: self.created,
+            last_used: self.last_used,
+        }
     }
 }
 
@@ -182,6 +227,9 @@ impl AppFactor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingSetup {
     pub(crate) factor: Factor,
+    /// The label the user gave it, if any (else one is made when it is
+    /// confirmed).
+    pub(crate) label: Option<String>,
     pub(crate) expires: Timestamp,
     pub(crate) goal: Goal,
     /// The keyed hash of the step-up grant that authorised it, if one did:

@@ -1,4 +1,4 @@
-//! Schema 2: read only, and upgraded to the current schema in memory.
+//! Schema 2: read only, and upgraded in memory through schema 3.
 //!
 //! Schema 3 records which master key made each sealed value and each keyed
 //! hash. Values of schema 2 and earlier were all made before key ids were
@@ -8,7 +8,7 @@
 
 use serde::Deserialize;
 
-use super::{EmailFactor, Goal, Guard, Mac, RecoverySet, SendLog, SCHEMA_VERSION};
+use super::{v3, EmailFactor, Goal, Guard, Mac, RecoverySet, SendLog};
 use crate::crypto::keys::KeyId;
 use crate::crypto::seal::Sealed;
 use crate::model::message::Purpose;
@@ -136,9 +136,9 @@ impl From<Factor> for super::Factor {
     }
 }
 
-impl From<Factors> for super::Factors {
+impl From<Factors> for v3::Factors {
     fn from(old: Factors) -> Self {
-        super::Factors {
+        v3::Factors {
             primary: old.primary,
             since: old.since,
             all: old.all.into_iter().map(Into::into).collect(),
@@ -147,9 +147,9 @@ impl From<Factors> for super::Factors {
     }
 }
 
-impl From<PendingSetup> for super::PendingSetup {
+impl From<PendingSetup> for v3::PendingSetup {
     fn from(old: PendingSetup) -> Self {
-        super::PendingSetup {
+        v3::PendingSetup {
             factor: old.factor.into(),
             expires: old.expires,
             goal: old.goal,
@@ -196,10 +196,10 @@ impl From<GrantRecord> for super::GrantRecord {
     }
 }
 
-impl From<Record> for super::Record {
+impl From<Record> for v3::Record {
     fn from(old: Record) -> Self {
-        super::Record {
-            schema: SCHEMA_VERSION,
+        v3::Record {
+            schema: 3,
             factors: old.factors.map(Into::into),
             pending: old.pending.map(Into::into),
             code: old.code.map(Into::into),

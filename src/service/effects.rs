@@ -36,6 +36,19 @@ impl TwoFactor {
                         account: account.id().to_owned(),
                         kind,
                         method,
+                        authenticator: None,
+                        at: now,
+                        actor: None,
+                        reason: None,
+                    };
+                    self.inner.events.record(&event).await;
+                }
+                Effect::Named(kind, method, named) => {
+                    let event = Event {
+                        account: account.id().to_owned(),
+                        kind,
+                        method: Some(method),
+                        authenticator: Some(named),
                         at: now,
                         actor: None,
                         reason: None,
@@ -51,6 +64,7 @@ impl TwoFactor {
                         account: account.id().to_owned(),
                         kind,
                         method: None,
+                        authenticator: None,
                         at: now,
                         actor: Some(admin),
                         reason: Some(reason),

@@ -23,14 +23,16 @@ use crate::core::{self, Ctx, Decision};
 use crate::crypto::keys::Keys;
 use crate::error::{Error, Result};
 use crate::model::account::Account;
-use crate::model::import::ImportedApp;
+use crate::model::import::{ExportedApp, ImportedApp};
 use crate::model::message::Purpose;
 use crate::model::phone::PhoneNumber;
 use crate::model::reauth::{Given, Reauth};
 use crate::model::requirement::Requirement;
-use crate::model::setup::{Changed, Enabled, Keep, NewMethod, Regenerated, Setup};
+use crate::model::setup::{
+    Changed, Enabled, Keep, NewAuthenticator, NewMethod, Regenerated, Setup,
+};
 use crate::model::source::Source;
-use crate::model::status::{AccountSummary, AdminAction, Method, Page, Status};
+use crate::model::status::{AccountSummary, AdminAction, AuthenticatorInfo, Method, Page, Status};
 use crate::model::time::Timestamp;
 use crate::model::verdict::{DeviceInfo, Grant, LoginStep, Sent, Verdict, Verified};
 use crate::policy::{FactorChange, Policy};
@@ -184,26 +186,33 @@ impl TwoFactor {
     pub async fn begin_setup<'a>(
         &self,
         account: &Account,
-        method: NewMethod,
+        method: impl Into<NewAuthenticator>,
         reauth: impl Into<Reauth<'a>>,
     ) -> Result<Verdict<Setup>> {
-        self.begin_goal(account, method, Goal::TurnOn, reauth.into())
+        self.begin_goal(account, method.into(), Goal::TurnOn, reauth.into())
             .await
     }
 
-    /// Begins adding `method` as a fallback while two-factor authentication
-    /// is on, under the step-up rule; the same ceremony as
+    /// Begins adding an authenticator while two-factor authentication is
+    /// on, under the step-up rule; the same ceremony as
     /// [`begin_setup`](Self::begin_setup), confirmed with
-    /// [`confirm_setup`](Self::confirm_setup). The methods already set up
-    /// keep working meanwhile. Errors: [`Error::NotEnabled`],
-    /// [`Error::MethodAlreadySetUp`], and those of `begin_setup`.
+    /// [`confirm_setup`](Self::confirm_setup). The authenticators already
+    /// set up keep working meanwhile, and the primary method stays.
+    ///
+    /// A user may hold several authenticator apps (a second phone, a
+    /// tablet), up to [`AuthenticatorPolicy::max_apps`](crate::AuthenticatorPolicy::max_apps),
+    /// each named: `NewMethod::App.labelled("Pixel 8")`; email and SMS
+    /// once each. Errors: [`Error::NotEnabled`],
+    /// [`Error::MethodAlreadySetUp`] (email or SMS),
+    /// [`Error::TooManyAuthenticators`], [`Error::InvalidLabel`], and those
+    /// of `begin_setup`.
     pub async fn add_fallback<'a>(
         &self,
         account: &Account,
-        method: NewMethod,
+        method: impl Into<NewAuthenticator>,
         reauth: impl Into<Reauth<'a>>,
     ) -> Result<Verdict<Setup>> {
-        self.begin_goal(account, method, Goal::AddFallback, reauth.into())
+        self.begin_goal(account, method.into(), Goal::AddFallback, reauth.into())
             .await
     }
 
@@ -220,7 +229,7 @@ impl TwoFactor {
         number: PhoneNumber,
         reauth: impl Into<Reauth<'a>>,
     ) -> Result<Verdict<Setup>> {
-        let new = NewMethod::Sms(number);
+        let new = NewAuthenticator::from(NewMethod::Sms(number));
         self.begin_goal(account, new, Goal::ReplaceNumber, reauth.into())
             .await
     }
@@ -228,7 +237,7 @@ impl TwoFactor {
     async fn begin_goal(
         &self,
         account: &Account,
-        new: NewMethod,
+        new: NewAuthenticator,
         goal: Goal,
         reauth: Reauth<'_>,
     ) -> Result<Verdict<Setup>> {
@@ -496,8 +505,10 @@ impl TwoFactor {
         .map(|(gone, _)| gone)
     }
 
-    /// Removes the fallback `method`, under the step-up rule. A number that
-    /// no longer receives codes is told by text. Errors:
+    /// Removes the fallback `method` (every authenticator of that kind),
+    /// under the step-up rule; [`remove_authenticator`](Self::remove_authenticator)
+    /// removes one. A number that no longer receives codes is told by
+    /// text. Errors:
     /// [`Error::NotEnabled`], [`Error::MethodNotSetUp`],
     /// [`Error::WrongMethod`] for the primary method,
     /// [`Error::StepUpRequired`].
@@ -515,6 +526,48 @@ impl TwoFactor {
                 |_| Rule::Change(FactorChange::RemoveMethod),
                 |r, c| core::fallback::check_remove(r, c, method),
                 |record, ctx, presented, _| core::fallback::remove(record, ctx, method, presented),
+            )
+            .await
+    }
+
+    /// Every authenticator of the account (kept ones too, while
+    /// suspended), in the order added: kind, the user's name for it, when
+    /// added and last used. Empty when two-factor authentication is off.
+    pub async fn authenticators(&self, account: &Account) -> Result<Vec<AuthenticatorInfo>> {
+        let (record, _) = self.load(account).await?;
+        Ok(record
+            .factors
+            .as_ref()
+            .map_or(Vec::new(), core::authenticators::list))
+    }
+
+    /// Removes one authenticator by its id (from
+    /// [`authenticators`](Self::authenticators)), under the step-up rule.
+    /// Removing the last of the primary kind makes the next kind set up
+    /// the primary (remembered devices ask again); removing the last of
+    /// all turns two-factor authentication off with nothing kept, as
+    /// [`disable`](Self::disable) with [`Keep::Nothing`] (and under its
+    /// rule, [`FactorChange::Disable`](crate::FactorChange::Disable)). The
+    /// user is told by email; a number that no longer receives codes is
+    /// told by text. Errors: [`Error::NotEnabled`],
+    /// [`Error::NoSuchAuthenticator`], [`Error::Required`],
+    /// [`Error::StepUpRequired`].
+    pub async fn remove_authenticator<'a>(
+        &self,
+        account: &Account,
+        id: &str,
+        reauth: impl Into<Reauth<'a>>,
+    ) -> Result<Verdict<Changed>> {
+        self.required(account)
+            .await
+            .gated(
+                account,
+                reauth.into(),
+                |r| Rule::Change(core::authenticators::change_of(r, id)),
+                |r, c| core::authenticators::check_remove(r, c, id).map(|_| ()),
+                |record, ctx, presented, _| {
+                    core::authenticators::remove(record, ctx, id, presented)
+                },
             )
             .await
     }
@@ -727,10 +780,10 @@ impl TwoFactor {
         .map(|(changed, _)| changed)
     }
 
-    /// An administrator reads `account`'s authenticator-app secret as an
-    /// `otpauth://totp/` key URI, for the host's own backup or a move to
-    /// another system. **It hands out a secret**: whoever holds the URI can
-    /// make the user's codes. So it needs what
+    /// An administrator reads `account`'s authenticator-app secrets, each
+    /// as an `otpauth://totp/` key URI with the app's id and label, for the
+    /// host's own backup or a move to another system. **It hands out
+    /// secrets**: whoever holds a URI can make the user's codes. So it needs what
     /// [`admin_reset`](Self::admin_reset) needs (the administrator's own
     /// step-up and reason, never the password alone) and an
     /// [`AdminPolicy`](crate::AdminPolicy) that allows
@@ -738,17 +791,17 @@ impl TwoFactor {
     /// [`Admins`](crate::Admins) does only with
     /// [`allow_export`](crate::Admins::allow_export)); it is audited as
     /// [`EventKind::AdminExport`](crate::EventKind::AdminExport) with who and
-    /// why. Keep the URI only as long as the move takes, encrypted.
+    /// why. Keep the URIs only as long as the move takes, encrypted.
     ///
     /// Errors: as `admin_reset`, and [`Error::NotEnabled`] or
     /// [`Error::MethodNotSetUp`] when there is no app.
-    pub async fn admin_export_app<'a>(
+    pub async fn admin_export_apps<'a>(
         &self,
         admin: &Account,
         proof: impl Into<Reauth<'a>>,
         account: &Account,
         reason: &str,
-    ) -> Result<Verdict<SecretString>> {
+    ) -> Result<Verdict<Vec<ExportedApp>>> {
         self.admin_do(
             admin,
             proof.into(),
