@@ -92,6 +92,23 @@ pub(crate) fn change_of(record: &Record, id: &str) -> FactorChange {
     }
 }
 
+/// What goes with the last authenticator of `method`: a code it sent is
+/// void, and a new number pending for a method no longer there has nothing
+/// to replace.
+pub(crate) fn kind_removed(record: &mut Record, method: Method) {
+    if record.code.as_ref().is_some_and(|c| c.method == method) {
+        record.code = None;
+    }
+    let replacing = record
+        .pending
+        .as_ref()
+        .is_some_and(|p| p.goal == Goal::ReplaceNumber && method == Method::Sms);
+    if replacing {
+        record.pending = None;
+        super::sending::spend(record, Purpose::Setup);
+    }
+}
+
 /// Removes the authenticator `id`. When it was the last of the primary
 /// kind, the next kind set up becomes the primary (remembered devices ask
 /// again); when it was the last of all, two-factor authentication is
@@ -128,17 +145,7 @@ pub(crate) fn remove(
         }
     }
     if kind_gone {
-        if record.code.as_ref().is_some_and(|c| c.method == method) {
-            record.code = None;
-        }
-        let replacing = record
-            .pending
-            .as_ref()
-            .is_some_and(|p| p.goal == Goal::ReplaceNumber && method == Method::Sms);
-        if replacing {
-            record.pending = None;
-            super::sending::spend(&mut record, Purpose::Setup);
-        }
+        kind_removed(&mut record, method);
     }
     factors_changed(
         record,

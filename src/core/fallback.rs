@@ -6,7 +6,7 @@ use super::stepup::{authorize, Gate, Presented};
 use super::{factors_changed, texted_number, Ctx, Decision};
 use crate::error::{Error, Result};
 use crate::model::event::EventKind;
-use crate::model::message::{Change, Purpose};
+use crate::model::message::Change;
 use crate::model::setup::Changed;
 use crate::model::status::Method;
 use crate::model::verdict::Verdict;
@@ -52,18 +52,7 @@ pub(crate) fn remove(
     if let Some(e) = record.factors.as_mut() {
         e.all.retain(|f| f.factor.method() != method);
     }
-    if record.code.as_ref().is_some_and(|c| c.method == method) {
-        record.code = None;
-    }
-    if record
-        .pending
-        .as_ref()
-        .is_some_and(|p| p.goal == crate::record::Goal::ReplaceNumber && method == Method::Sms)
-    {
-        // A new number for a method no longer there: nothing to replace.
-        record.pending = None;
-        super::sending::spend(&mut record, Purpose::Setup);
-    }
+    super::authenticators::kind_removed(&mut record, method);
     factors_changed(
         record,
         ctx,
