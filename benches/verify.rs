@@ -68,7 +68,7 @@ fn totp(c: &mut Criterion) {
     let right = ours.code_at(&SECRET, NOW).to_string();
     let mut g = c.benchmark_group("totp");
     g.bench_function("verify_wrong", |b| {
-        b.iter(|| ours.matching_step(black_box(&SECRET), black_box(&wrong), NOW, 1, None))
+        b.iter(|| ours.matching_step(black_box(&SECRET), black_box(wrong.as_str()), NOW, 1, None))
     });
     g.bench_function("verify_right", |b| {
         b.iter(|| ours.matching_step(black_box(&SECRET), black_box(&right), NOW, 1, None))
@@ -78,7 +78,7 @@ fn totp(c: &mut Criterion) {
     let peer = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, SECRET.to_vec());
     c.benchmark_group("totp_rs")
         .bench_function("check_wrong", |b| {
-            b.iter(|| peer.check(black_box(&wrong), NOW))
+            b.iter(|| peer.check(black_box(wrong.as_str()), NOW))
         });
 }
 
@@ -208,7 +208,7 @@ fn service(c: &mut Criterion) {
             b.to_async(&rt).iter(|| {
                 let (tf, account, wrong) = (&tf, account, wrong.clone());
                 async move {
-                    tf.verify_login(account, black_box(&wrong), None)
+                    tf.verify_login(account, black_box(wrong.as_str()), None)
                         .await
                         .unwrap()
                 }

@@ -1,11 +1,14 @@
 # Functions that install and start what the tests need, on a Debian machine:
-# a throwaway PostgreSQL in a temporary directory, and Debian's aiosmtpd.
-# Sourced by scripts/test.
+# a throwaway PostgreSQL in a temporary directory, Debian's aiosmtpd, and the
+# OpenSSL headers that webauthn-rs (the webauthn feature) builds against.
+# Sourced by scripts/test and .ci/run.
 
 need_packages() {
     local missing=()
     compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
     /usr/bin/python3 -c 'import aiosmtpd' 2> /dev/null || missing+=(python3-aiosmtpd)
+    [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+    command -v pkg-config > /dev/null || missing+=(pkg-config)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "The tests need Debian packages: ${missing[*]}. Install them (as root: apt-get install ${missing[*]}) and run again." >&2

@@ -124,6 +124,7 @@ pub use service::{Rotation, TwoFactor, TwoFactorBuilder};
 // What calls take and answer.
 pub use model::account::Account;
 pub use model::import::{ExportedApp, ImportedApp};
+pub use model::key::{KeyKind, KeyRequest, KeySetup, Response};
 pub use model::phone::PhoneNumber;
 pub use model::reauth::Reauth;
 pub use model::requirement::{Requirement, SetupDue, Strength};
@@ -165,6 +166,8 @@ pub use provided::offload::Inline;
 pub use provided::offload::TokioBlocking;
 pub use provided::passwords::{hash_password, verify_phc, Argon2Passwords};
 pub use provided::requirements::Requirements;
+#[cfg(feature = "webauthn")]
+pub use provided::security_keys::{Attestation, SecurityKeys};
 pub use provided::system_clock::SystemClock;
 pub use provided::tracing_events::TracingEvents;
 #[cfg(feature = "memory")]
@@ -175,6 +178,12 @@ pub use store::PostgresStore;
 pub use store::SqliteStore;
 #[cfg(feature = "console")]
 pub use transport::{ConsoleEmail, ConsoleSms};
+/// webauthn-rs, whose types the browser's security-key calls take and give
+/// (`CreationChallengeResponse`, `RegisterPublicKeyCredential`,
+/// `RequestChallengeResponse`, `PublicKeyCredential`), at the version this
+/// crate uses.
+#[cfg(feature = "webauthn")]
+pub use webauthn_rs;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -178,11 +178,18 @@ impl Default for DevicePolicy {
 pub struct AuthenticatorPolicy {
     /// The most authenticator apps per account, 1 to 10. Default 5.
     pub max_apps: usize,
+    /// The most security keys and passkeys per account, 1 to 20. Default
+    /// 10. A key adds no guessing chance (its answer is a signature), but
+    /// each one is a way in to account for.
+    pub max_keys: usize,
 }
 
 impl Default for AuthenticatorPolicy {
     fn default() -> Self {
-        Self { max_apps: 5 }
+        Self {
+            max_apps: 5,
+            max_keys: 10,
+        }
     }
 }
 
@@ -543,6 +550,9 @@ impl Policy {
         }
         if !(1..=10).contains(&self.authenticators.max_apps) {
             return Err("authenticators.max_apps must be 1 to 10");
+        }
+        if !(1..=20).contains(&self.authenticators.max_keys) {
+            return Err("authenticators.max_keys must be 1 to 20");
         }
         let s = &self.step_up;
         if s.grant_ttl < Duration::from_secs(60) || s.grant_ttl > Duration::from_secs(3600) {

@@ -8,6 +8,9 @@
 #[cfg(feature = "memory")]
 pub use crate::MemoryStore;
 pub use crate::{
-    Account, Argon2Passwords, Clock, Error, Grant, Keep, LoginStep, MasterKey, Method, NewMethod,
-    PhoneNumber, Policy, Reauth, Rejection, Setup, Source, Status, Timestamp, TwoFactor, Verdict,
+    Account, Argon2Passwords, AuthenticatorInfo, Clock, Error, Grant, Keep, KeyRequest, LoginStep,
+    MasterKey, Method, NewMethod, PhoneNumber, Policy, Reauth, Rejection, Response, Setup, Source,
+    Status, Timestamp, TwoFactor, Verdict,
 };
+#[cfg(feature = "webauthn")]
+pub use crate::{Attestation, SecurityKeys};

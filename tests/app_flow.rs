@@ -97,6 +97,7 @@ async fn setup_login_disable() {
             sent: None,
             alternatives: vec![],
             retry_after: None,
+            key: None,
         }
     );
     let code = app.code(h.now());

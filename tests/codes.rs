@@ -411,6 +411,7 @@ async fn fallback_at_login_send_sms_code() {
             sent: None,
             alternatives: vec![Method::Sms],
             retry_after: None,
+            key: None,
         }
     );
     let sent = tf.send_code(&alice, Method::Sms).await.unwrap();

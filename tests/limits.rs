@@ -354,6 +354,7 @@ async fn a_held_back_login_code_keeps_the_challenge() {
         method: Method::Sms,
         sent: None,
         retry_after: Some(wait),
+        key: None,
         ..
     } = step
     else {
@@ -365,6 +366,7 @@ async fn a_held_back_login_code_keeps_the_challenge() {
         tf.begin_login(&alice, None).await.unwrap(),
         LoginStep::Challenge {
             sent: Some(_),
+            key: None,
             retry_after: None,
             ..
         }

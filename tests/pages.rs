@@ -20,6 +20,7 @@ fn methods_have_names_for_a_sentence_a_heading_and_a_form() {
         (Method::App, "authenticator app", "Authenticator app", "app"),
         (Method::Email, "email", "Email", "email"),
         (Method::Sms, "text message", "Text message", "sms"),
+        (Method::Key, "security key", "Security key", "key"),
     ] {
         assert_eq!(m.display_name(), sentence);
         assert_eq!(m.to_string(), sentence);
@@ -33,7 +34,7 @@ fn methods_have_names_for_a_sentence_a_heading_and_a_form() {
     }
     for bad in ["", "App", "totp", "sms "] {
         let e = Method::from_str(bad).unwrap_err();
-        assert_eq!(e.to_string(), "expected one of: app, email, sms");
+        assert_eq!(e.to_string(), "expected one of: app, email, sms, key");
     }
 }
 

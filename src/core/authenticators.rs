@@ -44,11 +44,11 @@ pub(crate) fn label_for(others: &[Entry], method: Method, given: Option<&str>) -
 }
 
 /// The id of a new authenticator of `method` beside `others`: the kind's
-/// name for email and SMS (one each at most); for an app, `app-` and eight
-/// random characters.
+/// name for email and SMS (one each at most); for an app or a key, the
+/// kind's name (`app-`, `key-`) and eight random characters.
 pub(crate) fn id_for(others: &[Entry], method: Method, ctx: &Ctx<'_>) -> Result<String> {
     let id = match method {
-        Method::App => {
+        Method::App | Method::Key => {
             let random = data_encoding::BASE32_NOPAD.encode(&ctx.entropy()?.entry_id);
             format!("{}-{}", method.as_str(), random.to_ascii_lowercase())
         }

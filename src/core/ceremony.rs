@@ -81,16 +81,16 @@ pub(crate) fn check_begin(
 }
 
 /// Whether one more authenticator of `method` may be added beside those of
-/// `e`: one email and one number at most, apps up to the policy's cap.
+/// `e`: one email and one number at most, apps and keys up to the policy's caps.
 fn check_room(e: &Factors, ctx: &Ctx<'_>, method: Method) -> Result<()> {
-    match method {
-        Method::App => {
-            let max = ctx.policy.authenticators.max_apps;
-            match e.count(method) >= max {
-                true => Err(Error::TooManyAuthenticators { max }),
-                false => Ok(()),
-            }
-        }
+    let max = match method {
+        Method::App => Some(ctx.policy.authenticators.max_apps),
+        Method::Key => Some(ctx.policy.authenticators.max_keys),
+        Method::Email | Method::Sms => None,
+    };
+    match max {
+        Some(max) if e.count(method) >= max => Err(Error::TooManyAuthenticators { max }),
+        Some(_) => Ok(()),
         _ if e.has(method) => Err(Error::MethodAlreadySetUp),
         _ => Ok(()),
     }
@@ -118,6 +118,7 @@ pub(crate) fn begin(
     effects.push(Effect::Event(EventKind::SetupBegun, Some(method)));
     let (factor, setup) = match &new.method {
         NewMethod::App => begin_app(ctx, expires)?,
+        NewMethod::Key => super::key::begin(&record, ctx, expires)?,
         NewMethod::Email => {
             let to = ctx.account.email().to_owned();
             match sending::issue(&mut record, ctx, Purpose::Setup, method, &to)? {
@@ -418,6 +419,7 @@ pub(crate) fn confirm(
                 None => Err(Rejection::WrongCode),
             }
         }
+        Factor::Key(key) => super::key::confirm(&record, ctx, key, typed)?,
         Factor::Email(_) | Factor::Sms(_) => {
             let to = sending::destination(&pending.factor, ctx)?.unwrap_or_default();
             match sending::check(&record, ctx, Purpose::Setup, method, &to, typed) {

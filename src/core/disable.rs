@@ -29,6 +29,7 @@ pub(crate) fn forget(record: &mut Record) {
     record.factors = None;
     record.pending = None;
     record.code = None;
+    record.key_challenge = None;
     record.recovery = None;
     record.devices.clear();
     record.grants.clear();
@@ -61,6 +62,7 @@ pub(crate) fn disable(
             }
             record.pending = None;
             record.code = None;
+            record.key_challenge = None;
             record.devices.clear();
             (EventKind::Suspended, Change::Suspended)
         }

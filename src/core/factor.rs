@@ -45,6 +45,9 @@ pub(crate) fn check(
     let Some(e) = record.factors.as_ref() else {
         return Ok(Checked::Miss(Rejection::WrongCode));
     };
+    if crate::model::key::is_key_answer(typed) {
+        return super::key::check(record, ctx, purpose, typed);
+    }
     if codes::parse(typed).is_some() {
         return Ok(match recovery::spend(record, hit) {
             Some(left) => Checked::Recovery { left },

@@ -59,29 +59,44 @@ pub(crate) fn begin(
         Some(f) => sending::destination(f, ctx)?,
         None => None,
     };
+    // A new single-use challenge for the account's keys, if it has any:
+    // the record is saved with it.
+    let key = super::key::challenge(&mut record, ctx, Purpose::Login)?;
     let challenge = |sent, retry_after| LoginStep::Challenge {
         method,
         sent,
         alternatives: alternatives.clone(),
         retry_after,
+        key: key.clone(),
+    };
+    let keep = |record: Record, step: LoginStep| match key.is_some() {
+        true => Decision::saved(record, Vec::new(), step),
+        false => Decision::unchanged(step),
     };
     let Some(to) = to else {
-        return Ok(Decision::unchanged(challenge(None, None)));
+        return Ok(keep(record, challenge(None, None)));
     };
     let live = sending::live(&record, ctx, Purpose::Login, &to).filter(|s| s.method == method);
     if let Some(sent) = live {
-        return Ok(Decision::unchanged(challenge(Some(sent), None)));
+        return Ok(keep(record, challenge(Some(sent), None)));
     }
     Ok(
         match sending::issue(&mut record, ctx, Purpose::Login, method, &to)? {
             Issued::Sent(effects, sent) => {
                 Decision::saved(record, effects, challenge(Some(sent), None))
             }
-            // Held back: the challenge stands, without a code yet.
+            // Held back: the challenge stands, without a code yet (and the
+            // key's challenge is kept).
             Issued::HeldBack {
                 retry_after,
                 effects,
-            } => Decision::report(effects, Ok(challenge(None, Some(retry_after)))),
+            } => match key.is_some() {
+                true => Decision {
+                    effects,
+                    ..Decision::saved(record, Vec::new(), challenge(None, Some(retry_after)))
+                },
+                false => Decision::report(effects, Ok(challenge(None, Some(retry_after)))),
+            },
         },
     )
 }
@@ -259,6 +274,7 @@ mod tests {
                 sent: None,
                 alternatives: vec![],
                 retry_after: None,
+                key: None,
             }
         );
         let mut required = Record::default();

@@ -13,6 +13,7 @@ pub(crate) mod fallback;
 pub(crate) mod guard;
 pub(crate) mod import;
 pub(crate) mod inputs;
+pub(crate) mod key;
 pub(crate) mod limits;
 pub(crate) mod login;
 pub(crate) mod recovery;
@@ -59,6 +60,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) refused: &'a [(String, Duration)],
     /// What the host requires of this account.
     pub(crate) requirement: crate::model::requirement::Requirement,
+    /// The relying party for security keys, when configured.
+    #[cfg(feature = "webauthn")]
+    pub(crate) security_keys: Option<&'a crate::provided::security_keys::SecurityKeys>,
 }
 
 impl Ctx<'_> {
@@ -390,6 +394,8 @@ pub(crate) mod testing {
                 entropy: Some(&self.seeds[usize::from(seed)]),
                 refused: &[],
                 requirement: crate::model::requirement::Requirement::optional(),
+                #[cfg(feature = "webauthn")]
+                security_keys: None,
             }
         }
     }

@@ -13,8 +13,9 @@ use crate::record::Record;
 /// Whether `methods`, in force, meet `strength`.
 fn meets(methods: &[Method], strength: Strength) -> bool {
     match strength {
-        Strength::App => methods.contains(&Method::App),
-        _ => !methods.is_empty(),
+        Strength::App => methods.contains(&Method::App) || methods.contains(&Method::Key),
+        Strength::Key => methods.contains(&Method::Key),
+        Strength::Any => !methods.is_empty(),
     }
 }
 

@@ -20,7 +20,7 @@ fn sealed_of(factor: &Factor) -> Option<(SecretKind, &Sealed)> {
     match factor {
         Factor::App(app) => Some((SecretKind::TotpSecret, &app.secret)),
         Factor::Sms(sms) => Some((SecretKind::PhoneNumber, &sms.number)),
-        Factor::Email(_) => None,
+        Factor::Email(_) | Factor::Key(_) => None,
     }
 }
 
@@ -34,7 +34,7 @@ fn sealed_mut(record: &mut Record) -> impl Iterator<Item = (SecretKind, &mut Sea
     set_up.chain(pending).filter_map(|factor| match factor {
         Factor::App(app) => Some((SecretKind::TotpSecret, &mut app.secret)),
         Factor::Sms(sms) => Some((SecretKind::PhoneNumber, &mut sms.number)),
-        Factor::Email(_) => None,
+        Factor::Email(_) | Factor::Key(_) => None,
     })
 }
 

@@ -23,7 +23,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// `None` for the app, whose codes are not sent.
 pub(crate) fn destination(factor: &Factor, ctx: &Ctx<'_>) -> Result<Option<String>> {
     match factor {
-        Factor::App(_) => Ok(None),
+        Factor::App(_) | Factor::Key(_) => Ok(None),
         Factor::Email(_) => Ok(Some(ctx.account.email().to_owned())),
         Factor::Sms(sms) => {
             let bytes = ctx
@@ -52,6 +52,9 @@ pub(crate) fn check_sender(method: Method, ctx: &Ctx<'_>) -> Result<()> {
     match method {
         Method::Email if !ctx.can_email => Err(Error::Config("no email sender is configured")),
         Method::Sms if !ctx.can_text => Err(Error::Config("no SMS sender is configured")),
+        Method::Key if !super::key::configured(ctx) => Err(Error::Config(
+            "no security keys are configured (the webauthn feature and TwoFactorBuilder::security_keys)",
+        )),
         _ => Ok(()),
     }
 }

@@ -35,6 +35,7 @@ pub(crate) fn code_mac(key: &CodeKey, binding: &Binding<'_>, code: &str) -> [u8;
         Method::App => "app",
         Method::Email => "email",
         Method::Sms => "sms",
+        Method::Key => "key",
     };
     for field in [
         b"twofactor/v1/code".as_slice(),

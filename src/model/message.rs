@@ -176,7 +176,7 @@ impl Message {
                 let what = match n.change {
                     Change::Enabled(m) => format!(
                         "Two-factor authentication was turned on for your {} account at {}. \
-                         From now on you will be asked for a code {} when you log in.",
+                         From now on you will be asked for {} when you log in.",
                         n.issuer,
                         n.at,
                         by(m)
@@ -187,26 +187,25 @@ impl Message {
                         n.issuer, n.at
                     ),
                     Change::PrimaryChanged(m) => format!(
-                        "Your {} account asks for a code {} at login, from {} on.",
+                        "Your {} account asks for {} at login, from {} on.",
                         n.issuer,
                         by(m),
                         n.at
                     ),
                     Change::FallbackAdded(m) => format!(
-                        "A backup way to log in to your {} account was added at {}: a code {}.",
+                        "A backup way to log in to your {} account was added at {}: {}.",
                         n.issuer,
                         n.at,
                         by(m)
                     ),
                     Change::FallbackRemoved(m) => format!(
-                        "A backup way to log in to your {} account was removed at {}: a code {}.",
+                        "A backup way to log in to your {} account was removed at {}: {}.",
                         n.issuer,
                         n.at,
                         by(m)
                     ),
                     Change::AuthenticatorRemoved(m) => format!(
-                        "One of the ways to log in to your {} account was removed at {}: a \
-                         code {}.",
+                        "One of the ways to log in to your {} account was removed at {}: {}.",
                         n.issuer,
                         n.at,
                         by(m)
@@ -291,12 +290,13 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// How a method's code reaches the user, for a sentence.
+/// What a method asks the user for, for a sentence.
 fn by(method: Method) -> &'static str {
     match method {
-        Method::App => "from your authenticator app",
-        Method::Email => "by email",
-        Method::Sms => "by text message",
+        Method::App => "a code from your authenticator app",
+        Method::Email => "a code by email",
+        Method::Sms => "a code by text message",
+        Method::Key => "your security key",
     }
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod account;
 pub(crate) mod event;
 pub(crate) mod import;
+pub(crate) mod key;
 pub(crate) mod message;
 pub(crate) mod phone;
 pub(crate) mod reauth;

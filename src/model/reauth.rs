@@ -37,8 +37,10 @@ impl<'a> Reauth<'a> {
     }
 
     /// The password and a current second factor: a code from the app, a
-    /// step-up code sent by email or text message, or a recovery code
-    /// (which is then used up).
+    /// step-up code sent by email or text message, a recovery code (which
+    /// is then used up), or a security key's answer to
+    /// [`begin_key_step_up`](crate::TwoFactor::begin_key_step_up) as the
+    /// JSON text the browser gave.
     pub fn with_code(password: &'a SecretString, code: &'a str) -> Self {
         Self(Given::PasswordAndCode(password, code))
     }

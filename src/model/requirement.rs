@@ -10,9 +10,12 @@ pub enum Strength {
     /// Any method: an authenticator app, email or SMS.
     #[default]
     Any,
-    /// An authenticator app: email and SMS codes do not count (NIST SP
-    /// 800-63B does not count email as a second factor and restricts SMS).
+    /// An authenticator app or a security key: email and SMS codes do not
+    /// count (NIST SP 800-63B does not count email as a second factor and
+    /// restricts SMS).
     App,
+    /// Phishing-resistant: a security key or passkey.
+    Key,
 }
 
 /// Whether an account must use two-factor authentication: decided by the

@@ -19,6 +19,9 @@ pub enum NewMethod {
     Email,
     /// Codes texted to this number.
     Sms(PhoneNumber),
+    /// A security key or passkey (the `webauthn` feature, and
+    /// [`TwoFactorBuilder::security_keys`](crate::TwoFactorBuilder)).
+    Key,
 }
 
 impl NewMethod {
@@ -28,6 +31,7 @@ impl NewMethod {
             NewMethod::App => Method::App,
             NewMethod::Email => Method::Email,
             NewMethod::Sms(_) => Method::Sms,
+            NewMethod::Key => Method::Key,
         }
     }
 }
@@ -74,6 +78,8 @@ pub enum Setup {
     App(AppSetup),
     /// A code was sent: type it in.
     Code(CodeSetup),
+    /// Register a security key in the browser.
+    Key(crate::model::key::KeySetup),
 }
 
 impl Setup {
@@ -82,6 +88,7 @@ impl Setup {
         match self {
             Setup::App(app) => app.expires,
             Setup::Code(code) => code.expires,
+            Setup::Key(key) => key.expires,
         }
     }
 }

@@ -18,6 +18,10 @@ pub enum Method {
     /// A code texted to a mobile number. Open to SIM swaps and interception:
     /// NIST SP 800-63B calls it a restricted authenticator.
     Sms,
+    /// A security key or passkey (WebAuthn): phishing-resistant, since the
+    /// browser binds its answer to the site. Needs the `webauthn` feature
+    /// and [`TwoFactorBuilder::security_keys`](crate::TwoFactorBuilder).
+    Key,
 }
 
 impl Method {
@@ -28,6 +32,7 @@ impl Method {
             Method::App => "authenticator app",
             Method::Email => "email",
             Method::Sms => "text message",
+            Method::Key => "security key",
         }
     }
 
@@ -38,16 +43,18 @@ impl Method {
             Method::App => "Authenticator app",
             Method::Email => "Email",
             Method::Sms => "Text message",
+            Method::Key => "Security key",
         }
     }
 
-    /// The method's name in a form or a URL: `app`, `email`, `sms` (as
+    /// The method's name in a form or a URL: `app`, `email`, `sms`, `key` (as
     /// [`FromStr`](std::str::FromStr) and serde read and write it).
     pub fn as_str(self) -> &'static str {
         match self {
             Method::App => "app",
             Method::Email => "email",
             Method::Sms => "sms",
+            Method::Key => "key",
         }
     }
 }
@@ -62,13 +69,14 @@ impl std::fmt::Display for Method {
 impl std::str::FromStr for Method {
     type Err = crate::error::ParseError;
 
-    /// Reads `app`, `email` or `sms`, as a form or a URL carries it.
+    /// Reads `app`, `email`, `sms` or `key`, as a form or a URL carries it.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "app" => Ok(Method::App),
             "email" => Ok(Method::Email),
             "sms" => Ok(Method::Sms),
-            _ => Err(crate::error::ParseError::expected("app, email, sms")),
+            "key" => Ok(Method::Key),
+            _ => Err(crate::error::ParseError::expected("app, email, sms, key")),
         }
     }
 }

@@ -146,6 +146,9 @@ pub enum LoginStep {
         /// challenge stands: the user may type a code from another method
         /// or a recovery code meanwhile, or ask again later.
         retry_after: Option<Duration>,
+        /// When the account has security keys: the options for the
+        /// browser's `navigator.credentials.get`, whatever the primary.
+        key: Option<crate::model::key::KeyRequest>,
     },
     /// No second factor is in force, and one must be set up: the host's
     /// [`Requirement`](crate::Requirement), or an administrator's reset

@@ -7,5 +7,7 @@ pub(crate) mod admins;
 pub(crate) mod offload;
 pub(crate) mod passwords;
 pub(crate) mod requirements;
+#[cfg(feature = "webauthn")]
+pub(crate) mod security_keys;
 pub(crate) mod system_clock;
 pub(crate) mod tracing_events;

@@ -191,7 +191,7 @@ mod tests {
     fn the_stored_form_is_fixed() {
         assert_eq!(
             Record::default().encode().unwrap(),
-            [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            [4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         );
         #[rustfmt::skip]
         let expected = [
@@ -208,6 +208,7 @@ mod tests {
             1, 1, b's', // stamp
             2, 0, 0, 0, 0, // guard
             0, // setup required
+            0, // key challenge
         ];
         assert_eq!(sample().encode().unwrap(), expected);
         assert_eq!(Record::decode(&expected).unwrap(), sample());

@@ -9,6 +9,7 @@ use crate::crypto::keys::KeyId;
 use crate::crypto::recovery_hash::{Cost, Slot};
 use crate::crypto::seal::Sealed;
 use crate::crypto::totp::Totp;
+use crate::model::key::KeyKind;
 use crate::model::message::Purpose;
 use crate::model::status::Method;
 use crate::model::time::Timestamp;
@@ -38,6 +39,8 @@ pub(crate) struct Record {
     /// Since when the user must set a method up before logging in (an
     /// administrator's reset, by policy).
     pub(crate) setup_required: Option<Timestamp>,
+    /// The security-key challenge last handed out, until it is answered.
+    pub(crate) key_challenge: Option<KeyChallenge>,
 }
 
 impl Default for Record {
@@ -54,6 +57,7 @@ impl Default for Record {
             stamp: None,
             guard: Guard::default(),
             setup_required: None,
+            key_challenge: None,
         }
     }
 }
@@ -72,6 +76,7 @@ impl fmt::Debug for Record {
             .field("stamp", &self.stamp)
             .field("guard", &self.guard)
             .field("setup_required", &self.setup_required)
+            .field("key_challenge", &self.key_challenge)
             .finish()
     }
 }
@@ -183,6 +188,8 @@ pub(crate) enum Factor {
     Email(EmailFactor),
     /// Codes texted to a number.
     Sms(SmsFactor),
+    /// A security key or passkey.
+    Key(KeyFactor),
 }
 
 impl Factor {
@@ -191,7 +198,45 @@ impl Factor {
             Factor::App(_) => Method::App,
             Factor::Email(_) => Method::Email,
             Factor::Sms(_) => Method::Sms,
+            Factor::Key(_) => Method::Key,
         }
+    }
+}
+
+/// A security key or passkey: webauthn-rs's own JSON of it, as its serde
+/// writes it (its types are made for JSON). Nothing in it is secret: a
+/// credential id and a public key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct KeyFactor {
+    pub(crate) kind: KeyKind,
+    pub(crate) stage: KeyStage,
+}
+
+/// Where a key is in its life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum KeyStage {
+    /// Being registered (a pending setup): the ceremony's state.
+    Registering(String),
+    /// Registered: the credential (id, public key, signature counter).
+    Registered(String),
+}
+
+/// A security-key challenge handed to the browser, single-use: the
+/// ceremony's state, what it is for, and until when it holds.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct KeyChallenge {
+    pub(crate) purpose: Purpose,
+    pub(crate) kind: KeyKind,
+    pub(crate) state: String,
+    pub(crate) expires: Timestamp,
+}
+
+impl fmt::Debug for KeyChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyChallenge")
+            .field("purpose", &self.purpose)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
     }
 }
 

@@ -105,6 +105,7 @@ impl From<Record> for super::Record {
             stamp: old.stamp,
             guard: old.guard,
             setup_required: old.setup_required,
+            key_challenge: None,
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct TwoFactorBuilder {
     admins: Option<Arc<dyn AdminPolicy>>,
     requirements: Option<Arc<dyn RequirementPolicy>>,
     offload: Option<Arc<dyn Offload>>,
+    #[cfg(feature = "webauthn")]
+    security_keys: Option<crate::provided::security_keys::SecurityKeys>,
     policy: Policy,
 }
 
@@ -125,6 +127,15 @@ impl TwoFactorBuilder {
         self
     }
 
+    /// Security keys and passkeys as a second factor, for this relying
+    /// party (the `webauthn` feature). Without it, [`NewMethod::Key`](crate::NewMethod::Key)
+    /// is [`Error::Config`](crate::Error::Config).
+    #[cfg(feature = "webauthn")]
+    pub fn security_keys(mut self, keys: crate::provided::security_keys::SecurityKeys) -> Self {
+        self.security_keys = Some(keys);
+        self
+    }
+
     /// How codes (and notices to a number that no longer gets codes) are
     /// texted.
     pub fn sms(mut self, sms: impl SmsSender + 'static) -> Self {
@@ -197,6 +208,8 @@ impl TwoFactorBuilder {
                 events: self.events.unwrap_or_else(|| Arc::new(TracingEvents)),
                 email: self.email,
                 sms: self.sms,
+                #[cfg(feature = "webauthn")]
+                security_keys: self.security_keys,
                 admins: self.admins.unwrap_or_else(|| Arc::new(NoAdmins)),
                 requirements: self
                     .requirements

@@ -88,6 +88,8 @@ impl TwoFactor {
             can_text: self.inner.sms.is_some(),
             refused,
             requirement: self.requirement,
+            #[cfg(feature = "webauthn")]
+            security_keys: self.inner.security_keys.as_ref(),
         }
     }
 

@@ -24,6 +24,7 @@ use crate::crypto::keys::Keys;
 use crate::error::{Error, Result};
 use crate::model::account::Account;
 use crate::model::import::{ExportedApp, ImportedApp};
+use crate::model::key::{KeyRequest, Response};
 use crate::model::message::Purpose;
 use crate::model::phone::PhoneNumber;
 use crate::model::reauth::{Given, Reauth};
@@ -83,6 +84,8 @@ struct Inner {
     events: Arc<dyn EventSink>,
     email: Option<Arc<dyn EmailSender>>,
     sms: Option<Arc<dyn SmsSender>>,
+    #[cfg(feature = "webauthn")]
+    security_keys: Option<crate::provided::security_keys::SecurityKeys>,
     admins: Arc<dyn AdminPolicy>,
     requirements: Arc<dyn RequirementPolicy>,
     /// Where slow work runs.
@@ -321,7 +324,13 @@ impl TwoFactor {
     /// The confirming code cannot be used again at login. Errors:
     /// [`Error::NoPendingSetup`] (none begun, or it expired),
     /// [`Error::AlreadyEnabled`].
-    pub async fn confirm_setup(&self, account: &Account, code: &str) -> Result<Verdict<Enabled>> {
+    pub async fn confirm_setup<'a>(
+        &self,
+        account: &Account,
+        code: impl Into<Response<'a>>,
+    ) -> Result<Verdict<Enabled>> {
+        let response = code.into();
+        let code = response.as_str();
         let entropy = draw()?;
         let run = self.run(
             account,
@@ -399,12 +408,14 @@ impl TwoFactor {
     /// With `remember` (a label for the device, e.g. "Firefox on Linux"),
     /// an acceptance also remembers the device: put
     /// [`Verified::device`]'s token in a cookie. Errors: [`Error::NotEnabled`].
-    pub async fn verify_login(
+    pub async fn verify_login<'a>(
         &self,
         account: &Account,
-        code: &str,
+        code: impl Into<Response<'a>>,
         remember: Option<&str>,
     ) -> Result<Verdict<Verified>> {
+        let response = code.into();
+        let code = response.as_str();
         // Randomness only for a device to remember.
         let entropy = remember.map(|_| draw()).transpose()?;
         let this = self.required(account).await;
@@ -434,12 +445,14 @@ impl TwoFactor {
     /// keyed hash of it is stored. Failures count towards the lockout and
     /// the source's limit, as at login. Errors: [`Error::NotEnabled`] when
     /// there is no second factor to step up with.
-    pub async fn step_up(
+    pub async fn step_up<'a>(
         &self,
         account: &Account,
         password: &SecretString,
-        code: &str,
+        code: impl Into<Response<'a>>,
     ) -> Result<Verdict<Grant>> {
+        let response = code.into();
+        let code = response.as_str();
         self.gated(
             account,
             Reauth::with_code(password, code),
@@ -448,6 +461,20 @@ impl TwoFactor {
             |record, ctx, presented, _| core::stepup::step_up(record, ctx, presented),
         )
         .await
+    }
+
+    /// A single-use challenge for the account's security keys, to step up
+    /// with one: hand [`KeyRequest::options`](crate::KeyRequest) to the
+    /// browser's `navigator.credentials.get`, then its answer to
+    /// [`step_up`](Self::step_up) or [`Reauth::with_code`] with the
+    /// password (as the `PublicKeyCredential` or its JSON). It replaces any
+    /// challenge handed out before (a login's too). Errors:
+    /// [`Error::NotEnabled`], [`Error::MethodNotSetUp`] when the account
+    /// has no key, [`Error::Config`] when keys are not configured.
+    pub async fn begin_key_step_up(&self, account: &Account) -> Result<KeyRequest> {
+        self.transact(account, None, core::key::begin_step_up)
+            .await
+            .map(|(request, _)| request)
     }
 
     /// Revokes a step-up grant: call it at sign-out with the token kept in
