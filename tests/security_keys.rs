@@ -90,6 +90,18 @@ fn answer<T: AuthenticatorBackend>(
         .unwrap()
 }
 
+/// Logs `account` in with `key`: a challenge from `begin_login`, the key's
+/// answer, and `verify_login`'s verdict on it.
+async fn log_in<T: AuthenticatorBackend>(
+    tf: &TwoFactor,
+    account: &Account,
+    key: &mut WebauthnAuthenticator<T>,
+) -> Verdict<twofactor::Verified> {
+    let request = login_request(tf, account).await;
+    let signed = answer(key, &request);
+    tf.verify_login(account, &signed, None).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_security_key_is_registered_and_logs_in() {
     let h = Harness::new();
@@ -154,11 +166,8 @@ async fn a_replayed_or_stale_answer_is_refused_and_counted() {
         .is_accepted());
     let request = login_request(&tf, &alice).await;
     let signed = answer(&mut yubikey, &request);
-    assert!(tf
-        .verify_login(&alice, &signed, None)
-        .await
-        .unwrap()
-        .is_accepted());
+    let v = tf.verify_login(&alice, &signed, None).await.unwrap();
+    assert!(v.is_accepted());
     // the same answer again: its challenge is spent
     assert_eq!(
         tf.verify_login(&alice, &signed, None).await.unwrap(),
@@ -375,13 +384,7 @@ async fn passkeys_require_user_verification() {
     assert!(register(&tf, &alice, &mut phone, "phone")
         .await
         .is_accepted());
-    let request = login_request(&tf, &alice).await;
-    let signed = answer(&mut phone, &request);
-    assert!(tf
-        .verify_login(&alice, &signed, None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(log_in(&tf, &alice, &mut phone).await.is_accepted());
 }
 
 #[tokio::test]
@@ -487,11 +490,5 @@ async fn a_trusted_attestation_list_admits_only_its_makers() {
     assert!(register(&tf, &alice, &mut issued, "issued")
         .await
         .is_accepted());
-    let request = login_request(&tf, &alice).await;
-    let signed = answer(&mut issued, &request);
-    assert!(tf
-        .verify_login(&alice, &signed, None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(log_in(&tf, &alice, &mut issued).await.is_accepted());
 }
