@@ -1,7 +1,7 @@
 //! Authenticator-app two-factor authentication, end to end, in a terminal:
 //! set up (QR code and secret), confirm, log in, a replayed code refused, a
-//! lockout, and disabling it again with a step-up (the password alone is
-//! not enough).
+//! lockout, a second app added under a step-up, and disabling it again with
+//! a step-up (the password alone is not enough).
 //!
 //! ```text
 //! cargo run --example authenticator_app           # scan the QR with your phone
@@ -158,6 +158,32 @@ async fn main() -> Result<()> {
         clock.now(),
         tf.begin_login(&alice, None).await?
     );
+
+    step("A second app (a tablet): first a step-up, then the new app's code");
+    if demo {
+        clock.advance(Duration::from_secs(30)); // a fresh code
+    }
+    let code = phone.code("Code from your app, to confirm it is you:", &clock)?;
+    let Verdict::Accepted(grant) = tf.step_up(&alice, &password, &code).await? else {
+        return Err("step-up refused".into());
+    };
+    let Verdict::Accepted(Setup::App(second)) = tf
+        .add_fallback(&alice, NewMethod::App.labelled("Tablet"), &grant)
+        .await?
+    else {
+        return Err("adding an app refused".into());
+    };
+    println!("{}", second.qr_text.expose_secret());
+    println!("Or type this secret: {}", second.secret.expose_secret());
+    let tablet = match &phone {
+        Phone::Person => Phone::Person,
+        Phone::Demo(_) => Phone::Demo(Authenticator::from_secret_text(&second.secret)?),
+    };
+    let code = tablet.code("First code from the tablet:", &clock)?;
+    println!("-> {:?}", tf.confirm_setup(&alice, &code).await?);
+    for a in tf.authenticators(&alice).await? {
+        println!("  {} ({}), added {}", a.label, a.method, a.created);
+    }
 
     step("Disable: the password and a current code (a step-up)");
     match tf.disable(&alice, &password, Keep::Nothing).await {
