@@ -259,7 +259,8 @@ impl TwoFactor {
     /// key URI and QR code (nothing new to scan), or where an email or SMS
     /// setup's code went (its `expires` in the past when it lapsed: send
     /// another with [`resend_setup_code`](Self::resend_setup_code)). The
-    /// setup's own expiry is unchanged.
+    /// setup's own expiry is unchanged. A security key's registration is
+    /// not shown again ([`Error::WrongMethod`]): begin it again.
     ///
     /// It shows a secret, so it asks what beginning asked: the password
     /// before two-factor authentication is first on; while a factor is set
@@ -287,7 +288,7 @@ impl TwoFactor {
     /// one stops working. At most one code every 30 s and five an hour
     /// ([`Error::RateLimited`]); asking never resets a failure count.
     /// Errors: [`Error::NoPendingSetup`], [`Error::WrongMethod`] for an app
-    /// setup, [`Error::RateLimited`] (also while locked out), [`Error::Delivery`].
+    /// or a security-key setup, [`Error::RateLimited`] (also while locked out), [`Error::Delivery`].
     pub async fn resend_setup_code(&self, account: &Account) -> Result<Sent> {
         let entropy = draw()?;
         self.transact(account, Some(&entropy), core::ceremony::resend)
