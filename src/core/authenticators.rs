@@ -161,3 +161,46 @@ pub(crate) fn remove(
         |stamp| Changed { stamp },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{with_app, Fixture};
+    use super::*;
+
+    #[test]
+    fn default_labels_are_numbered_and_ids_never_clash() {
+        let f = Fixture::new();
+        let r = with_app(&f, 1_700_000_010, 3);
+        let mut others = r.factors.unwrap().all;
+        assert_eq!(
+            label_for(&others, Method::App, None).unwrap(),
+            "Authenticator app 2"
+        );
+        assert_eq!(
+            label_for(&others, Method::Sms, None).unwrap(),
+            "Text message"
+        );
+        let mut second = others[0].clone();
+        second.label = "Authenticator app 2".into();
+        others.push(second);
+        assert_eq!(
+            label_for(&others, Method::App, None).unwrap(),
+            "Authenticator app 3"
+        );
+        assert_eq!(
+            label_for(&others, Method::App, Some("  Pixel 8 ")).unwrap(),
+            "Pixel 8"
+        );
+        // the fixture's first app got its id from entropy(1); the same draw
+        // again would clash, and is refused rather than reused
+        let ctx = f.ctx(1_700_000_010);
+        let id = id_for(&[], Method::App, &ctx).unwrap();
+        assert!(id.starts_with("app-") && id.len() == 12);
+        others[0].id = id;
+        assert!(matches!(
+            id_for(&others, Method::App, &ctx),
+            Err(Error::Random)
+        ));
+        assert_eq!(id_for(&others, Method::Email, &ctx).unwrap(), "email");
+    }
+}
