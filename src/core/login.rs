@@ -69,16 +69,17 @@ pub(crate) fn begin(
         retry_after,
         key: key.clone(),
     };
-    let keep = |record: Record, step: LoginStep| match key.is_some() {
-        true => Decision::saved(record, Vec::new(), step),
-        false => Decision::unchanged(step),
+    // Saved only when it holds a new key challenge.
+    let keep = |record: Record, effects: Vec<Effect>, step: LoginStep| match key.is_some() {
+        true => Decision::saved(record, effects, step),
+        false => Decision::report(effects, Ok(step)),
     };
     let Some(to) = to else {
-        return Ok(keep(record, challenge(None, None)));
+        return Ok(keep(record, Vec::new(), challenge(None, None)));
     };
     let live = sending::live(&record, ctx, Purpose::Login, &to).filter(|s| s.method == method);
     if let Some(sent) = live {
-        return Ok(keep(record, challenge(Some(sent), None)));
+        return Ok(keep(record, Vec::new(), challenge(Some(sent), None)));
     }
     Ok(
         match sending::issue(&mut record, ctx, Purpose::Login, method, &to)? {
@@ -90,13 +91,7 @@ pub(crate) fn begin(
             Issued::HeldBack {
                 retry_after,
                 effects,
-            } => match key.is_some() {
-                true => Decision {
-                    effects,
-                    ..Decision::saved(record, Vec::new(), challenge(None, Some(retry_after)))
-                },
-                false => Decision::report(effects, Ok(challenge(None, Some(retry_after)))),
-            },
+            } => keep(record, effects, challenge(None, Some(retry_after))),
         },
     )
 }
@@ -190,13 +185,7 @@ pub(crate) fn verify(
         Proof::Code(m) => Some(m),
         _ => None,
     };
-    effects.insert(
-        0,
-        match (method, named) {
-            (Some(method), Some(by)) => Effect::Named(EventKind::LoginAccepted, method, by),
-            (method, _) => Effect::Event(EventKind::LoginAccepted, method),
-        },
-    );
+    effects.insert(0, Effect::event(EventKind::LoginAccepted, method, named));
     let device = match remember {
         Some(label) => {
             effects.push(Effect::Event(EventKind::DeviceRemembered, None));

@@ -174,6 +174,17 @@ pub(crate) enum Effect {
     },
 }
 
+impl Effect {
+    /// An audit event, naming the authenticator when there is one (and a
+    /// method with it).
+    pub(crate) fn event(kind: EventKind, method: Option<Method>, named: Option<Named>) -> Self {
+        match (method, named) {
+            (Some(method), Some(named)) => Effect::Named(kind, method, named),
+            (method, _) => Effect::Event(kind, method),
+        }
+    }
+}
+
 /// A code to deliver: how, where, the message, and the key of the counter
 /// of codes sent to that destination.
 #[derive(Clone)]
@@ -332,10 +343,7 @@ pub(crate) fn factors_changed<T>(
     let stamp = restamp(&mut record, ctx)?;
     stepup::keep_only(&mut record, ctx, authorised.grant.as_deref());
     let mut effects = authorised.effects;
-    effects.push(match (method, named) {
-        (Some(method), Some(named)) => Effect::Named(kind, method, named),
-        (method, _) => Effect::Event(kind, method),
-    });
+    effects.push(Effect::event(kind, method, named));
     effects.push(Effect::Notice(change));
     let new_number = texted_number(&record, ctx)?;
     if let Some(old) = old_number.filter(|old| Some(old) != new_number.as_ref()) {

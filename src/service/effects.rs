@@ -33,25 +33,16 @@ impl TwoFactor {
             match effect {
                 Effect::Event(kind, method) => {
                     let event = Event {
-                        account: account.id().to_owned(),
-                        kind,
                         method,
-                        authenticator: None,
-                        at: now,
-                        actor: None,
-                        reason: None,
+                        ..event(account, kind, now)
                     };
                     self.inner.events.record(&event).await;
                 }
                 Effect::Named(kind, method, named) => {
                     let event = Event {
-                        account: account.id().to_owned(),
-                        kind,
                         method: Some(method),
                         authenticator: Some(named),
-                        at: now,
-                        actor: None,
-                        reason: None,
+                        ..event(account, kind, now)
                     };
                     self.inner.events.record(&event).await;
                 }
@@ -61,13 +52,9 @@ impl TwoFactor {
                     reason,
                 } => {
                     let event = Event {
-                        account: account.id().to_owned(),
-                        kind,
-                        method: None,
-                        authenticator: None,
-                        at: now,
                         actor: Some(admin),
                         reason: Some(reason),
+                        ..event(account, kind, now)
                     };
                     self.inner.events.record(&event).await;
                 }
@@ -133,5 +120,18 @@ impl TwoFactor {
             issuer: self.inner.issuer.clone(),
             via,
         })
+    }
+}
+
+/// An audit event of `kind` on `account` at `now`, naming nothing else.
+fn event(account: &Account, kind: EventKind, now: Timestamp) -> Event {
+    Event {
+        account: account.id().to_owned(),
+        kind,
+        method: None,
+        authenticator: None,
+        at: now,
+        actor: None,
+        reason: None,
     }
 }
