@@ -10,7 +10,7 @@ use crate::model::setup::Changed;
 use crate::model::status::{AuthenticatorInfo, Method};
 use crate::model::verdict::Verdict;
 use crate::policy::FactorChange;
-use crate::record::{Entry, Factors, Goal, Record};
+use crate::record::{Entry, Factor, Factors, Goal, Record};
 
 /// The longest label, in characters.
 const LABEL_MAX: usize = 64;
@@ -59,6 +59,24 @@ pub(crate) fn id_for(others: &[Entry], method: Method, ctx: &Ctx<'_>) -> Result<
         true => Err(Error::Random),
         false => Ok(id),
     }
+}
+
+/// A new authenticator holding `factor`, beside `others`: its id, and its
+/// label (the one given, or the kind's), added now and not yet used.
+pub(crate) fn new_entry(
+    others: &[Entry],
+    factor: Factor,
+    label: Option<&str>,
+    ctx: &Ctx<'_>,
+) -> Result<Entry> {
+    let method = factor.method();
+    Ok(Entry {
+        id: id_for(others, method, ctx)?,
+        label: label_for(others, method, label)?,
+        created: ctx.now,
+        last_used: None,
+        factor,
+    })
 }
 
 /// Every authenticator, in the order added.

@@ -5,7 +5,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::authenticators::{checked_label, id_for, label_for};
+use super::authenticators::{checked_label, new_entry};
 use super::inputs::{Inputs, Needs, Prepared};
 use super::sending::{self, Issued, SentCheck};
 use super::stepup::{authorize, Authorised, Gate, Presented};
@@ -106,7 +106,6 @@ pub(crate) fn begin(
     presented: &Presented<'_>,
 ) -> Result<Decision<Verdict<Setup>>> {
     check_begin(&record, ctx, new, goal)?;
-    let label = new.label.as_deref().map(checked_label).transpose()?;
     let goal = resolve(&record, goal);
     let (mut record, authorised) = match authorize(record, ctx, change_of(goal), presented)? {
         Gate::Pass(record, authorised) => (record, authorised),
@@ -156,7 +155,7 @@ pub(crate) fn begin(
     };
     record.pending = Some(PendingSetup {
         factor,
-        label,
+        label: new.label.clone(),
         expires,
         goal,
         grant: authorised.grant.map(Mac),
@@ -462,13 +461,7 @@ pub(crate) fn confirm(
         (Goal::Switch, Some(e)) => kept_but(e, |m| m != e.primary && m != method),
         _ => Vec::new(),
     };
-    let entry = Entry {
-        id: id_for(&kept, method, ctx)?,
-        label: label_for(&kept, method, pending.label.as_deref())?,
-        created: ctx.now,
-        last_used: None,
-        factor,
-    };
+    let entry = new_entry(&kept, factor, pending.label.as_deref(), ctx)?;
     let named = entry.named();
     let (kind, change) = match (pending.goal, record.factors.as_mut()) {
         (Goal::AddFallback, Some(e)) => {

@@ -130,10 +130,7 @@ enum AppCheck {
 /// full: no app's answer stops the others being checked.
 fn check_apps(e: &Factors, ctx: &Ctx<'_>, typed: &str) -> Result<AppCheck> {
     let mut found = AppCheck::Miss;
-    for (index, entry) in e.all.iter().enumerate() {
-        let Factor::App(app) = &entry.factor else {
-            continue;
-        };
+    for (index, _, app) in e.app_entries() {
         let secret = ctx
             .keys
             .open(ctx.account.id(), SecretKind::TotpSecret, &app.secret)?;

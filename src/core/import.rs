@@ -11,7 +11,7 @@ use crate::model::event::EventKind;
 use crate::model::import::{ExportedApp, ImportedApp};
 use crate::model::setup::Changed;
 use crate::model::status::Method;
-use crate::record::{AppFactor, Entry, Factor, Factors, Record};
+use crate::record::{AppFactor, Factor, Factors, Record};
 
 /// The shortest secret taken: 80 bits, what many authenticator apps were
 /// given for years (RFC 4226 asks for 128 and recommends 160; new secrets
@@ -68,19 +68,14 @@ pub(crate) fn import(
         ctx.entropy()?.nonce,
         &app.secret,
     )?;
-    let entry = Entry {
-        id: super::authenticators::id_for(&[], Method::App, ctx)?,
-        label: super::authenticators::label_for(&[], Method::App, None)?,
-        created: ctx.now,
-        last_used: None,
-        factor: Factor::App(AppFactor {
-            secret: sealed,
-            algorithm: app.algorithm,
-            digits: app.digits,
-            period: app.period,
-            last_step: app.last_step,
-        }),
-    };
+    let factor = Factor::App(AppFactor {
+        secret: sealed,
+        algorithm: app.algorithm,
+        digits: app.digits,
+        period: app.period,
+        last_step: app.last_step,
+    });
+    let entry = super::authenticators::new_entry(&[], factor, None, ctx)?;
     let named = entry.named();
     record.factors = Some(Factors {
         primary: Method::App,
@@ -121,10 +116,7 @@ pub(crate) fn export(
     check_export(&record)?;
     let e = record.factors.as_ref().ok_or(Error::NotEnabled)?;
     let mut apps = Vec::new();
-    for entry in &e.all {
-        let Factor::App(app) = &entry.factor else {
-            continue;
-        };
+    for (_, entry, app) in e.app_entries() {
         let secret = ctx
             .keys
             .open(ctx.account.id(), SecretKind::TotpSecret, &app.secret)?;

@@ -37,6 +37,19 @@ fn credentials(e: &Factors) -> Vec<&str> {
         .collect()
 }
 
+/// The ids of the registered keys' credentials.
+#[cfg(feature = "webauthn")]
+fn registered_ids(record: &Record) -> Vec<webauthn_rs::prelude::CredentialID> {
+    record
+        .factors
+        .as_ref()
+        .map(credentials)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(crate::provided::security_keys::credential_id)
+        .collect()
+}
+
 /// Whether security keys are configured for this service.
 pub(crate) fn configured(ctx: &Ctx<'_>) -> bool {
     #[cfg(feature = "webauthn")]
@@ -108,14 +121,7 @@ pub(crate) fn begin(record: &Record, ctx: &Ctx<'_>, expires: Timestamp) -> Resul
         let rp = ctx
             .security_keys
             .ok_or(Error::Config("no security keys are configured"))?;
-        let existing = record
-            .factors
-            .as_ref()
-            .map(credentials)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(crate::provided::security_keys::credential_id)
-            .collect();
+        let existing = registered_ids(record);
         let (options, state) =
             rp.begin_registration(ctx.account.id(), ctx.account.label(), existing)?;
         let factor = Factor::Key(crate::record::KeyFactor {
@@ -159,15 +165,11 @@ pub(crate) fn confirm(
         let Some(credential) = rp.finish_registration(pending.kind, state, &answer) else {
             return Ok(Err(Rejection::WrongCode));
         };
-        let id = credential_id(&credential);
-        let known = record
-            .factors
-            .as_ref()
-            .map(credentials)
-            .unwrap_or_default()
-            .into_iter()
-            .any(|c| credential_id(c) == id);
-        if id.is_none() || known {
+        let known = match credential_id(&credential) {
+            Some(id) => registered_ids(record).contains(&id),
+            None => true,
+        };
+        if known {
             return Ok(Err(Rejection::WrongCode));
         }
         Ok(Ok(Factor::Key(crate::record::KeyFactor {

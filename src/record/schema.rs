@@ -97,10 +97,19 @@ pub(crate) struct Factors {
 impl Factors {
     /// The authenticator apps set up.
     pub(crate) fn apps(&self) -> impl Iterator<Item = &AppFactor> {
-        self.all.iter().filter_map(|e| match &e.factor {
-            Factor::App(app) => Some(app),
-            _ => None,
-        })
+        self.app_entries().map(|(_, _, app)| app)
+    }
+
+    /// The authenticator apps set up, each with its place among all the
+    /// authenticators and its entry.
+    pub(crate) fn app_entries(&self) -> impl Iterator<Item = (usize, &Entry, &AppFactor)> {
+        self.all
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match &e.factor {
+                Factor::App(app) => Some((i, e, app)),
+                _ => None,
+            })
     }
 
     /// The first factor set up of `method`, if there is one (email and
@@ -272,8 +281,8 @@ impl AppFactor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingSetup {
     pub(crate) factor: Factor,
-    /// The label the user gave it, if any (else one is made when it is
-    /// confirmed).
+    /// The label the user gave it, if any, as checked when the setup began
+    /// (trimmed, or made from the kind, when it is confirmed).
     pub(crate) label: Option<String>,
     pub(crate) expires: Timestamp,
     pub(crate) goal: Goal,
