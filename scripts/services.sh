@@ -9,6 +9,9 @@ need_packages() {
     /usr/bin/python3 -c 'import aiosmtpd' 2> /dev/null || missing+=(python3-aiosmtpd)
     [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
     command -v pkg-config > /dev/null || missing+=(pkg-config)
+    # The portal's browser tests (tests/e2e.rs).
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "The tests need Debian packages: ${missing[*]}. Install them (as root: apt-get install ${missing[*]}) and run again." >&2

@@ -95,6 +95,9 @@
 #[cfg(feature = "__internal")]
 #[doc(hidden)]
 pub mod __internal;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 mod core;
 mod crypto;
 mod error;

@@ -121,10 +121,20 @@ impl SecurityKeys {
                     Attestation::Trusted(ca) => Some(ca.clone()),
                     Attestation::AnyAuthenticator => None,
                 };
-                let (o, s) = self
+                let (mut o, s) = self
                     .webauthn
                     .start_securitykey_registration(id, name, name, exclude, ca, None)
                     .map_err(|_| Error::Config("the security-key registration could not begin"))?;
+                // webauthn-rs asks, opportunistically (not enforced), for
+                // credProtect "user verification required" beside user
+                // verification "preferred"; Chromium refuses that pair as
+                // inconsistent (webauthn-rs issue 490), so no security key
+                // could be registered from Chrome. Without the request the
+                // rule stays the one this relying party checks: user
+                // verification preferred.
+                if let Some(extensions) = o.public_key.extensions.as_mut() {
+                    extensions.cred_protect = None;
+                }
                 (o, json(&s)?)
             }
             (KeyKind::Passkey, Attestation::AnyAuthenticator) => {

@@ -125,6 +125,27 @@ impl TwoFactor {
         &self.inner.policy
     }
 
+    /// The time by the service's clock.
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// Whether `method` can be set up with this service: an app always;
+    /// email, SMS and security keys when their sender or
+    /// security keys (`TwoFactorBuilder::security_keys`, feature `webauthn`) were
+    /// configured. For a page that offers only what will work.
+    pub fn offers(&self, method: Method) -> bool {
+        match method {
+            Method::App => true,
+            Method::Email => self.inner.email.is_some(),
+            Method::Sms => self.inner.sms.is_some(),
+            #[cfg(feature = "webauthn")]
+            Method::Key => self.inner.security_keys.is_some(),
+            #[cfg(not(feature = "webauthn"))]
+            Method::Key => false,
+        }
+    }
+
     /// The same service for one request from `source` (the client's IP
     /// address, say): failed attempts and codes sent are then also limited
     /// per source, across accounts ([`LimitPolicy`](crate::LimitPolicy)).
