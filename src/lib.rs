@@ -141,7 +141,8 @@ pub use model::status::{
 };
 pub use model::time::Timestamp;
 pub use model::verdict::{
-    DeviceInfo, Grant, LoginStep, Proof, Rejection, RememberedDevice, Sent, Verdict, Verified,
+    DeviceInfo, Grant, LoginStep, Proof, Rejection, RememberedDevice, Sent, SignInCheck, Verdict,
+    Verified,
 };
 
 // What is sent and reported.

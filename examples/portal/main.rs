@@ -15,9 +15,11 @@ use axum::routing::get;
 use axum::{middleware, Router};
 use serde::Deserialize;
 use tower_sessions::{MemoryStore as Sessions, Session, SessionManagerLayer};
-use twofactor::axum::{csrf_protect, csrf_token, Flow, SignedIn, Users, Web};
+use twofactor::axum::{csrf_protect, csrf_token, English, Flow, SignedIn, Texts, Users, Web};
 use twofactor::secrecy::SecretString;
-use twofactor::{Account, Admins, Argon2Passwords, ConsoleEmail, ConsoleSms, MasterKey, TwoFactor};
+use twofactor::{
+    Account, Admins, Argon2Passwords, ConsoleEmail, ConsoleSms, MasterKey, SignInCheck, TwoFactor,
+};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -68,21 +70,22 @@ async fn sign_in_page(session: &Session, error: &str) -> Response {
 }
 
 async fn login(flow: Flow, session: Session, Form(f): Form<SignIn>) -> Response {
+    // An unknown name is checked too (and fails), so guessing names is throttled as well.
+    let account = Directory
+        .account(&f.user)
+        .await
+        .unwrap_or_else(|| Account::new(&f.user, ""));
     let password = SecretString::from(f.password);
-    if let (Some(account), Some(passwords)) = (Directory.account(&f.user).await, PASSWORDS.get()) {
-        if passwords
-            .check(account.id(), &password)
-            .await
-            .unwrap_or(false)
-        {
-            return flow.password_accepted(&account).await;
-        }
-    }
-    sign_in_page(
-        &session,
-        "<p class=\"flash bad\">Wrong user name or password.</p>",
-    )
-    .await
+    let right = async { PASSWORDS.get()?.check(account.id(), &password).await.ok() };
+    let error = match flow
+        .check_password(&account, async { right.await == Some(true) })
+        .await
+    {
+        Ok(SignInCheck::Right) => return flow.password_accepted(&account).await,
+        Ok(SignInCheck::Throttled { until }) => English.throttled(until),
+        _ => "Wrong user name or password.".to_owned(),
+    };
+    sign_in_page(&session, &format!("<p class=\"flash bad\">{error}</p>")).await
 }
 
 async fn home(who: SignedIn, session: Session) -> Html<String> {

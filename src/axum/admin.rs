@@ -64,7 +64,7 @@ pub(crate) async fn show(Admin(mut ctx, _): Admin, Query(page): Query<After>) ->
         "stepped_up": ctx.grant_expires().map(super::texts::clock),
     });
     if ctx.json {
-        return axum::response::IntoResponse::into_response(axum::Json(values));
+        return ctx.json(values).await;
     }
     ctx.render("admin.html", super::render::values(&values), None)
         .await

@@ -31,8 +31,8 @@
 //!   [`Texts`] ([`English`] by default).
 //!
 //! What the host still owns: its users and their passwords (checking the
-//! password at sign-in, and throttling that check: see
-//! [`Flow::password_accepted`]), the session store and its cookie, roles
+//! password at sign-in, through [`Flow::check_password`] so that it is
+//! throttled per client address), the session store and its cookie, roles
 //! (who is an administrator: [`Users::is_admin`], and the
 //! [`AdminPolicy`](crate::AdminPolicy) of the service), TLS, and the
 //! client address when behind a proxy ([`WebBuilder::source`]).

@@ -84,11 +84,7 @@ pub(crate) async fn show(Pending(mut ctx): Pending) -> Response {
         }
     };
     if ctx.json {
-        let mut body = values;
-        if let Some(map) = body.as_object_mut() {
-            map.insert("ok".into(), json!(true));
-        }
-        return (ctx.jar.clone(), axum::Json(body)).into_response();
+        return ctx.json(values).await;
     }
     let jar = ctx.jar.clone();
     let page = ctx

@@ -199,6 +199,37 @@ impl Ctx {
         (jar, Redirect::to(&next)).into_response()
     }
 
+    /// The session's CSRF token (made on first use), kept in step in the
+    /// state this request will save.
+    async fn csrf(&mut self) -> Result<String, Response> {
+        match super::csrf::csrf_token(&self.session).await {
+            Ok(token) => {
+                self.state.csrf = Some(token.clone());
+                Ok(token)
+            }
+            Err(_) => Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The session store failed.",
+            )
+                .into_response()),
+        }
+    }
+
+    /// A GET's answer as JSON: `values`, `ok`, and the session's CSRF
+    /// token for the single-page app's next POST (`X-CSRF-Token`).
+    pub(crate) async fn json(&mut self, values: serde_json::Value) -> Response {
+        let csrf = match self.csrf().await {
+            Ok(token) => token,
+            Err(response) => return response,
+        };
+        let mut body = values;
+        if let Some(map) = body.as_object_mut() {
+            map.insert("ok".into(), serde_json::Value::Bool(true));
+            map.insert("csrf".into(), serde_json::Value::String(csrf));
+        }
+        (self.jar.clone(), Json(body)).into_response()
+    }
+
     /// A page: `values` with what every page gets (the mount path, the
     /// CSRF token, the account, a message).
     pub(crate) async fn render(
@@ -207,18 +238,10 @@ impl Ctx {
         values: Value,
         flash: Option<Flash>,
     ) -> Response {
-        let csrf = match super::csrf::csrf_token(&self.session).await {
+        let csrf = match self.csrf().await {
             Ok(token) => token,
-            Err(_) => {
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "The session store failed.",
-                )
-                    .into_response()
-            }
+            Err(response) => return response,
         };
-        // The token may have just been made: keep the state in step.
-        self.state.csrf = Some(csrf.clone());
         let flash = flash.or_else(|| self.state.flash.take());
         if let Err(rejection) = self.save().await {
             return rejection.into_response();

@@ -75,11 +75,7 @@ pub(crate) async fn show(Settings(mut ctx, account): Settings) -> Response {
         }
     };
     if ctx.json {
-        let mut body = values;
-        if let Some(map) = body.as_object_mut() {
-            map.insert("ok".into(), json!(true));
-        }
-        return axum::response::IntoResponse::into_response(axum::Json(body));
+        return ctx.json(values).await;
     }
     ctx.render("security.html", super::render::values(&values), None)
         .await

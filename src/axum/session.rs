@@ -219,6 +219,26 @@ impl Ctx {
         })
     }
 
+    /// The request's session, signed in (or setup-only when `setup_ok`),
+    /// with its account.
+    async fn signed_in_from<S: Send + Sync>(
+        parts: &mut Parts,
+        state: &S,
+        setup_ok: bool,
+    ) -> Result<(Self, Account), WebRejection>
+    where
+        Web: FromRef<S>,
+    {
+        let ctx = Self::from_parts(parts, state)
+            .await?
+            .require_in(setup_ok)
+            .await?;
+        match ctx.account() {
+            Some(account) => Ok((ctx, account)),
+            None => Err(WebRejection::signed_out(&ctx.web, ctx.json)),
+        }
+    }
+
     pub(crate) fn now(&self) -> u64 {
         self.tf.now().unix_seconds()
     }
@@ -416,13 +436,7 @@ where
     type Rejection = WebRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = Ctx::from_parts(parts, state)
-            .await?
-            .require_in(false)
-            .await?;
-        let account = ctx
-            .account()
-            .ok_or_else(|| WebRejection::signed_out(&ctx.web, ctx.json))?;
+        let (ctx, account) = Ctx::signed_in_from(parts, state, false).await?;
         Ok(SignedIn(ctx, account))
     }
 }
@@ -438,13 +452,7 @@ where
     type Rejection = WebRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = Ctx::from_parts(parts, state)
-            .await?
-            .require_in(true)
-            .await?;
-        let account = ctx
-            .account()
-            .ok_or_else(|| WebRejection::signed_out(&ctx.web, ctx.json))?;
+        let (ctx, account) = Ctx::signed_in_from(parts, state, true).await?;
         Ok(Settings(ctx, account))
     }
 }
@@ -550,17 +558,33 @@ where
 }
 
 impl Flow {
+    /// Runs the host's password check under the service's per-source
+    /// failure limit ([`TwoFactor::check_sign_in`]), with this request's
+    /// source: call it with the account (or, for an unknown user name, an
+    /// account of that name and a check that answers `false`), then
+    /// [`password_accepted`](Self::password_accepted) when it is
+    /// [`SignInCheck::Right`](crate::SignInCheck::Right).
+    pub async fn check_password<F>(
+        &self,
+        account: &Account,
+        check: F,
+    ) -> crate::Result<crate::SignInCheck>
+    where
+        F: std::future::Future<Output = bool> + Send,
+    {
+        self.0.tf.check_sign_in(account, check).await
+    }
+
     /// The host checked `account`'s password and it was right: records
     /// that in the session (a new session id), then answers where to go
     /// next: the host's home page when no second factor is needed (none
     /// set up, or this device is remembered), the prompt otherwise, or the
     /// Account Security page when a setup is required first.
     ///
-    /// **The host still owns the password check and its throttling.**
-    /// Throttle failed passwords per account and per client address before
-    /// calling this, as the service throttles codes (its
-    /// [`LimitPolicy`](crate::LimitPolicy): 50 failures an hour per source
-    /// by default); never tell the user whether the account exists.
+    /// **The host still owns the password check.** Run it through
+    /// [`check_password`](Self::check_password), which throttles it per
+    /// client address as the service throttles codes, and never tell the
+    /// user whether the account exists.
     pub async fn password_accepted(mut self, account: &Account) -> Response {
         match self.accept(account).await {
             Ok(response) => response,

@@ -1,6 +1,9 @@
 //! Every sentence the pages show for a verdict, an error or a success, in
-//! one place. Page wording lives in the templates; the emails and texts
-//! the service sends in [`Message`](crate::Message).
+//! one place. Page wording lives in the templates. The emails and texts
+//! the service sends are [`Message`](crate::Message)s: a host's
+//! [`EmailSender`](crate::EmailSender) or [`SmsSender`](crate::SmsSender)
+//! words them in its own language from their fields (the English wording
+//! is `Message::subject`, `text` and `html`).
 
 use std::time::Duration;
 

@@ -35,6 +35,24 @@ pub enum Verdict<T> {
     },
 }
 
+/// What became of the host's own sign-in password check, run through
+/// [`TwoFactor::check_sign_in`](crate::TwoFactor::check_sign_in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignInCheck {
+    /// The password was right.
+    Right,
+    /// The password was wrong (or the user unknown); counted against the
+    /// request's source.
+    Wrong,
+    /// Too many failures from this request's source, across accounts:
+    /// the password was not checked.
+    Throttled {
+        /// When attempts from this source are taken again.
+        until: Timestamp,
+    },
+}
+
 /// Why an answer was rejected. Every reason is safe to show the user: none
 /// tells a guesser more than "wrong" would, since an expired or used code
 /// cannot be used again either way.

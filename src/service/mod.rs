@@ -35,7 +35,7 @@ use crate::model::setup::{
 use crate::model::source::Source;
 use crate::model::status::{AccountSummary, AdminAction, AuthenticatorInfo, Method, Page, Status};
 use crate::model::time::Timestamp;
-use crate::model::verdict::{DeviceInfo, Grant, LoginStep, Sent, Verdict, Verified};
+use crate::model::verdict::{DeviceInfo, Grant, LoginStep, Sent, SignInCheck, Verdict, Verified};
 use crate::policy::{FactorChange, Policy};
 use crate::ports::Clock;
 use crate::ports::{
@@ -181,6 +181,44 @@ impl TwoFactor {
     pub async fn security_stamp(&self, account: &Account) -> Result<Option<String>> {
         let (record, _) = self.load(account).await?;
         Ok(record.stamp)
+    }
+
+    /// Runs the host's own sign-in password check (`check`, which answers
+    /// whether the password was right) under the same per-source failure
+    /// limit as codes ([`LimitPolicy::source_failures_per_hour`](crate::LimitPolicy),
+    /// 50 an hour by default): a failure is counted against the request's
+    /// source (see [`with_source`](Self::with_source)) before the check
+    /// runs, so parallel guesses are held exactly like serial ones, and
+    /// given back when the password was right. A throttled source's
+    /// password is not checked at all. Wrong passwords do not lock the
+    /// account (that would let anyone lock anyone out); they count against
+    /// the source only. For a user name that does not exist, call it all
+    /// the same with an account of that name and a check that answers
+    /// `false`, so that guessing names is throttled too. Without a source,
+    /// it runs the check and counts nothing.
+    pub async fn check_sign_in<F>(&self, account: &Account, check: F) -> Result<SignInCheck>
+    where
+        F: std::future::Future<Output = bool> + Send,
+    {
+        let attempt = async {
+            let right = check.await;
+            let verdict = if right {
+                Verdict::Accepted(())
+            } else {
+                Verdict::Rejected {
+                    attempts_left: 0,
+                    reason: crate::model::verdict::Rejection::WrongPassword,
+                }
+            };
+            Ok((verdict, !right))
+        };
+        Ok(match self.guarded(account, attempt).await? {
+            Verdict::Accepted(()) => SignInCheck::Right,
+            Verdict::Throttled { until } | Verdict::LockedOut { until } => {
+                SignInCheck::Throttled { until }
+            }
+            Verdict::Rejected { .. } => SignInCheck::Wrong,
+        })
     }
 
     /// Begins setting up `method`.

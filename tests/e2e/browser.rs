@@ -267,6 +267,12 @@ impl Browser {
         Ok(())
     }
 
+    /// Picks `value` in the `<select>` at `css`.
+    pub(crate) async fn choose(&self, css: &str, value: &str) -> Result {
+        self.find(css).await?.select_by_value(value).await?;
+        Ok(())
+    }
+
     /// Ticks a checkbox.
     pub(crate) async fn tick(&self, css: &str) -> Result {
         self.client.find(Locator::Css(css)).await?.click().await?;

@@ -88,6 +88,40 @@ async fn set_up_app(
     Ok((phone, codes))
 }
 
+/// A fresh portal with bob signed in, an authenticator app set up, and a
+/// step-up done with his first recovery code.
+async fn bob_stepped_up(name: &str) -> Result<(Portal, Browser, Vec<String>)> {
+    let portal = Portal::sqlite()?;
+    let mut b = Browser::start(name).await?;
+    sign_in(&b, &portal, BOB).await?;
+    let (_phone, recovery) = set_up_app(&mut b, &portal, BOB.1).await?;
+    step_up(&b, &portal, BOB.1, recovery.first().ok_or("no code")?).await?;
+    Ok((portal, b, recovery))
+}
+
+/// Adds SMS (+44 7700 900123) as another way to sign in, with the code
+/// read from the console; when the code was sent.
+async fn add_sms(b: &mut Browser, portal: &Portal) -> Result<std::time::Instant> {
+    b.choose("#method", "sms").await?;
+    b.fill("#phone", "+44 7700 900123").await?;
+    b.click("#add").await?;
+    let sent = std::time::Instant::now();
+    assert!(
+        b.text().await?.contains("We sent a code to"),
+        "{}",
+        b.text().await?
+    );
+    b.shot("setup-sms").await?;
+    b.fill("#code", &portal.last_code(true)?).await?;
+    b.click("#confirm").await?;
+    assert!(
+        b.text().await?.contains("Text message"),
+        "{}",
+        b.text().await?
+    );
+    Ok(sent)
+}
+
 /// "Confirm it's you" with the password and a code.
 async fn step_up(b: &Browser, portal: &Portal, password: &str, code: &str) -> Result {
     b.goto(&format!("{}/2fa/security", portal.url)).await?;
@@ -195,16 +229,7 @@ async fn app_login_wrong_replayed_remembered_revoked_locked_out() -> Result {
     );
 
     // Lockout.
-    let mut locked = false;
-    for _ in 0..10 {
-        b.fill("#code", &phone.wrong()?).await?;
-        b.click("#verify").await?;
-        if b.text().await?.contains("Too many attempts") {
-            locked = true;
-            break;
-        }
-    }
-    assert!(locked, "wrong codes lock the account");
+    lock_out(&b, &phone).await?;
     b.shot("prompt-locked-out").await?;
     assert!(
         !b.has("#code").await?,
@@ -228,34 +253,8 @@ async fn after_send_gap(sent: std::time::Instant) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sms_instead_then_off_keeping_settings_and_back_on() -> Result {
-    let portal = Portal::sqlite()?;
-    let mut b = Browser::start("sms").await?;
-    sign_in(&b, &portal, BOB).await?;
-    let (_phone, recovery) = set_up_app(&mut b, &portal, BOB.1).await?;
-
-    // Add SMS: a code to the number, read from the console.
-    step_up(&b, &portal, BOB.1, &recovery[0]).await?;
-    b.client
-        .find(fantoccini::Locator::Css("#method"))
-        .await?
-        .select_by_value("sms")
-        .await?;
-    b.fill("#phone", "+44 7700 900123").await?;
-    b.click("#add").await?;
-    let sent = std::time::Instant::now();
-    assert!(
-        b.text().await?.contains("We sent a code to"),
-        "{}",
-        b.text().await?
-    );
-    b.shot("setup-sms").await?;
-    b.fill("#code", &portal.last_code(true)?).await?;
-    b.click("#confirm").await?;
-    assert!(
-        b.text().await?.contains("Text message"),
-        "{}",
-        b.text().await?
-    );
+    let (portal, mut b, recovery) = bob_stepped_up("sms").await?;
+    let sent = add_sms(&mut b, &portal).await?;
     sign_out(&b, &portal).await?;
 
     // "Send SMS code" at the prompt.
@@ -303,19 +302,10 @@ async fn sms_instead_then_off_keeping_settings_and_back_on() -> Result {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switch_method_then_off_deleting_settings() -> Result {
-    let portal = Portal::sqlite()?;
-    let mut b = Browser::start("switch").await?;
-    sign_in(&b, &portal, BOB).await?;
-    let (_phone, recovery) = set_up_app(&mut b, &portal, BOB.1).await?;
-
+    let (portal, b, recovery) = bob_stepped_up("switch").await?;
     // Switch from the app to email: the app protects the account until
     // the emailed code is confirmed.
-    step_up(&b, &portal, BOB.1, &recovery[0]).await?;
-    b.client
-        .find(fantoccini::Locator::Css("#method"))
-        .await?
-        .select_by_value("email")
-        .await?;
+    b.choose("#method", "email").await?;
     b.click("#switch").await?;
     assert!(
         b.text().await?.contains("We sent a code to"),
@@ -350,26 +340,69 @@ async fn switch_method_then_off_deleting_settings() -> Result {
     b.close().await
 }
 
+/// Wrong codes at the prompt until the account locks.
+async fn lock_out(b: &Browser, phone: &Phone) -> Result {
+    for _ in 0..10 {
+        b.fill("#code", &phone.wrong()?).await?;
+        b.click("#verify").await?;
+        if b.text().await?.contains("Too many attempts") {
+            return Ok(());
+        }
+    }
+    Err("wrong codes did not lock the account".into())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_deletes_a_setup_and_the_password_alone_signs_in() -> Result {
+async fn admin_unlocks_then_deletes_a_setup_and_the_password_alone_signs_in() -> Result {
     let portal = Portal::sqlite()?;
     let mut b = Browser::start("admin").await?;
     sign_in(&b, &portal, ALICE).await?;
-    set_up_app(&mut b, &portal, ALICE.1).await?;
+    let (alices_phone, _) = set_up_app(&mut b, &portal, ALICE.1).await?;
     b.goto(&format!("{}/2fa/admin", portal.url)).await?;
     assert!(
         b.text().await?.contains("Not permitted"),
         "a customer cannot open the admin page"
     );
     sign_out(&b, &portal).await?;
+    // Someone guesses at alice's prompt until it locks.
+    sign_in(&b, &portal, ALICE).await?;
+    lock_out(&b, &alices_phone).await?;
 
     sign_in(&b, &portal, ADMIN).await?;
-    let (_, recovery) = set_up_app(&mut b, &portal, ADMIN.1).await?;
+    let (mut admins_phone, recovery) = set_up_app(&mut b, &portal, ADMIN.1).await?;
+    b.goto(&format!("{}/2fa/admin", portal.url)).await?;
+    assert!(
+        !b.has("#user-alice form").await?,
+        "no action before the administrator's own step-up"
+    );
     step_up(&b, &portal, ADMIN.1, &recovery[0]).await?;
     b.goto(&format!("{}/2fa/admin", portal.url)).await?;
     assert!(b.text_of("#user-alice").await?.contains("Enabled"));
     assert!(b.text_of("#user-bob").await?.contains("Not enabled"));
     b.shot("admin").await?;
+    b.fill(
+        "#user-alice input[name=reason]",
+        "Locked out by someone else's guesses",
+    )
+    .await?;
+    b.click("#user-alice button[value=unlock]").await?;
+    assert!(
+        b.text().await?.contains("The user can try again now."),
+        "{}",
+        b.text().await?
+    );
+    sign_in(&b, &portal, ALICE).await?;
+    assert!(
+        b.has("#code").await?,
+        "unlocked: the prompt asks for a code again"
+    );
+
+    // Alice lost her phone: the administrator deletes her setup.
+    sign_in(&b, &portal, ADMIN).await?;
+    b.fill("#code", &admins_phone.code()?).await?;
+    b.click("#verify").await?;
+    step_up(&b, &portal, ADMIN.1, &recovery[1]).await?;
+    b.goto(&format!("{}/2fa/admin", portal.url)).await?;
     b.fill(
         "#user-alice input[name=reason]",
         "Lost her phone; identity checked by phone call",
@@ -398,17 +431,58 @@ async fn admin_deletes_a_setup_and_the_password_alone_signs_in() -> Result {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_phone_number() -> Result {
+    let (portal, mut b, _) = bob_stepped_up("number").await?;
+    let sent = add_sms(&mut b, &portal).await?;
+    assert!(
+        b.text().await?.contains("+44 ••• ••• 0123"),
+        "{}",
+        b.text().await?
+    );
+
+    // The new number gets a code; only when it is confirmed does it
+    // replace the old one, which is told.
+    after_send_gap(sent).await;
+    let to_old = |printed: String| printed.matches("--- SMS to +447700900123").count();
+    let before = to_old(portal.printed());
+    b.fill("#new-phone", "+44 7700 900456").await?;
+    b.click("#change-phone").await?;
+    assert!(
+        b.text()
+            .await?
+            .contains("We sent a code to +44 ••• ••• 0456"),
+        "{}",
+        b.text().await?
+    );
+    b.shot("change-number").await?;
+    b.goto(&format!("{}/2fa/security", portal.url)).await?;
+    assert!(
+        b.text().await?.contains("+44 ••• ••• 0123"),
+        "the old number works until the new one is confirmed"
+    );
+    b.fill("#pending-code", &portal.last_code(true)?).await?;
+    b.click("#confirm").await?;
+    assert!(
+        b.text().await?.contains("+44 ••• ••• 0456"),
+        "{}",
+        b.text().await?
+    );
+    assert_eq!(
+        to_old(portal.printed()),
+        before + 1,
+        "the old number is told"
+    );
+    b.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_security_key_through_chromiums_virtual_authenticator() -> Result {
     let portal = Portal::sqlite()?;
     let mut b = Browser::start("key").await?;
     b.virtual_authenticator().await?;
     sign_in(&b, &portal, ALICE).await?;
     b.goto(&format!("{}/2fa/security", portal.url)).await?;
-    b.client
-        .find(fantoccini::Locator::Css("#method"))
-        .await?
-        .select_by_value("key")
-        .await?;
+    b.choose("#method", "key").await?;
     b.fill("#label", "Virtual key").await?;
     b.fill("#setup-password", ALICE.1).await?;
     b.click("#begin").await?;
