@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tower::ServiceExt;
 use tower_sessions::{MemoryStore as Sessions, SessionManagerLayer};
-use twofactor::axum::{Flow, SignedIn, Users, Web, WebBuilder};
+use twofactor::axum::{Flow, SignedIn, SteppedUp, Users, Web, WebBuilder};
 use twofactor::secrecy::SecretString;
 use twofactor::testing::{Authenticator, ManualClock};
 use twofactor::{
@@ -86,19 +86,26 @@ fn site_with(
             _ => StatusCode::UNAUTHORIZED.into_response(),
         }
     });
-    let app = Router::new()
-        .route(
-            "/",
-            get(|who: SignedIn| async move { format!("hello {}", who.account().id()) }),
-        )
-        .route_layer(middleware::from_fn_with_state(
-            web.clone(),
-            twofactor::axum::require_signed_in,
-        ))
-        .route("/login", login)
-        .nest("/2fa", twofactor::axum::router(web.clone()))
-        .with_state(web)
-        .layer(SessionManagerLayer::new(Sessions::default()).with_secure(false));
+    let app =
+        Router::new()
+            .route(
+                "/",
+                get(|who: SignedIn| async move { format!("hello {}", who.account().id()) }),
+            )
+            .route(
+                "/payout",
+                get(|who: SteppedUp| async move {
+                    format!("payout settings of {}", who.account().id())
+                }),
+            )
+            .route_layer(middleware::from_fn_with_state(
+                web.clone(),
+                twofactor::axum::require_signed_in,
+            ))
+            .route("/login", login)
+            .nest("/2fa", twofactor::axum::router(web.clone()))
+            .with_state(web)
+            .layer(SessionManagerLayer::new(Sessions::default()).with_secure(false));
     Ok(Site { app, tf, clock })
 }
 
@@ -565,5 +572,47 @@ async fn a_host_restyles_a_page_and_a_broken_template_is_refused_at_build() -> R
     );
     let broken = site_with(|b| b, |w| w.template("prompt.html", "{% if %}"));
     assert!(matches!(broken.err().map(|e| e.to_string()), Some(e) if e.contains("template")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_hosts_sensitive_page_waits_for_a_step_up_and_secret_pages_are_not_cached() -> Result {
+    let site = site()?;
+    let app = with_app(&site).await?;
+    let browser = Browser::default();
+    sign_in(&site, &browser, &app).await?;
+    assert_eq!(
+        location(&browser.get(&site, "/payout").await?),
+        "/2fa/security",
+        "confirm it's you first"
+    );
+    assert_eq!(
+        browser.get_json(&site, "/payout").await?.status(),
+        StatusCode::FORBIDDEN
+    );
+    let page = browser.get(&site, "/2fa/security").await?;
+    assert_eq!(
+        page.headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let csrf = browser.csrf(&site, "/2fa/security").await?;
+    let code = app.code_at(site.tf.now());
+    browser
+        .post(
+            &site,
+            "/2fa/security/step-up",
+            &format!("csrf={csrf}&password=correct+horse+battery&code={code}"),
+        )
+        .await?;
+    let payout = browser.get(&site, "/payout").await?;
+    assert_eq!(body(payout).await?, "payout settings of u1");
+    // The grant lapses after ten minutes.
+    site.clock.advance(Duration::from_secs(11 * 60));
+    assert_eq!(
+        location(&browser.get(&site, "/payout").await?),
+        "/2fa/security"
+    );
     Ok(())
 }

@@ -327,5 +327,16 @@ pub fn router<S>(web: Web) -> Router<S> {
         .route("/admin", get(admin::show))
         .route("/admin/act", post(admin::act))
         .layer(axum::middleware::from_fn(csrf::check))
+        .layer(axum::middleware::map_response(no_store))
         .with_state(web)
+}
+
+/// Pages here show secrets (a new app's key, recovery codes) and account
+/// state: no cache, shared or the browser's, keeps them.
+async fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }

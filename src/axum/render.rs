@@ -276,10 +276,7 @@ impl Ctx {
 /// `navigator.credentials` call and posts the answer as the form's `code`.
 pub(crate) async fn webauthn_js() -> Response {
     (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         include_str!("templates/webauthn.js"),
     )
         .into_response()
