@@ -213,6 +213,17 @@ async fn app_login_wrong_replayed_remembered_revoked_locked_out() -> Result {
     b.shot("security-on").await?;
     b.click("#forget-all").await?;
     assert!(b.text().await?.contains("No device is remembered."));
+    // New recovery codes, shown once; the old ones stop working.
+    b.click("#regenerate").await?;
+    let fresh = b.text_of("#recovery-codes").await?;
+    let fresh: Vec<&str> = fresh
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(fresh.len(), 10);
+    assert!(!fresh.contains(&recovery[2].as_str()));
+    let fresh_code = fresh[0].to_owned();
     sign_out(&b, &portal).await?;
     sign_in(&b, &portal, ALICE).await?;
     assert_eq!(
@@ -227,6 +238,17 @@ async fn app_login_wrong_replayed_remembered_revoked_locked_out() -> Result {
             .any(|c| c.name().starts_with("twofactor_device_")),
         "the stale cookie is cleared"
     );
+    b.fill("#code", &recovery[2]).await?;
+    b.click("#verify").await?;
+    assert!(
+        b.text().await?.contains("Wrong code."),
+        "an old recovery code is void"
+    );
+    b.fill("#code", &fresh_code).await?;
+    b.click("#verify").await?;
+    assert_eq!(b.path().await?, "/", "a new one signs in");
+    sign_out(&b, &portal).await?;
+    sign_in(&b, &portal, ALICE).await?;
 
     // Lockout.
     lock_out(&b, &phone).await?;
@@ -471,6 +493,13 @@ async fn change_phone_number() -> Result {
         to_old(portal.printed()),
         before + 1,
         "the old number is told"
+    );
+    // Text messages first at login.
+    b.click("#primary-sms").await?;
+    assert!(
+        b.text_of("#status").await?.contains("text message"),
+        "{}",
+        b.text().await?
     );
     b.close().await
 }
