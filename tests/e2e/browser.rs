@@ -33,6 +33,8 @@ pub(crate) struct Portal {
     child: Child,
     pub(crate) url: String,
     output: Arc<Mutex<String>>,
+    /// How many text messages and emails a test has read codes from.
+    read: Mutex<(usize, usize)>,
     _dir: Option<tempdir::Dir>,
 }
 
@@ -100,6 +102,7 @@ impl Portal {
             child,
             url: format!("http://localhost:{port}"),
             output,
+            read: Mutex::new((0, 0)),
             _dir: None,
         };
         let started = Instant::now();
@@ -120,24 +123,31 @@ impl Portal {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
     }
 
-    /// The code in the last text message (or email) the console printed,
-    /// waiting a moment for the portal's output to arrive.
+    /// The code in the newest text message (or email) the console printed
+    /// since the last one read, waiting for the portal's output to arrive
+    /// (a code read earlier is never handed out again).
     pub(crate) fn last_code(&self, sms: bool) -> Result<String> {
         let marker = if sms { "--- SMS to" } else { "--- email to" };
         let started = Instant::now();
+        let mut read = self.read.lock().map_err(|_| "poisoned")?;
+        let seen = if sms { &mut read.0 } else { &mut read.1 };
         loop {
             let printed = self.printed();
+            let count = printed.matches(marker).count();
             let last = printed.rfind(marker).and_then(|at| printed.get(at..));
-            let code = last.and_then(|rest| {
+            let code = last.filter(|_| count > *seen).and_then(|rest| {
                 rest.split(|c: char| !c.is_ascii_digit())
                     .find(|run| run.len() == 6)
                     .map(str::to_owned)
             });
             match code {
-                Some(code) => return Ok(code),
+                Some(code) => {
+                    *seen = count;
+                    return Ok(code);
+                }
                 None if started.elapsed() > Duration::from_secs(5) => {
                     return Err(format!(
-                        "no code in the last message: {}",
+                        "no new code; the last message: {}",
                         last.unwrap_or("(none)")
                     )
                     .into())
