@@ -1,13 +1,17 @@
 //! Throughput of `verify_login`: N tasks over M accounts, against memory,
-//! SQLite or PostgreSQL. Each verification is a wrong code under an
-//! unlimited lockout, so each one loads, unseals, checks and saves.
+//! SQLite or PostgreSQL. Each verification is a well-formed wrong code
+//! (six digits, not the current code) under an unlimited lockout, so each
+//! one loads, unseals, computes the whole TOTP window, counts the failure
+//! and saves.
 //!
 //! ```text
 //! cargo run --release --example load -- --tasks 16 --accounts 100 --seconds 10
 //! cargo run --release --features sqlite --example load -- --store sqlite --db /tmp/load.db
 //! cargo run --release --features postgres --example load -- --store postgres --url postgres://…
 //! ```
-//! Prints p50, p99 and verifications per second.
+//! Prints p50, p99 and verifications per second. `--malformed` submits
+//! `"0"` instead, which is refused on its length before any unsealing or
+//! HMAC: a load and a save, what this tool measured before 0.2.
 //!
 //! `--hot H` adds H more tasks that all come from one source (one IP
 //! address), guessing wrong codes on accounts of their own, to see what one
@@ -23,7 +27,7 @@
 use std::error::Error;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -56,6 +60,9 @@ struct Args {
     url: String,
     hot: usize,
     hot_mode: String,
+    /// Submit "0" (refused on its length, before any unsealing or HMAC)
+    /// instead of a well-formed wrong code: what this tool measured before.
+    malformed: bool,
 }
 
 fn args() -> Result<Args> {
@@ -68,6 +75,7 @@ fn args() -> Result<Args> {
         url: std::env::var("TWOFACTOR_POSTGRES_URL").unwrap_or_default(),
         hot: 0,
         hot_mode: "throttled".into(),
+        malformed: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -81,6 +89,7 @@ fn args() -> Result<Args> {
             "--url" => a.url = value()?,
             "--hot" => a.hot = value()?.parse()?,
             "--hot-mode" => a.hot_mode = value()?,
+            "--malformed" => a.malformed = true,
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -108,6 +117,29 @@ async fn store(builder: TwoFactorBuilder, a: &Args) -> Result<TwoFactorBuilder> 
             )
         }
     })
+}
+
+/// An account with its app, and a wrong code for the current time step
+/// (worked out once a step, so that the tool's own HMAC is not measured).
+struct Guessed {
+    account: Account,
+    app: twofactor::testing::Authenticator,
+    malformed: bool,
+    wrong: Mutex<(u64, String)>,
+}
+
+impl Guessed {
+    fn wrong_code(&self) -> String {
+        let now = twofactor::Clock::now(&twofactor::SystemClock);
+        let step = now.unix_seconds() / 30;
+        let Ok(mut cached) = self.wrong.lock() else {
+            return self.app.wrong_code_at(now);
+        };
+        if !self.malformed && (cached.0 != step || cached.1.is_empty()) {
+            *cached = (step, self.app.wrong_code_at(now));
+        }
+        cached.1.clone()
+    }
 }
 
 #[tokio::main]
@@ -150,7 +182,20 @@ async fn main() -> Result<()> {
         if !tf.confirm_setup(&account, &code).await?.is_accepted() {
             return Err("confirm refused".into());
         }
-        accounts.push(account);
+        let wrong = Mutex::new((
+            0,
+            if a.malformed {
+                "0".to_owned()
+            } else {
+                String::new()
+            },
+        ));
+        accounts.push(Guessed {
+            account,
+            app,
+            malformed: a.malformed,
+            wrong,
+        });
     }
     println!("done");
 
@@ -175,7 +220,10 @@ async fn main() -> Result<()> {
                     let Some(account) = accounts.get(i % accounts.len()) else {
                         return Err("no account".to_owned());
                     };
-                    let verdict = tf.verify_login(account, "0", None).await;
+                    let wrong = account.wrong_code();
+                    let verdict = tf
+                        .verify_login(&account.account, wrong.as_str(), None)
+                        .await;
                     if verdict.is_err() {
                         return Err(format!("{verdict:?}"));
                     }
@@ -199,9 +247,12 @@ async fn main() -> Result<()> {
                     let Some(account) = accounts.get(i % accounts.len()) else {
                         return Err("no account".to_owned());
                     };
+                    let wrong = account.wrong_code();
                     let start = Instant::now();
-                    // "0" is never a code: always evaluated, always a failure saved
-                    let verdict = tf.verify_login(account, "0", None).await;
+                    // six digits that are not the code: the whole check runs, and a failure is saved
+                    let verdict = tf
+                        .verify_login(&account.account, wrong.as_str(), None)
+                        .await;
                     latencies.push(start.elapsed());
                     if verdict.is_err() {
                         return Err(format!("{verdict:?}"));
