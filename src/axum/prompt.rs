@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::render::{Input, Outcome};
+use super::render::{Input, Outcome, SendBy};
 use super::session::{Pending, Stage};
 use crate::model::status::Method;
 use crate::model::verdict::{LoginStep, Verdict};
@@ -24,17 +24,11 @@ pub(crate) struct Answer {
     remember: Option<String>,
 }
 
-/// "Send a code by …".
-#[derive(Debug, Deserialize)]
-pub(crate) struct SendBy {
-    method: Method,
-}
-
 /// GET: what to ask for. Sends the primary email or SMS code (unless one
 /// sent earlier still works) and makes a fresh security-key challenge.
 pub(crate) async fn show(Pending(mut ctx): Pending) -> Response {
     let Some(account) = ctx.account() else {
-        return Outcome::ok(None, PROMPT).into_response_for(ctx).await;
+        return ctx.finish(Outcome::ok(None, PROMPT)).await;
     };
     let device = ctx.device_token(&account);
     let step = ctx.tf.begin_login(&account, device.as_deref()).await;
@@ -107,7 +101,7 @@ fn key_options(_: Option<&crate::model::key::KeyRequest>) -> serde_json::Value {
 /// POST: checks the answer.
 pub(crate) async fn verify(Pending(mut ctx): Pending, Input(answer): Input<Answer>) -> Response {
     let Some(account) = ctx.account() else {
-        return Outcome::ok(None, PROMPT).into_response_for(ctx).await;
+        return ctx.finish(Outcome::ok(None, PROMPT)).await;
     };
     let label = answer
         .remember
@@ -152,12 +146,9 @@ pub(crate) async fn verify(Pending(mut ctx): Pending, Input(answer): Input<Answe
 /// POST: "send a code by text instead".
 pub(crate) async fn send(Pending(ctx): Pending, Input(by): Input<SendBy>) -> Response {
     let Some(account) = ctx.account() else {
-        return Outcome::ok(None, PROMPT).into_response_for(ctx).await;
+        return ctx.finish(Outcome::ok(None, PROMPT)).await;
     };
-    let outcome = match ctx.tf.send_code(&account, by.method).await {
-        Ok(sent) => Outcome::ok(Some(ctx.web.texts().sent(&sent)), PROMPT),
-        Err(error) => Outcome::error(&ctx, &error, PROMPT),
-    };
+    let outcome = Outcome::sent(&ctx, &ctx.tf.send_code(&account, by.method).await, PROMPT);
     ctx.finish(outcome).await
 }
 
@@ -185,12 +176,6 @@ pub(crate) fn device_label(user_agent: &str) -> String {
     .map(|(_, name)| format!(" on {name}"))
     .unwrap_or_default();
     format!("{browser}{system}")
-}
-
-impl Outcome {
-    async fn into_response_for(self, ctx: super::session::Ctx) -> Response {
-        ctx.finish(self).await
-    }
 }
 
 #[cfg(test)]

@@ -94,6 +94,12 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequest<S> for Input<T> {
     }
 }
 
+/// "Send a code by …": the method named in a form.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SendBy {
+    pub(crate) method: crate::model::status::Method,
+}
+
 /// What an action came to.
 pub(crate) struct Outcome {
     ok: bool,
@@ -132,6 +138,18 @@ impl Outcome {
     /// An error, with its sentence and status.
     pub(crate) fn error(ctx: &Ctx, error: &Error, next: &str) -> Self {
         Self::fail(status_of(error), ctx.web.texts().error(error), next)
+    }
+
+    /// A code sent (or not): where it went, or why not.
+    pub(crate) fn sent(
+        ctx: &Ctx,
+        result: &crate::Result<crate::model::verdict::Sent>,
+        next: &str,
+    ) -> Self {
+        match result {
+            Ok(sent) => Self::ok(Some(ctx.web.texts().sent(sent)), next),
+            Err(error) => Self::error(ctx, error, next),
+        }
     }
 
     /// A verdict that was not an acceptance.

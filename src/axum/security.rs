@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::render::{Input, Outcome};
+use super::render::{Input, Outcome, SendBy};
 use super::session::{Ctx, Settings, Stage};
 use super::texts::{clock, day, Done};
 use crate::error::Error;
@@ -191,21 +191,16 @@ pub(crate) async fn step_up(
     ctx.finish(outcome).await
 }
 
-/// "Send a code by …" beside a step-up form.
-#[derive(Debug, Deserialize)]
-pub(crate) struct SendBy {
-    method: Method,
-}
-
 /// POST: sends a step-up code.
 pub(crate) async fn send_step_up(
     Settings(ctx, account): Settings,
     Input(by): Input<SendBy>,
 ) -> Response {
-    let outcome = match ctx.tf.send_step_up_code(&account, by.method).await {
-        Ok(sent) => Outcome::ok(Some(ctx.web.texts().sent(&sent)), PAGE),
-        Err(error) => Outcome::error(&ctx, &error, PAGE),
-    };
+    let outcome = Outcome::sent(
+        &ctx,
+        &ctx.tf.send_step_up_code(&account, by.method).await,
+        PAGE,
+    );
     ctx.finish(outcome).await
 }
 
@@ -344,10 +339,7 @@ fn recovery_values(codes: &RecoveryCodes) -> Value {
 
 /// POST: a new code for the pending email or SMS setup.
 pub(crate) async fn resend(Settings(ctx, account): Settings) -> Response {
-    let outcome = match ctx.tf.resend_setup_code(&account).await {
-        Ok(sent) => Outcome::ok(Some(ctx.web.texts().sent(&sent)), PAGE),
-        Err(error) => Outcome::error(&ctx, &error, PAGE),
-    };
+    let outcome = Outcome::sent(&ctx, &ctx.tf.resend_setup_code(&account).await, PAGE);
     ctx.finish(outcome).await
 }
 
