@@ -177,9 +177,9 @@ pub use provided::tracing_events::TracingEvents;
 #[cfg(feature = "memory")]
 pub use store::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use store::PostgresStore;
+pub use store::{PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
-pub use store::SqliteStore;
+pub use store::{SqliteDurability, SqliteOptions, SqliteStore};
 #[cfg(feature = "console")]
 pub use transport::{ConsoleEmail, ConsoleSms};
 /// webauthn-rs, whose types the browser's security-key calls take and give

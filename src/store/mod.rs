@@ -23,6 +23,6 @@ mod sqlite;
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteDurability, SqliteOptions, SqliteStore};

@@ -65,9 +65,10 @@ pub(crate) fn port_error(e: sqlx::Error) -> PortError {
         sqlx::Error::Database(db) => matches!(
             db.code().as_deref(),
             // PostgreSQL: serialization_failure, deadlock_detected,
-            // too_many_connections, admin/crash shutdown, cannot_connect_now;
+            // too_many_connections, query_canceled (statement_timeout),
+            // admin/crash shutdown, cannot_connect_now;
             // SQLite: SQLITE_BUSY, SQLITE_LOCKED.
-            Some("40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03" | "5" | "6")
+            Some("40001" | "40P01" | "53300" | "57014" | "57P01" | "57P02" | "57P03" | "5" | "6")
         ),
         _ => false,
     };
@@ -90,6 +91,18 @@ pub(crate) fn stored(version: i64, document: Vec<u8>) -> Result<Stored, PortErro
 /// A version for a bind parameter.
 pub(crate) fn version_param(version: u64) -> Result<i64, PortError> {
     i64::try_from(version).map_err(|_| PortError::permanent("version out of range"))
+}
+
+/// `work`, failing as transient when it takes longer than `timeout` (the
+/// future is dropped then: sqlx closes or resets a connection left
+/// mid-statement before it is used again).
+pub(crate) async fn bounded<T>(
+    timeout: std::time::Duration,
+    work: impl std::future::Future<Output = Result<T, PortError>>,
+) -> Result<T, PortError> {
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| PortError::transient("the database did not answer in time"))?
 }
 
 /// Now, in seconds since the epoch, for `updated_at`.
