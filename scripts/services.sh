@@ -36,12 +36,22 @@ start_postgres() {
         as=(runuser -u postgres --)
     fi
     "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync > "$PG_DIR/initdb.log"
-    "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=300 -c fsync=off -c synchronous_commit=off" \
-        start > /dev/null
+    local opts="-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=300 -c fsync=off -c synchronous_commit=off"
+    "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -o "$opts" start > /dev/null
     PG_BIN=$bin
     PG_AS=("${as[@]}")
     export TWOFACTOR_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    # The fault tests stop this server mid-load, keep it down for the
+    # seconds given, and start it again (same options, same port).
+    cat > "$PG_DIR/restart" <<SCRIPT
+#!/bin/sh
+set -e
+${as[*]} $bin/pg_ctl -D $PG_DIR/data -m fast -w stop > /dev/null
+sleep \${1:-0}
+${as[*]} $bin/pg_ctl -D $PG_DIR/data -l $PG_DIR/server.log -w -o "$opts" start > /dev/null
+SCRIPT
+    chmod +x "$PG_DIR/restart"
+    export TWOFACTOR_PG_RESTART="$PG_DIR/restart"
     echo "== PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 

@@ -76,9 +76,9 @@ impl PostgresOptions {
     }
 
     /// Whether a connection is tested with a round trip each time it is
-    /// taken from the pool (off unless set). Off, a connection the server
-    /// has dropped fails the one call that uses it with a transient error
-    /// and is replaced; on, each call costs two round trips more.
+    /// taken from the pool (off unless set: a verification then costs two
+    /// round trips, not four). Off, a call that meets a connection the
+    /// server has dropped is made again, once, on another connection.
     pub fn test_before_use(mut self, test: bool) -> Self {
         self.test_before_use = test;
         self
@@ -159,19 +159,56 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// `op` against the pool, bounded by the timeout, and again on another
+    /// connection while the one it got turns out to be dead (the server
+    /// dropped it: killed, restarted), at most once per connection the
+    /// pool may hold: such a statement never ran, or ran in a transaction
+    /// the server rolled back. A retried compare-and-swap that had in fact
+    /// committed answers `Conflict`, and the caller loads again, as after
+    /// any lost race. While the server is down, the last error is the
+    /// answer (transient).
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, PortError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        let tries = self.pool.options().get_max_connections().saturating_add(1);
+        bounded(self.timeout, async {
+            let mut tried = 1;
+            loop {
+                match op().await {
+                    Err(e) if connection_lost(&e) && tried < tries => tried += 1,
+                    other => return other.map_err(port_error),
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// Whether `e` says the connection was gone rather than that the
+/// statement failed.
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        // admin_shutdown, crash_shutdown (pg_terminate_backend, a restart)
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("57P01" | "57P02")),
+        _ => false,
+    }
+}
+
 #[async_trait]
 impl UserStore for PostgresStore {
     async fn load(&self, user: &str) -> Result<Option<Stored>, PortError> {
-        bounded(self.timeout, async {
-            let row =
+        let row = self
+            .run(|| {
                 sqlx::query("SELECT version, document FROM twofactor_records WHERE user_id = $1")
                     .bind(user)
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err(port_error)?;
-            row.as_ref().map(stored_row).transpose()
-        })
-        .await
+            })
+            .await?;
+        row.as_ref().map(stored_row).transpose()
     }
 
     async fn save(
@@ -180,91 +217,86 @@ impl UserStore for PostgresStore {
         document: &[u8],
         expected: u64,
     ) -> Result<SaveOutcome, PortError> {
-        bounded(self.timeout, async {
-            let result = if expected == 0 {
-                sqlx::query(
-                    "INSERT INTO twofactor_records (user_id, version, document, updated_at) \
-                     VALUES ($1, 1, $2, $3) ON CONFLICT (user_id) DO NOTHING",
-                )
-                .bind(user)
-                .bind(document)
-                .bind(now())
-                .execute(&self.pool)
-                .await
-            } else {
-                sqlx::query(
-                    "UPDATE twofactor_records SET version = version + 1, document = $3, \
-                     updated_at = $4 WHERE user_id = $1 AND version = $2",
-                )
-                .bind(user)
-                .bind(version_param(expected)?)
-                .bind(document)
-                .bind(now())
-                .execute(&self.pool)
-                .await
-            }
-            .map_err(port_error)?;
-            Ok(save_outcome(result.rows_affected(), expected))
-        })
-        .await
+        let version = version_param(expected)?;
+        let result = self
+            .run(|| {
+                if expected == 0 {
+                    sqlx::query(
+                        "INSERT INTO twofactor_records (user_id, version, document, updated_at) \
+                         VALUES ($1, 1, $2, $3) ON CONFLICT (user_id) DO NOTHING",
+                    )
+                    .bind(user)
+                    .bind(document)
+                    .bind(now())
+                    .execute(&self.pool)
+                } else {
+                    sqlx::query(
+                        "UPDATE twofactor_records SET version = version + 1, document = $3, \
+                         updated_at = $4 WHERE user_id = $1 AND version = $2",
+                    )
+                    .bind(user)
+                    .bind(version)
+                    .bind(document)
+                    .bind(now())
+                    .execute(&self.pool)
+                }
+            })
+            .await?;
+        Ok(save_outcome(result.rows_affected(), expected))
     }
 
     async fn delete(&self, user: &str) -> Result<bool, PortError> {
-        bounded(self.timeout, async {
-            let result = sqlx::query("DELETE FROM twofactor_records WHERE user_id = $1")
-                .bind(user)
-                .execute(&self.pool)
-                .await
-                .map_err(port_error)?;
-            Ok(result.rows_affected() > 0)
-        })
-        .await
+        let result = self
+            .run(|| {
+                sqlx::query("DELETE FROM twofactor_records WHERE user_id = $1")
+                    .bind(user)
+                    .execute(&self.pool)
+            })
+            .await?;
+        Ok(result.rows_affected() > 0)
     }
 
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<Listed>, PortError> {
-        bounded(self.timeout, async {
-            let rows = sqlx::query(
-                "SELECT user_id, version, document FROM twofactor_records \
-                 WHERE $1::text IS NULL OR user_id > $1 ORDER BY user_id LIMIT $2",
-            )
-            .bind(after)
-            .bind(limit_param(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(port_error)?;
-            rows.iter().map(listed_row).collect()
-        })
-        .await
+        let rows = self
+            .run(|| {
+                sqlx::query(
+                    "SELECT user_id, version, document FROM twofactor_records \
+                     WHERE $1::text IS NULL OR user_id > $1 ORDER BY user_id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit_param(limit))
+                .fetch_all(&self.pool)
+            })
+            .await?;
+        rows.iter().map(listed_row).collect()
     }
 
     async fn load_many(&self, users: &[String]) -> Result<Vec<Listed>, PortError> {
-        bounded(self.timeout, async {
-            let rows = sqlx::query(
-                "SELECT user_id, version, document FROM twofactor_records \
-                 WHERE user_id = ANY($1)",
-            )
-            .bind(users)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(port_error)?;
-            rows.iter().map(listed_row).collect()
-        })
-        .await
+        let rows = self
+            .run(|| {
+                sqlx::query(
+                    "SELECT user_id, version, document FROM twofactor_records \
+                     WHERE user_id = ANY($1)",
+                )
+                .bind(users)
+                .fetch_all(&self.pool)
+            })
+            .await?;
+        rows.iter().map(listed_row).collect()
     }
 }
 
 #[async_trait]
 impl LimitStore for PostgresStore {
     async fn load_limit(&self, key: &str) -> Result<Option<Stored>, PortError> {
-        bounded(self.timeout, async {
-            let row = sqlx::query("SELECT version, document FROM twofactor_limits WHERE key = $1")
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(port_error)?;
-            row.as_ref().map(stored_row).transpose()
-        })
-        .await
+        let row = self
+            .run(|| {
+                sqlx::query("SELECT version, document FROM twofactor_limits WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+            })
+            .await?;
+        row.as_ref().map(stored_row).transpose()
     }
 
     async fn save_limit(
@@ -274,44 +306,42 @@ impl LimitStore for PostgresStore {
         expected: u64,
         expires: Timestamp,
     ) -> Result<SaveOutcome, PortError> {
-        bounded(self.timeout, async {
-            let result = if expected == 0 {
-                sqlx::query(
-                    "INSERT INTO twofactor_limits (key, version, document, expires_at) \
-                     VALUES ($1, 1, $2, $3) ON CONFLICT (key) DO NOTHING",
-                )
-                .bind(key)
-                .bind(document)
-                .bind(time_param(expires))
-                .execute(&self.pool)
-                .await
-            } else {
-                sqlx::query(
-                    "UPDATE twofactor_limits SET version = version + 1, document = $3, \
-                     expires_at = $4 WHERE key = $1 AND version = $2",
-                )
-                .bind(key)
-                .bind(version_param(expected)?)
-                .bind(document)
-                .bind(time_param(expires))
-                .execute(&self.pool)
-                .await
-            }
-            .map_err(port_error)?;
-            Ok(save_outcome(result.rows_affected(), expected))
-        })
-        .await
+        let version = version_param(expected)?;
+        let result = self
+            .run(|| {
+                if expected == 0 {
+                    sqlx::query(
+                        "INSERT INTO twofactor_limits (key, version, document, expires_at) \
+                         VALUES ($1, 1, $2, $3) ON CONFLICT (key) DO NOTHING",
+                    )
+                    .bind(key)
+                    .bind(document)
+                    .bind(time_param(expires))
+                    .execute(&self.pool)
+                } else {
+                    sqlx::query(
+                        "UPDATE twofactor_limits SET version = version + 1, document = $3, \
+                         expires_at = $4 WHERE key = $1 AND version = $2",
+                    )
+                    .bind(key)
+                    .bind(version)
+                    .bind(document)
+                    .bind(time_param(expires))
+                    .execute(&self.pool)
+                }
+            })
+            .await?;
+        Ok(save_outcome(result.rows_affected(), expected))
     }
 
     async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
-        bounded(self.timeout, async {
-            let result = sqlx::query("DELETE FROM twofactor_limits WHERE expires_at <= $1")
-                .bind(time_param(now))
-                .execute(&self.pool)
-                .await
-                .map_err(port_error)?;
-            Ok(result.rows_affected())
-        })
-        .await
+        let result = self
+            .run(|| {
+                sqlx::query("DELETE FROM twofactor_limits WHERE expires_at <= $1")
+                    .bind(time_param(now))
+                    .execute(&self.pool)
+            })
+            .await?;
+        Ok(result.rows_affected())
     }
 }
