@@ -198,17 +198,56 @@ struct Measured {
     p99: Duration,
 }
 
+/// The latencies of one stretch of a measurement, and its length.
+#[derive(Default)]
+struct Sample {
+    latencies: Vec<Duration>,
+    seconds: f64,
+}
+
+impl Sample {
+    fn add(&mut self, other: Sample) {
+        self.latencies.extend(other.latencies);
+        self.seconds += other.seconds;
+    }
+
+    fn summary(mut self, label: &str) -> Result<Measured> {
+        self.latencies.sort();
+        let all = &self.latencies;
+        if all.is_empty() {
+            return Err("nothing finished".into());
+        }
+        let pct = |p: f64| {
+            let i = ((all.len() as f64 * p) as usize).min(all.len() - 1);
+            all.get(i).copied().unwrap_or_default()
+        };
+        let m = Measured {
+            ops: all.len(),
+            per_second: all.len() as f64 / self.seconds,
+            p50: pct(0.50),
+            p99: pct(0.99),
+        };
+        println!(
+            "  {label:<34} {:>9.0}/s  p50 {:>9.3} ms  p99 {:>9.3} ms  ({} ops)",
+            m.per_second,
+            m.p50.as_secs_f64() * 1e3,
+            m.p99.as_secs_f64() * 1e3,
+            m.ops
+        );
+        Ok(m)
+    }
+}
+
 /// Runs `tasks` tasks for `seconds`, each calling `op` with the next
 /// account, under a progress bar labelled `label`.
-async fn measure<F, Fut>(label: &str, tasks: usize, seconds: u64, op: F) -> Result<Measured>
+async fn measure<F, Fut>(label: &str, tasks: usize, seconds: f64, op: Arc<F>) -> Result<Sample>
 where
     F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = std::result::Result<(), String>> + Send,
 {
-    let op = Arc::new(op);
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
+    let deadline = started + Duration::from_secs_f64(seconds);
     let workers: Vec<_> = (0..tasks)
         .map(|t| {
             let (op, done) = (op.clone(), done.clone());
@@ -228,7 +267,7 @@ where
         .collect();
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let frac = (started.elapsed().as_secs_f64() / seconds as f64).min(1.0);
+        let frac = (started.elapsed().as_secs_f64() / seconds).min(1.0);
         let filled = (frac * 30.0) as usize;
         print!(
             "\r  {label:<34} [{}{}] {:>8}",
@@ -242,29 +281,11 @@ where
     for w in workers {
         all.extend(w.await??);
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    if all.is_empty() {
-        return Err("nothing finished".into());
-    }
-    let pct = |p: f64| {
-        let i = ((all.len() as f64 * p) as usize).min(all.len() - 1);
-        all.get(i).copied().unwrap_or_default()
-    };
-    let m = Measured {
-        ops: all.len(),
-        per_second: all.len() as f64 / elapsed,
-        p50: pct(0.50),
-        p99: pct(0.99),
-    };
-    println!(
-        "\r  {label:<34} {:>9.0}/s  p50 {:>9.3} ms  p99 {:>9.3} ms  ({} ops)",
-        m.per_second,
-        m.p50.as_secs_f64() * 1e3,
-        m.p99.as_secs_f64() * 1e3,
-        m.ops
-    );
-    Ok(m)
+    print!("\r{:78}\r", "");
+    Ok(Sample {
+        latencies: all,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// A service on `store`, sealing under `key`.
@@ -357,34 +378,39 @@ async fn row(
 ) -> Result<()> {
     println!("{name}: {tasks} tasks, {instances} instance(s)");
     let (f_ids, f_doc) = (data.ids.clone(), data.document.clone());
-    let bare = measure("floor (load + CAS save)", tasks, a.seconds, move |_, i| {
+    let floor_op = Arc::new(move |_, i: usize| {
         let (floor, ids, doc) = (floor.clone(), f_ids.clone(), f_doc.clone());
         async move {
             let id = ids.get(i % ids.len()).ok_or("no id")?;
             floor.until_saved(id, &doc).await.map_err(|e| e.to_string())
         }
-    })
-    .await?;
+    });
     let services = Arc::new(services.to_vec());
     let accts = data.accounts.clone();
-    let ours = measure(
-        "verify_login (wrong code)",
-        tasks,
-        a.seconds,
-        move |t, i| {
-            let (services, accounts) = (services.clone(), accts.clone());
-            async move {
-                let tf = services.get(t % services.len()).ok_or("no service")?;
-                let g = accounts.get(i % accounts.len()).ok_or("no account")?;
-                let code = g.wrong_code();
-                match tf.verify_login(&g.account, code.as_str(), None).await {
-                    Ok(v) if !v.is_accepted() => Ok(()),
-                    other => Err(format!("{other:?}")),
-                }
+    let crate_op = Arc::new(move |t: usize, i: usize| {
+        let (services, accounts) = (services.clone(), accts.clone());
+        async move {
+            let tf = services.get(t % services.len()).ok_or("no service")?;
+            let g = accounts.get(i % accounts.len()).ok_or("no account")?;
+            let code = g.wrong_code();
+            match tf.verify_login(&g.account, code.as_str(), None).await {
+                Ok(v) if !v.is_accepted() => Ok(()),
+                other => Err(format!("{other:?}")),
             }
-        },
-    )
-    .await?;
+        }
+    });
+    // floor and crate in turns, twice each, so that a drift of the
+    // machine or the database during the row weighs on both alike
+    let half = (a.seconds as f64 / 2.0).max(0.5);
+    let (mut floor_all, mut crate_all) = (Sample::default(), Sample::default());
+    for turn in 1..=2 {
+        let label = format!("floor, turn {turn}");
+        floor_all.add(measure(&label, tasks, half, floor_op.clone()).await?);
+        let label = format!("verify_login, turn {turn}");
+        crate_all.add(measure(&label, tasks, half, crate_op.clone()).await?);
+    }
+    let bare = floor_all.summary("floor (load + CAS save)")?;
+    let ours = crate_all.summary("verify_login (wrong code)")?;
     println!(
         "  ratio {:.2}x the floor; p99 {:.2}x",
         ours.per_second / bare.per_second,
