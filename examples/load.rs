@@ -24,32 +24,20 @@
 //! between attempts, as separate requests would. The figures printed are
 //! the N ordinary tasks'.
 
-use std::error::Error;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use twofactor::secrecy::SecretString;
-use twofactor::{
-    Account, MasterKey, MemoryStore, NewMethod, PasswordCheck, Policy, PortError, Setup, TwoFactor,
-    TwoFactorBuilder, Verdict,
-};
+use twofactor::{MasterKey, MemoryStore, TwoFactor, TwoFactorBuilder};
 
-type Result<T> = std::result::Result<T, Box<dyn Error>>;
+#[path = "support/guessing.rs"]
+mod guessing;
+
+use guessing::{percentile, unlocked_policy, Anyone, Result};
 
 /// A prime stride, so that each task walks all accounts in its own order.
 const STRIDE: usize = 7919;
-
-struct Anyone;
-
-#[async_trait]
-impl PasswordCheck for Anyone {
-    async fn verify(&self, _: &Account, _: &SecretString) -> std::result::Result<bool, PortError> {
-        Ok(true)
-    }
-}
 
 struct Args {
     store: String,
@@ -119,37 +107,10 @@ async fn store(builder: TwoFactorBuilder, a: &Args) -> Result<TwoFactorBuilder> 
     })
 }
 
-/// An account with its app, and a wrong code for the current time step
-/// (worked out once a step, so that the tool's own HMAC is not measured).
-struct Guessed {
-    account: Account,
-    app: twofactor::testing::Authenticator,
-    malformed: bool,
-    wrong: Mutex<(u64, String)>,
-}
-
-impl Guessed {
-    fn wrong_code(&self) -> String {
-        let now = twofactor::Clock::now(&twofactor::SystemClock);
-        let step = now.unix_seconds() / 30;
-        let Ok(mut cached) = self.wrong.lock() else {
-            return self.app.wrong_code_at(now);
-        };
-        if !self.malformed && (cached.0 != step || cached.1.is_empty()) {
-            *cached = (step, self.app.wrong_code_at(now));
-        }
-        cached.1.clone()
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = args()?;
-    let mut policy = Policy::default()
-        .dangerous_lockout_threshold(u32::MAX)
-        .dangerous_daily_failures(u32::MAX);
-    policy.recovery.memory_kib = 64; // set-up speed; not what is measured
-    policy.recovery.passes = 1;
+    let mut policy = unlocked_policy();
     match a.hot_mode.as_str() {
         "throttled" | "plain" => {}
         "busy" => {
@@ -167,36 +128,7 @@ async fn main() -> Result<()> {
 
     print!("setting up {} accounts… ", a.accounts + a.hot);
     std::io::stdout().flush()?;
-    let run = std::process::id();
-    let mut accounts = Vec::new();
-    for i in 0..a.accounts + a.hot {
-        let account = Account::new(format!("load-{run}-{i}"), "load@example.com");
-        let pw = SecretString::from("x");
-        let Verdict::Accepted(Setup::App(s)) =
-            tf.begin_setup(&account, NewMethod::App, &pw).await?
-        else {
-            return Err("setup refused".into());
-        };
-        let app = twofactor::testing::Authenticator::from_setup(&s)?;
-        let code = app.code_at(twofactor::Clock::now(&twofactor::SystemClock));
-        if !tf.confirm_setup(&account, &code).await?.is_accepted() {
-            return Err("confirm refused".into());
-        }
-        let wrong = Mutex::new((
-            0,
-            if a.malformed {
-                "0".to_owned()
-            } else {
-                String::new()
-            },
-        ));
-        accounts.push(Guessed {
-            account,
-            app,
-            malformed: a.malformed,
-            wrong,
-        });
-    }
+    let mut accounts = guessing::accounts(&tf, "load", a.accounts + a.hot, a.malformed).await?;
     println!("done");
 
     let hot_accounts = Arc::new(accounts.split_off(a.accounts));
@@ -297,10 +229,7 @@ async fn main() -> Result<()> {
     if all.is_empty() {
         return Err("no verification finished".into());
     }
-    let pct = |p: f64| {
-        let i = ((all.len() as f64 * p) as usize).min(all.len() - 1);
-        all.get(i).copied().unwrap_or_default()
-    };
+    let pct = |p: f64| percentile(&all, p);
     println!(
         "\n{} store, {} tasks, {} accounts: {} verifies in {:.1} s = {:.0}/s; p50 {:?}, p99 {:?}",
         a.store,

@@ -20,31 +20,22 @@
 //! several instances runs that many `TwoFactor`s, each with its own pool,
 //! sharing the tasks (32 by default) on one database.
 
-use std::error::Error;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use twofactor::secrecy::SecretString;
-use twofactor::{
-    Account, MasterKey, NewMethod, PasswordCheck, Policy, PortError, Setup, TwoFactor, Verdict,
-};
+use twofactor::{MasterKey, TwoFactor};
 
-type Result<T> = std::result::Result<T, Box<dyn Error>>;
+#[path = "support/guessing.rs"]
+mod guessing;
+
+use guessing::{percentile, unlocked_policy, Anyone, Guessed, Result};
 
 /// A prime stride, so that each task walks all accounts in its own order.
 const STRIDE: usize = 7919;
-
-struct Anyone;
-
-#[async_trait]
-impl PasswordCheck for Anyone {
-    async fn verify(&self, _: &Account, _: &SecretString) -> std::result::Result<bool, PortError> {
-        Ok(true)
-    }
-}
 
 struct Args {
     store: String,
@@ -169,27 +160,6 @@ impl Floor for PgFloor {
     }
 }
 
-/// An account with its app, and a wrong code for the current time step.
-struct Guessed {
-    account: Account,
-    app: twofactor::testing::Authenticator,
-    wrong: Mutex<(u64, String)>,
-}
-
-impl Guessed {
-    fn wrong_code(&self) -> String {
-        let now = twofactor::Clock::now(&twofactor::SystemClock);
-        let step = now.unix_seconds() / 30;
-        let Ok(mut cached) = self.wrong.lock() else {
-            return self.app.wrong_code_at(now);
-        };
-        if cached.0 != step || cached.1.is_empty() {
-            *cached = (step, self.app.wrong_code_at(now));
-        }
-        cached.1.clone()
-    }
-}
-
 /// What one measurement gave.
 struct Measured {
     ops: usize,
@@ -217,10 +187,7 @@ impl Sample {
         if all.is_empty() {
             return Err("nothing finished".into());
         }
-        let pct = |p: f64| {
-            let i = ((all.len() as f64 * p) as usize).min(all.len() - 1);
-            all.get(i).copied().unwrap_or_default()
-        };
+        let pct = |p: f64| percentile(all, p);
         let m = Measured {
             ops: all.len(),
             per_second: all.len() as f64 / self.seconds,
@@ -294,44 +261,13 @@ fn service(
     key: &SecretString,
 ) -> Result<TwoFactor> {
     use twofactor::secrecy::ExposeSecret;
-    let mut policy = Policy::default()
-        .dangerous_lockout_threshold(u32::MAX)
-        .dangerous_daily_failures(u32::MAX);
-    policy.recovery.memory_kib = 64; // set-up speed; not what is measured
-    policy.recovery.passes = 1;
     Ok(TwoFactor::builder()
         .issuer("Bench")
         .key(MasterKey::from_base64(key.expose_secret())?)
         .passwords(Anyone)
-        .policy(policy)
+        .policy(unlocked_policy())
         .store(store)
         .build()?)
-}
-
-/// `n` accounts with an app each, on `tf`.
-async fn accounts(tf: &TwoFactor, n: usize) -> Result<Vec<Guessed>> {
-    let run = std::process::id();
-    let mut accounts = Vec::new();
-    for i in 0..n {
-        let account = Account::new(format!("bench-{run}-{i}"), "bench@example.com");
-        let pw = SecretString::from("x");
-        let Verdict::Accepted(Setup::App(s)) =
-            tf.begin_setup(&account, NewMethod::App, &pw).await?
-        else {
-            return Err("setup refused".into());
-        };
-        let app = twofactor::testing::Authenticator::from_setup(&s)?;
-        let code = app.code_at(twofactor::Clock::now(&twofactor::SystemClock));
-        if !tf.confirm_setup(&account, &code).await?.is_accepted() {
-            return Err("confirm refused".into());
-        }
-        accounts.push(Guessed {
-            account,
-            app,
-            wrong: Mutex::new((0, String::new())),
-        });
-    }
-    Ok(accounts)
 }
 
 /// The CSV line of one measurement.
@@ -448,7 +384,7 @@ async fn sqlite(a: &Args, key: &SecretString) -> Result<()> {
     let tf = service(store.clone(), key)?;
     print!("setting up {} accounts… ", a.accounts);
     std::io::stdout().flush()?;
-    let accounts = Arc::new(accounts(&tf, a.accounts).await?);
+    let accounts = Arc::new(guessing::accounts(&tf, "bench", a.accounts, false).await?);
     println!("done");
     let size = document_size(&store, accounts.as_slice()).await?;
     // the floor: one connection, the store's own connection settings
@@ -489,7 +425,7 @@ async fn postgres(a: &Args, key: &SecretString) -> Result<()> {
     let tf = service(setup.clone(), key)?;
     print!("setting up {} accounts… ", a.accounts);
     std::io::stdout().flush()?;
-    let accounts = Arc::new(accounts(&tf, a.accounts).await?);
+    let accounts = Arc::new(guessing::accounts(&tf, "bench", a.accounts, false).await?);
     println!("done");
     let size = document_size(&setup, accounts.as_slice()).await?;
     let data = Data {
