@@ -192,6 +192,21 @@ mod tests {
 
     const RFC: &[u8] = b"12345678901234567890";
 
+    /// A code's number and text agree with RFC 6238's vector (SHA-1, T =
+    /// 59 s: 94287082, six digits 287082), and its `Debug` shows neither.
+    #[test]
+    fn a_code_is_its_number_and_debug_hides_it() {
+        let code = Totp::new(Algorithm::Sha1, 6, 30).code_at(RFC, 59);
+        assert_eq!(code.value(), 287_082);
+        assert_eq!(code.to_string(), "287082");
+        let leading = Totp::new(Algorithm::Sha1, 8, 30).code_at(RFC, 1_111_111_109);
+        assert_eq!(leading.value(), 7_081_804);
+        assert_eq!(leading.to_string(), "07081804");
+        let shown = format!("{code:?}");
+        assert_eq!(shown, "OtpCode([REDACTED])");
+        assert!(!shown.contains("287"));
+    }
+
     /// Periods other than the usual 30 s step and match by their own.
     #[test]
     fn other_periods_have_their_own_steps() {
