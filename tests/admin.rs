@@ -13,6 +13,9 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use common::*;
 use twofactor::{
     AfterReset, Change, Error, EventKind, LoginStep, Reauth, Rejection, State, Status, TwoFactor,
@@ -122,19 +125,45 @@ async fn no_administrator_acts_on_another_or_on_themselves_or_without_a_factor()
         tf.admin_reset(&alice, &alice_grant, &bob, "because").await,
         Err(Error::NotPermitted)
     ));
-    // an administrator whose own second factor is off may not act
+    // an administrator whose own second factor is off may not act: refused
+    // before their password is even checked
     let h2 = Harness::new();
-    let tf2 = h2.instance();
+    let checked = Arc::new(AtomicUsize::new(0));
+    let tf2 = h2
+        .builder()
+        .store(h2.store.clone())
+        .passwords(Counting(h2.passwords.clone(), checked.clone()))
+        .admins(twofactor::Admins::new(ADMINS))
+        .policy(policy())
+        .build()
+        .unwrap();
     let bare_root = h2.account("root");
     let carol = h2.account("carol");
     h2.set_up_app(&tf2, &carol).await;
+    let before = checked.load(Ordering::SeqCst);
     let pw = password();
     assert!(matches!(
         tf2.admin_reset(&bare_root, Reauth::with_code(&pw, "123456"), &carol, "x")
             .await,
         Err(Error::NotPermitted)
     ));
+    assert_eq!(checked.load(Ordering::SeqCst), before);
     assert!(tf2.status(&carol).await.unwrap().is_on());
+}
+
+/// A password check that counts its calls.
+struct Counting(twofactor::Argon2Passwords, Arc<AtomicUsize>);
+
+#[twofactor::async_trait]
+impl twofactor::PasswordCheck for Counting {
+    async fn verify(
+        &self,
+        account: &twofactor::Account,
+        password: &secrecy::SecretString,
+    ) -> Result<bool, twofactor::PortError> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.verify(account, password).await
+    }
 }
 
 #[tokio::test]

@@ -315,14 +315,16 @@ async fn an_export_needs_permission_and_the_administrators_step_up() {
         tf.admin_export_apps(&root, &proof, &root, "backup").await,
         Err(Error::NotPermitted)
     ));
-    // nothing to export
+    // nothing to export: refused before the administrator's code is
+    // looked at, so that code is not spent
     let bob = h.account("bob");
+    let now = root_app.code(h.now());
+    let code = Reauth::with_code(&pw, &now);
     assert!(matches!(
-        tf.admin_export_apps(&root, &proof, &bob, "backup").await,
+        tf.admin_export_apps(&root, code, &bob, "backup").await,
         Err(Error::NotEnabled)
     ));
     assert_eq!(h.events.count(EventKind::AdminExport), 0);
-    let now = root_app.code(h.now());
     let code = Reauth::with_code(&pw, &now);
     assert!(tf
         .admin_export_apps(&root, code, &alice, "backup")
