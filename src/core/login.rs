@@ -105,7 +105,13 @@ pub(crate) fn send(
     method: Method,
     purpose: Purpose,
 ) -> Result<Decision<Sent>> {
-    let e = record.factors.as_ref().ok_or(Error::NotEnabled)?;
+    // A login code only while on; a step-up code also while suspended,
+    // to prove a kept method when turning it back on.
+    let e = match purpose {
+        Purpose::Login => active(&record),
+        _ => record.factors.as_ref(),
+    }
+    .ok_or(Error::NotEnabled)?;
     if let Some(until) = record.guard.locked(ctx.now) {
         return Err(Error::RateLimited {
             retry_after: until.since(ctx.now),

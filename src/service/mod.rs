@@ -425,7 +425,8 @@ impl TwoFactor {
     /// Sends a login code by `method`, an email or SMS method set up: the
     /// "Send SMS code instead" link, and the "send again" one. The previous
     /// code stops working. Under the send limits of the account, the
-    /// destination and the source. Errors: [`Error::NotEnabled`],
+    /// destination and the source. Errors: [`Error::NotEnabled`] (also
+    /// while suspended: the password alone logs in then),
     /// [`Error::MethodNotSetUp`], [`Error::WrongMethod`] for the app,
     /// [`Error::RateLimited`] (also while locked out, until the lockout ends), [`Error::Delivery`].
     pub async fn send_code(&self, account: &Account, method: Method) -> Result<Sent> {
