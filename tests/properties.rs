@@ -1,10 +1,14 @@
 //! Property tests: any string or bytes at the public entry points gives
 //! an answer or a typed error, never a panic, and changes nothing but the
-//! failure counter; and a model-based test: random sequences of logins
-//! (right, previous-step, replayed, wrong and malformed codes, recovery
-//! codes, used ones again) and clock jumps, on the crate and on a small
-//! reference model of the rules (replay, lockout doubling, daily limit,
-//! recovery codes used once), compared after every step.
+//! failure counter; and two model-based tests, on the crate and on a
+//! small reference model of the rules, compared after every step: random
+//! sequences of logins (right, previous-step, replayed, wrong and
+//! malformed codes, recovery codes, used ones again) and clock jumps
+//! (replay, lockout doubling, daily limit, recovery codes used once); and
+//! random lives of an account (setup, switch, a second app and email added
+//! and removed, email login codes under the send limits, disable keeping
+//! the settings or not, re-enable, an administrator's reset), each change
+//! also tried with the password alone and with a wrong password.
 //!
 //! `PROPTEST_CASES` sets the number of cases (the defaults below are what
 //! CI runs; `PROPTEST_CASES=20000 cargo test --test properties` for more).
