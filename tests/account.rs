@@ -527,6 +527,15 @@ async fn a_cancelled_or_lapsed_switch_leaves_everything_as_it_was() {
                 tf.cancel_setup(&alice, &grant).await,
                 Err(Error::NoPendingSetup)
             ));
+            // nothing to cancel is said before any proof is evaluated: a
+            // wrong code is not even counted
+            let rejected = h.events.count(EventKind::StepUpRejected);
+            assert!(matches!(
+                tf.cancel_setup(&alice, Reauth::with_code(&pw, "000000"))
+                    .await,
+                Err(Error::NoPendingSetup)
+            ));
+            assert_eq!(h.events.count(EventKind::StepUpRejected), rejected);
         }
         assert_eq!(status().await, before);
         h.advance(30);
@@ -635,6 +644,59 @@ async fn disable_keeping_the_settings_then_reenable_without_a_new_scan() {
         .await
         .unwrap()
         .is_accepted());
+}
+
+/// A new app begun while suspended (to replace the kept settings) and
+/// then overtaken by re-enabling the kept ones is not confirmed over them.
+#[tokio::test]
+async fn a_setup_begun_while_suspended_does_not_replace_the_settings_reenabled() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
+    let pw = password();
+    h.advance(30);
+    let code = app.code(h.now());
+    assert!(tf
+        .disable(&alice, Reauth::with_code(&pw, &code), Keep::Settings)
+        .await
+        .unwrap()
+        .is_accepted());
+    h.advance(30);
+    let code = app.code(h.now());
+    let Verdict::Accepted(Setup::App(setup)) = tf
+        .begin_setup(&alice, NewMethod::App, Reauth::with_code(&pw, &code))
+        .await
+        .unwrap()
+    else {
+        panic!("setup refused")
+    };
+    let new = App::from_grouped(setup.secret.expose_secret());
+    h.advance(30);
+    let code = app.code(h.now());
+    assert!(tf
+        .reenable(&alice, Reauth::with_code(&pw, &code))
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(matches!(
+        tf.confirm_setup(&alice, &new.code(h.now())).await,
+        Err(Error::AlreadyEnabled)
+    ));
+    // the kept app is the one that logs in, with the codes kept
+    h.advance(30);
+    assert!(tf
+        .verify_login(&alice, &app.code(h.now()), None)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::On {
+            recovery_codes_left: 10,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]

@@ -192,8 +192,9 @@ async fn codes_expire_email_after_ten_minutes_sms_after_five() {
             .unwrap();
         let code = h.last_code();
         h.advance(ttl);
-        assert!(
-            !tf.confirm_setup(&alice, &code).await.unwrap().is_accepted(),
+        assert_eq!(
+            tf.confirm_setup(&alice, &code).await.unwrap().map(|_| ()),
+            rejected(4, Rejection::Expired),
             "{new:?}"
         );
         // a second later than the code, the same for a login code
@@ -219,6 +220,33 @@ async fn codes_expire_email_after_ten_minutes_sms_after_five() {
             "{new:?}"
         );
     }
+}
+
+/// A setup code that is not a code is told apart from a wrong one; both
+/// count, and the right code still works after them.
+#[tokio::test]
+async fn a_setup_code_tells_malformed_from_wrong() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let _ = tf
+        .begin_setup(&alice, NewMethod::Email, &password())
+        .await
+        .unwrap();
+    let code = h.last_code();
+    let other = if code == "000000" { "000001" } else { "000000" };
+    assert_eq!(
+        tf.confirm_setup(&alice, "12a456")
+            .await
+            .unwrap()
+            .map(|_| ()),
+        rejected(4, Rejection::Malformed)
+    );
+    assert_eq!(
+        tf.confirm_setup(&alice, other).await.unwrap().map(|_| ()),
+        rejected(3, Rejection::WrongCode)
+    );
+    assert!(tf.confirm_setup(&alice, &code).await.unwrap().is_accepted());
 }
 
 #[tokio::test]
