@@ -616,6 +616,49 @@ async fn a_new_number_replaces_the_old_only_once_verified() {
     ));
 }
 
+/// A new number replaces the number only: the app beside it and the
+/// primary method stay.
+#[tokio::test]
+async fn a_new_number_keeps_the_other_methods() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.set_up_app(&tf, &alice).await;
+    let grant = h.grant(&tf, &alice, &app).await;
+    h.add_fallback(&tf, &alice, NewMethod::Sms(phone(NUMBER)), &grant)
+        .await;
+    h.advance(30);
+    let begun = tf
+        .change_phone(&alice, phone(OTHER_NUMBER), &grant)
+        .await
+        .unwrap();
+    assert!(begun.is_accepted(), "{begun:?}");
+    h.confirm_last_code(&tf, &alice).await;
+    let Status::On {
+        methods,
+        primary,
+        phone: shown,
+        ..
+    } = tf.status(&alice).await.unwrap()
+    else {
+        panic!("not on")
+    };
+    assert_eq!(
+        (methods, primary, shown.as_deref()),
+        (
+            vec![Method::App, Method::Sms],
+            Method::App,
+            Some("+1 ••• ••• 0100")
+        )
+    );
+    h.advance(30);
+    assert!(tf
+        .verify_login(&alice, &app.code(h.now()), None)
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
 #[tokio::test]
 async fn asking_for_codes_never_resets_failures_or_a_lockout() {
     let h = Harness::new();
