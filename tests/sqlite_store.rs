@@ -123,6 +123,12 @@ async fn another_process_holding_the_write_lock_past_the_busy_timeout_is_a_trans
     let error = store.save("u", b"v2", 1).await.unwrap_err();
     assert!(error.is_transient(), "{error}");
     assert!(started.elapsed() < Duration::from_millis(1800));
+    // the caller gets the engine's own words, not only "transient failure"
+    let cause = std::error::Error::source(&error).map(|c| c.to_string());
+    assert!(
+        cause.as_deref().is_some_and(|c| c.contains("locked")),
+        "{cause:?}"
+    );
     // reads go on while the lock is held (WAL)
     assert_eq!(store.load("u").await.unwrap().unwrap().version, 1);
     holder.wait().unwrap();

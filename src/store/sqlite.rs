@@ -306,18 +306,42 @@ async fn write_loop(pool: SqlitePool, mut queue: mpsc::UnboundedReceiver<Job>) {
                 }
             }
             Err(e) => {
+                // every caller gets the one error, its cause chain intact
                 let transient = e.is_transient();
-                let message = e.to_string();
+                let shared = Shared(Arc::new(e));
                 for reply in replies {
                     let error = if transient {
-                        PortError::transient(message.clone())
+                        PortError::transient(shared.clone())
                     } else {
-                        PortError::permanent(message.clone())
+                        PortError::permanent(shared.clone())
                     };
                     let _ = reply.send(Err(error));
                 }
             }
         }
+    }
+}
+
+/// The cause of the error that failed a batch, handed to each of its
+/// callers: it reads as the cause itself, with the same chain below it.
+#[derive(Debug, Clone)]
+struct Shared(Arc<PortError>);
+
+impl Shared {
+    fn cause(&self) -> &(dyn std::error::Error + 'static) {
+        std::error::Error::source(self.0.as_ref()).unwrap_or(self.0.as_ref())
+    }
+}
+
+impl std::fmt::Display for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self.cause(), f)
+    }
+}
+
+impl std::error::Error for Shared {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause().source()
     }
 }
 
