@@ -177,6 +177,28 @@ mod tests {
         assert_eq!(d.save.unwrap().devices.len(), 1);
         let d = revoke(r, None).unwrap();
         assert_eq!(d.reply.unwrap(), 2);
-        assert!(d.save.unwrap().devices.is_empty());
+        let r = d.save.unwrap();
+        assert!(r.devices.is_empty());
+        // nothing to forget: nothing written, nothing reported
+        let d = revoke(r, None).unwrap();
+        assert_eq!(d.reply.unwrap(), 0);
+        assert!(d.save.is_none() && d.effects.is_empty());
+    }
+
+    /// A device is void from its expiry on: trusted up to the second
+    /// before, and dropped from the record by the next one remembered at
+    /// that very second.
+    #[test]
+    fn expired_at_its_expiry_and_then_dropped() {
+        let f = Fixture::new();
+        let mut r = Record::default();
+        let old = remember(&mut r, &f.ctx_seeded(T0, 1), "old").unwrap();
+        let t = old.token.expose_secret().to_owned();
+        let end = old.expires.unix_seconds();
+        assert_eq!(trusted(&r, &f.ctx(end - 1), &t), Some(0));
+        assert_eq!(trusted(&r, &f.ctx(end), &t), None);
+        let _ = remember(&mut r, &f.ctx_seeded(end, 2), "new").unwrap();
+        let labels: Vec<_> = r.devices.iter().map(|d| d.label.as_str()).collect();
+        assert_eq!(labels, ["new"]);
     }
 }
