@@ -511,6 +511,27 @@ mod tests {
     use super::*;
     use crate::model::message::{CodeMessage, Message, Purpose};
 
+    /// One draw fills every field, each from its own bytes, and asks for
+    /// no byte more than it uses (the struct is all byte arrays, so its
+    /// size is their sum).
+    #[test]
+    fn one_draw_is_exactly_the_fields() {
+        let mut asked = 0;
+        let e = Entropy::draw::<()>(|buf| {
+            asked = buf.len();
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = (i % 251) as u8;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(asked, std::mem::size_of::<Entropy>());
+        // the last field takes the last bytes
+        let last: Vec<u8> = (asked - 5..asked).map(|i| (i % 251) as u8).collect();
+        assert_eq!(e.entry_id.as_slice(), last.as_slice());
+        assert_eq!(e.totp_secret[0], 0);
+    }
+
     fn delivery(to: &str, code: &str) -> Delivery {
         Delivery {
             method: Method::Email,
