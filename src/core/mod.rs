@@ -589,5 +589,16 @@ mod tests {
             Effect::SendCode(delivery("a@example.com", "123456")),
             Effect::SendCode(delivery("b@example.com", "123456"))
         );
+        // each of method, destination and counter counts on its own
+        let one = delivery("a@example.com", "123456");
+        let mut other = one.clone();
+        other.to = "b@example.com".to_owned();
+        assert_ne!(one, other);
+        let mut other = one.clone();
+        other.counter = "to:b@example.com".to_owned();
+        assert_ne!(one, other);
+        let mut other = one.clone();
+        other.method = Method::Sms;
+        assert_ne!(one, other);
     }
 }
