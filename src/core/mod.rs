@@ -600,5 +600,9 @@ mod tests {
         let mut other = one.clone();
         other.method = Method::Sms;
         assert_ne!(one, other);
+        // its Debug names the method and hides where and what
+        let shown = format!("{one:?}");
+        assert!(shown.contains("Email") && shown.contains("[REDACTED]"));
+        assert!(!shown.contains("a@example.com") && !shown.contains("123456"));
     }
 }
