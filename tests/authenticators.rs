@@ -487,3 +487,112 @@ async fn a_schema_3_record_loads_as_a_list_of_one() {
         [(Method::App, "Authenticator app"), (Method::App, "Pixel 8")]
     );
 }
+
+/// The id of `account`'s authenticator labelled `label`.
+async fn id_of(tf: &TwoFactor, account: &Account, label: &str) -> String {
+    tf.authenticators(account)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.label == label)
+        .map(|a| a.id)
+        .unwrap_or_else(|| panic!("no {label}"))
+}
+
+/// Removing the last authenticator of a kind voids a code that kind sent;
+/// a code sent by a kind still set up stays good.
+#[tokio::test]
+async fn removing_a_kind_voids_its_sent_code_and_only_its() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.set_up_app(&tf, &alice).await;
+    let grant = h.grant(&tf, &alice, &app).await;
+    h.add_fallback(&tf, &alice, NewMethod::Email, &grant).await;
+    h.advance(30);
+    tf.send_code(&alice, Method::Email).await.unwrap();
+    let by_email = h.last_code();
+    let email = id_of(&tf, &alice, "Email").await;
+    assert!(tf
+        .remove_authenticator(&alice, &email, &grant)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(!tf
+        .verify_login(&alice, &by_email, None)
+        .await
+        .unwrap()
+        .is_accepted());
+    // email again; the app goes while an email code is out
+    h.add_fallback(&tf, &alice, NewMethod::Email, &grant).await;
+    h.advance(30);
+    tf.send_code(&alice, Method::Email).await.unwrap();
+    let by_email = h.last_code();
+    let app_id = id_of(&tf, &alice, "Authenticator app").await;
+    assert!(tf
+        .remove_authenticator(&alice, &app_id, &grant)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(tf
+        .verify_login(&alice, &by_email, None)
+        .await
+        .unwrap()
+        .is_accepted());
+}
+
+/// Removing the number drops a pending change of that number (nothing
+/// left to replace) and nothing else pending.
+#[tokio::test]
+async fn removing_the_number_drops_only_a_pending_number_change() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.set_up_app(&tf, &alice).await;
+    let grant = h.grant(&tf, &alice, &app).await;
+    let number = |n: &str| twofactor::PhoneNumber::parse(n).unwrap();
+    h.add_fallback(&tf, &alice, NewMethod::Sms(number("+60123451688")), &grant)
+        .await;
+    let pending = || async {
+        match tf.status(&alice).await.unwrap() {
+            Status::On { pending, .. } => pending,
+            other => panic!("{other:?}"),
+        }
+    };
+    // setup codes go at most one every 30 s
+    h.advance(30);
+    let changing = tf
+        .change_phone(&alice, number("+14155550100"), &grant)
+        .await
+        .unwrap();
+    assert!(changing.is_accepted(), "{changing:?}");
+    assert_eq!(pending().await, Some(Method::Sms));
+    let sms = id_of(&tf, &alice, "Text message").await;
+    assert!(tf
+        .remove_authenticator(&alice, &sms, &grant)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert_eq!(pending().await, None);
+    // nothing pending: the new number's code confirms nothing
+    assert!(matches!(
+        tf.confirm_setup(&alice, &h.last_code()).await,
+        Err(Error::AlreadyEnabled)
+    ));
+    // a new app being added stays pending when the number goes
+    h.advance(30);
+    h.add_fallback(&tf, &alice, NewMethod::Sms(number("+60123451688")), &grant)
+        .await;
+    let adding = tf
+        .add_fallback(&alice, NewMethod::App.labelled("Tablet"), &grant)
+        .await
+        .unwrap();
+    assert!(adding.is_accepted(), "{adding:?}");
+    let sms = id_of(&tf, &alice, "Text message").await;
+    assert!(tf
+        .remove_authenticator(&alice, &sms, &grant)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert_eq!(pending().await, Some(Method::App));
+}

@@ -346,3 +346,62 @@ async fn a_remembered_device_is_told_what_to_set_up_too() {
     let due = trusted(step).unwrap();
     assert_eq!((due.strength, due.grace_until), (Strength::App, None));
 }
+
+/// Where an app is required, one of two apps may go, but not the last
+/// one while only a text message would be left.
+#[tokio::test]
+async fn the_last_app_stays_while_an_app_is_required() {
+    let h = Harness::new();
+    let tf = with(
+        &h,
+        Requirements::new().account("alice", Requirement::now().with_strength(Strength::App)),
+        policy(),
+    );
+    let alice = h.account("alice");
+    let app = h.set_up_app(&tf, &alice).await;
+    let grant = h.grant(&tf, &alice, &app).await;
+    let Verdict::Accepted(twofactor::Setup::App(setup)) = tf
+        .add_fallback(&alice, NewMethod::App.labelled("Tablet"), &grant)
+        .await
+        .unwrap()
+    else {
+        panic!("refused")
+    };
+    let tablet = twofactor::testing::Authenticator::from_setup(&setup).unwrap();
+    assert!(tf
+        .confirm_setup(&alice, &tablet.code_at(at(h.now())))
+        .await
+        .unwrap()
+        .is_accepted());
+    h.add_fallback(
+        &tf,
+        &alice,
+        NewMethod::Sms(PhoneNumber::parse(NUMBER).unwrap()),
+        &grant,
+    )
+    .await;
+    let id = |label: &'static str| {
+        let tf = tf.clone();
+        let alice = alice.clone();
+        async move {
+            tf.authenticators(&alice)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|a| a.label == label)
+                .unwrap()
+                .id
+        }
+    };
+    assert!(tf
+        .remove_authenticator(&alice, &id("Authenticator app").await, &grant)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert!(matches!(
+        tf.remove_authenticator(&alice, &id("Tablet").await, &grant)
+            .await,
+        Err(Error::Required)
+    ));
+    assert_eq!(tf.authenticators(&alice).await.unwrap().len(), 2);
+}
