@@ -596,3 +596,35 @@ async fn removing_the_number_drops_only_a_pending_number_change() {
         .is_accepted());
     assert_eq!(pending().await, Some(Method::App));
 }
+
+/// Removing one of two apps leaves the app the primary kind, even when
+/// another kind comes first in the list now, and the devices remembered.
+#[tokio::test]
+async fn removing_one_of_two_apps_changes_no_primary_and_no_device() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.set_up_app(&tf, &alice).await;
+    let grant = h.grant(&tf, &alice, &app).await;
+    h.add_fallback(&tf, &alice, NewMethod::Email, &grant).await;
+    let tablet = add_app(&h, &tf, &alice, "Tablet", &grant).await;
+    h.advance(30);
+    let remembered = tf
+        .verify_login(&alice, &tablet.code(h.now()), Some("Firefox"))
+        .await
+        .unwrap();
+    assert!(remembered.is_accepted());
+    let app_id = id_of(&tf, &alice, "Authenticator app").await;
+    assert!(tf
+        .remove_authenticator(&alice, &app_id, &grant)
+        .await
+        .unwrap()
+        .is_accepted());
+    let Status::On {
+        primary, devices, ..
+    } = tf.status(&alice).await.unwrap()
+    else {
+        panic!("not on")
+    };
+    assert_eq!((primary, devices), (Method::App, 1));
+}
