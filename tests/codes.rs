@@ -781,7 +781,12 @@ async fn no_sender_no_setup_and_the_password_is_not_tried() {
         .build()
         .unwrap();
     let alice = h.account("alice");
-    for new in [NewMethod::Email, NewMethod::Sms(phone(NUMBER))] {
+    // no sender, and no security keys configured either
+    for new in [
+        NewMethod::Email,
+        NewMethod::Sms(phone(NUMBER)),
+        NewMethod::Key,
+    ] {
         let wrong = secrecy::SecretString::from("wrong");
         assert!(matches!(
             tf.begin_setup(&alice, new, &wrong).await,
