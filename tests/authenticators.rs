@@ -488,17 +488,6 @@ async fn a_schema_3_record_loads_as_a_list_of_one() {
     );
 }
 
-/// The id of `account`'s authenticator labelled `label`.
-async fn id_of(tf: &TwoFactor, account: &Account, label: &str) -> String {
-    tf.authenticators(account)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|a| a.label == label)
-        .map(|a| a.id)
-        .unwrap_or_else(|| panic!("no {label}"))
-}
-
 /// Removing the last authenticator of a kind voids a code that kind sent;
 /// a code sent by a kind still set up stays good.
 #[tokio::test]

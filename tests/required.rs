@@ -380,26 +380,17 @@ async fn the_last_app_stays_while_an_app_is_required() {
         &grant,
     )
     .await;
-    let id = |label: &'static str| {
-        let tf = tf.clone();
-        let alice = alice.clone();
-        async move {
-            tf.authenticators(&alice)
-                .await
-                .unwrap()
-                .into_iter()
-                .find(|a| a.label == label)
-                .unwrap()
-                .id
-        }
-    };
     assert!(tf
-        .remove_authenticator(&alice, &id("Authenticator app").await, &grant)
+        .remove_authenticator(
+            &alice,
+            &id_of(&tf, &alice, "Authenticator app").await,
+            &grant
+        )
         .await
         .unwrap()
         .is_accepted());
     assert!(matches!(
-        tf.remove_authenticator(&alice, &id("Tablet").await, &grant)
+        tf.remove_authenticator(&alice, &id_of(&tf, &alice, "Tablet").await, &grant)
             .await,
         Err(Error::Required)
     ));

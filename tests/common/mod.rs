@@ -340,6 +340,18 @@ pub fn sqlite_path(name: &str) -> std::path::PathBuf {
     ))
 }
 
+/// The id of `account`'s authenticator labelled `label`.
+#[allow(dead_code)]
+pub async fn id_of(tf: &TwoFactor, account: &Account, label: &str) -> String {
+    tf.authenticators(account)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.label == label)
+        .map(|a| a.id)
+        .unwrap_or_else(|| panic!("no {label}"))
+}
+
 /// A stored document as JSON: the record's fields by name.
 #[allow(dead_code)]
 pub fn document_json(document: &[u8]) -> serde_json::Value {
