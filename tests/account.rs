@@ -85,11 +85,7 @@ async fn ten_recovery_codes_each_used_once() {
         wrong(4)
     );
     // another still works, and a success resets the count
-    assert!(tf
-        .verify_login(&alice, &codes[7], None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &codes[7]).await);
     // a made-up code of the right shape is a counted rejection
     assert_eq!(
         tf.verify_login(&alice, "5ABC-DEFG-HJKM", None)
@@ -154,16 +150,8 @@ async fn regenerating_needs_a_step_up_and_voids_the_old_set() {
     );
     let new = shown(&new.codes);
     assert!(old.iter().all(|c| !new.contains(c)));
-    assert!(!tf
-        .verify_login(&alice, &old[0], None)
-        .await
-        .unwrap()
-        .is_accepted());
-    assert!(tf
-        .verify_login(&alice, &new[0], None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(!logs_in(&tf, &alice, &old[0]).await);
+    assert!(logs_in(&tf, &alice, &new[0]).await);
     assert!(h.notices().contains(&Change::RecoveryCodesRegenerated));
     // the store keeps only argon2id hashes
     let doc = h.store.load("alice").await.unwrap().unwrap().document;
@@ -413,11 +401,7 @@ async fn switching_method_without_a_gap() {
             ..
         }
     ));
-    assert!(tf
-        .verify_login(&alice, &app.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &app.code(h.now())).await);
     // the SMS code confirms the switch, atomically
     h.advance(30);
     tf.resend_setup_code(&alice).await.unwrap();
@@ -441,16 +425,8 @@ async fn switching_method_without_a_gap() {
     assert!(h.notices().contains(&Change::PrimaryChanged(Method::Sms)));
     // the old app no longer works; a recovery code still does
     h.advance(30);
-    assert!(!tf
-        .verify_login(&alice, &app.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
-    assert!(tf
-        .verify_login(&alice, &codes[0], None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(!logs_in(&tf, &alice, &app.code(h.now())).await);
+    assert!(logs_in(&tf, &alice, &codes[0]).await);
 }
 
 #[tokio::test]
@@ -477,16 +453,8 @@ async fn a_new_phone_for_the_app_is_a_switch_from_app_to_app() {
         .unwrap()
         .is_accepted());
     h.advance(30);
-    assert!(!tf
-        .verify_login(&alice, &old.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
-    assert!(tf
-        .verify_login(&alice, &new.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(!logs_in(&tf, &alice, &old.code(h.now())).await);
+    assert!(logs_in(&tf, &alice, &new.code(h.now())).await);
 }
 
 #[tokio::test]
@@ -539,11 +507,7 @@ async fn a_cancelled_or_lapsed_switch_leaves_everything_as_it_was() {
         }
         assert_eq!(status().await, before);
         h.advance(30);
-        assert!(tf
-            .verify_login(&alice, &app.code(h.now()), None)
-            .await
-            .unwrap()
-            .is_accepted());
+        assert!(logs_in(&tf, &alice, &app.code(h.now())).await);
     }
 }
 
@@ -565,11 +529,7 @@ async fn the_help_pages_way_disable_then_set_up_still_works() {
     let (new, codes) = set_up_with_codes(&h, &tf, &alice).await;
     assert_eq!(codes.len(), 10);
     h.advance(30);
-    assert!(tf
-        .verify_login(&alice, &new.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &new.code(h.now())).await);
 }
 
 #[tokio::test]
@@ -639,11 +599,7 @@ async fn disable_keeping_the_settings_then_reenable_without_a_new_scan() {
         Err(Error::AlreadyEnabled)
     ));
     h.advance(30);
-    assert!(tf
-        .verify_login(&alice, &app.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &app.code(h.now())).await);
 }
 
 /// A new app begun while suspended (to replace the kept settings) and
@@ -685,11 +641,7 @@ async fn a_setup_begun_while_suspended_does_not_replace_the_settings_reenabled()
     ));
     // the kept app is the one that logs in, with the codes kept
     h.advance(30);
-    assert!(tf
-        .verify_login(&alice, &app.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &app.code(h.now())).await);
     assert!(matches!(
         tf.status(&alice).await.unwrap(),
         Status::On {
@@ -1010,11 +962,7 @@ async fn the_security_stamp_changes_with_every_factor_change_only() {
         seen.push(stamp);
     };
     h.advance(30);
-    assert!(tf
-        .verify_login(&alice, &app.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &app.code(h.now())).await);
     changed(tf.security_stamp(&alice).await.unwrap(), false, "a login");
     let grant = h.grant(&tf, &alice, &app).await;
     changed(tf.security_stamp(&alice).await.unwrap(), false, "a step-up");
@@ -1084,11 +1032,7 @@ async fn recovery_codes_survive_a_change_of_cost() {
     dearer.recovery.memory_kib *= 2;
     dearer.recovery.passes += 1;
     let later = h.instance_with(dearer);
-    assert!(later
-        .verify_login(&alice, &codes[2], None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&later, &alice, &codes[2]).await);
     let grant = h.grant(&later, &alice, &app).await;
     let fresh = later
         .regenerate_recovery_codes(&alice, &grant)
@@ -1104,9 +1048,5 @@ async fn recovery_codes_survive_a_change_of_cost() {
         serde_json::json!(policy().recovery.passes + 1)
     );
     h.advance(30);
-    assert!(later
-        .verify_login(&alice, &shown(&fresh.codes)[0], None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&later, &alice, &shown(&fresh.codes)[0]).await);
 }

@@ -142,11 +142,7 @@ async fn a_step_accepted_from_one_app_is_spent_for_every_app() {
 
     h.advance(30);
     let now = h.now();
-    assert!(tf
-        .verify_login(&alice, &first.code(now), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &first.code(now)).await);
     // the other app's code for the same step: a replay, counted
     assert_eq!(
         tf.verify_login(&alice, &second.code(now), None)
@@ -164,11 +160,7 @@ async fn a_step_accepted_from_one_app_is_spent_for_every_app() {
     // the next step is fresh for both; either one, once
     h.advance(30);
     let now = h.now();
-    assert!(tf
-        .verify_login(&alice, &second.code(now), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &second.code(now)).await);
     assert_eq!(
         tf.verify_login(&alice, &first.code(now), None)
             .await
@@ -272,11 +264,7 @@ async fn labels_are_checked_before_anything_is_evaluated() {
     let list = tf.authenticators(&alice).await.unwrap();
     assert_eq!(list[1].label, ok);
     h.advance(30);
-    assert!(tf
-        .verify_login(&alice, &app.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &app.code(h.now())).await);
 }
 
 #[tokio::test]
@@ -330,11 +318,7 @@ async fn one_app_is_removed_by_id_under_the_step_up_rule() {
             .unwrap(),
         wrong(4)
     );
-    assert!(tf
-        .verify_login(&alice, &first.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &first.code(h.now())).await);
 }
 
 #[tokio::test]
@@ -444,11 +428,7 @@ async fn a_schema_3_record_loads_as_a_list_of_one() {
         rejected(4, Rejection::Replayed)
     );
     clock.advance(std::time::Duration::from_secs(30));
-    assert!(tf
-        .verify_login(&alice, &code(now + 30), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &code(now + 30)).await);
     assert_eq!(
         store.load("user-v3").await.unwrap().unwrap().document[0],
         twofactor::__internal::SCHEMA_VERSION as u8,
@@ -507,27 +487,14 @@ async fn removing_a_kind_voids_its_sent_code_and_only_its() {
         .await
         .unwrap()
         .is_accepted());
-    assert!(!tf
-        .verify_login(&alice, &by_email, None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(!logs_in(&tf, &alice, &by_email).await);
     // email again; the app goes while an email code is out
     h.add_fallback(&tf, &alice, NewMethod::Email, &grant).await;
     h.advance(30);
     tf.send_code(&alice, Method::Email).await.unwrap();
     let by_email = h.last_code();
-    let app_id = id_of(&tf, &alice, "Authenticator app").await;
-    assert!(tf
-        .remove_authenticator(&alice, &app_id, &grant)
-        .await
-        .unwrap()
-        .is_accepted());
-    assert!(tf
-        .verify_login(&alice, &by_email, None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(removes(&tf, &alice, "Authenticator app", &grant).await);
+    assert!(logs_in(&tf, &alice, &by_email).await);
 }
 
 /// Removing the number drops a pending change of that number (nothing
@@ -577,12 +544,7 @@ async fn removing_the_number_drops_only_a_pending_number_change() {
         .await
         .unwrap();
     assert!(adding.is_accepted(), "{adding:?}");
-    let sms = id_of(&tf, &alice, "Text message").await;
-    assert!(tf
-        .remove_authenticator(&alice, &sms, &grant)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(removes(&tf, &alice, "Text message", &grant).await);
     assert_eq!(pending().await, Some(Method::App));
 }
 
@@ -603,12 +565,7 @@ async fn removing_one_of_two_apps_changes_no_primary_and_no_device() {
         .await
         .unwrap();
     assert!(remembered.is_accepted());
-    let app_id = id_of(&tf, &alice, "Authenticator app").await;
-    assert!(tf
-        .remove_authenticator(&alice, &app_id, &grant)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(removes(&tf, &alice, "Authenticator app", &grant).await);
     let Status::On {
         primary, devices, ..
     } = tf.status(&alice).await.unwrap()

@@ -79,11 +79,7 @@ async fn an_imported_80_bit_secret_logs_in_with_the_users_app() {
     // the code the user's app shows now logs in, once
     h.advance(30);
     let code = phone.code_at(at(h.now()));
-    assert!(tf
-        .verify_login(&alice, &code, None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &code).await);
     assert_eq!(
         tf.verify_login(&alice, &code, None)
             .await
@@ -113,11 +109,7 @@ async fn the_last_code_used_before_the_move_is_a_replay_after_it() {
         rejected(4, Rejection::Replayed)
     );
     h.advance(30);
-    assert!(tf
-        .verify_login(&alice, &phone.code_at(at(h.now())), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &phone.code_at(at(h.now()))).await);
     // a last step in the future would lock the app out: refused
     let bob = h.account("bob");
     let future = ImportedApp::from_uri(&uri(SHORT_URI))
@@ -271,11 +263,7 @@ async fn an_exported_secret_imports_elsewhere_and_logs_in() {
     let imported = ImportedApp::from_uri(exported).unwrap();
     let _ = elsewhere.import_app(&alice, &imported).await.unwrap();
     h.advance(30);
-    assert!(elsewhere
-        .verify_login(&alice, &app.code(h.now()), None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&elsewhere, &alice, &app.code(h.now())).await);
 }
 
 /// Exporting hands out a secret: the host must allow it, the administrator

@@ -148,11 +148,7 @@ async fn a_security_key_is_registered_and_logs_in() {
     // the answer as JSON text, as a page posts it, is read the same way
     let request = login_request(&tf, &alice).await;
     let json = serde_json::to_string(&answer(&mut yubikey, &request)).unwrap();
-    assert!(tf
-        .verify_login(&alice, &json, None)
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(logs_in(&tf, &alice, &json).await);
 }
 
 #[tokio::test]

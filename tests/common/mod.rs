@@ -352,6 +352,26 @@ pub async fn id_of(tf: &TwoFactor, account: &Account, label: &str) -> String {
         .unwrap_or_else(|| panic!("no {label}"))
 }
 
+/// Whether `code` logs `account` in (no remembered device offered).
+#[allow(dead_code)]
+pub async fn logs_in(tf: &TwoFactor, account: &Account, code: &str) -> bool {
+    tf.verify_login(account, code, None)
+        .await
+        .unwrap()
+        .is_accepted()
+}
+
+/// Whether removing `account`'s authenticator labelled `label` with
+/// `grant` is accepted.
+#[allow(dead_code)]
+pub async fn removes(tf: &TwoFactor, account: &Account, label: &str, grant: &Grant) -> bool {
+    let id = id_of(tf, account, label).await;
+    tf.remove_authenticator(account, &id, grant)
+        .await
+        .unwrap()
+        .is_accepted()
+}
+
 /// A stored document as JSON: the record's fields by name.
 #[allow(dead_code)]
 pub fn document_json(document: &[u8]) -> serde_json::Value {
