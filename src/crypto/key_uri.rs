@@ -195,6 +195,45 @@ mod tests {
     }
 
     #[test]
+    fn parse_reads_each_algorithm_and_the_defaults() {
+        let parse =
+            |query: &str| parse_key_uri(&format!("otpauth://totp/A:b?secret=GEZDGNBV{query}"));
+        for (name, algorithm) in [
+            ("SHA1", Algorithm::Sha1),
+            ("sha256", Algorithm::Sha256),
+            ("Sha512", Algorithm::Sha512),
+        ] {
+            let key = parse(&format!("&algorithm={name}&digits=8&period=60")).unwrap();
+            assert_eq!((key.algorithm, key.digits, key.period), (algorithm, 8, 60));
+            assert_eq!(key.secret.as_slice(), b"12345");
+        }
+        let key = parse("").unwrap();
+        assert_eq!(
+            (key.algorithm, key.digits, key.period),
+            (Algorithm::Sha1, 6, 30)
+        );
+        assert_eq!(
+            parse("&algorithm=MD5").err(),
+            Some("the algorithm is not SHA1, SHA256 or SHA512")
+        );
+        assert_eq!(
+            parse("&digits=6&digits=6").err(),
+            Some("a parameter is given twice")
+        );
+    }
+
+    #[test]
+    fn uri_errors_say_which_part_is_wrong() {
+        let issuer = KeyUriError::Issuer.to_string();
+        let label = KeyUriError::Label.to_string();
+        assert!(
+            issuer.contains("issuer") && issuer.contains("':'"),
+            "{issuer}"
+        );
+        assert!(label.contains("label") && label.contains("':'"), "{label}");
+    }
+
+    #[test]
     fn uri_encodes_what_must_be() {
         let t = Totp::new(Algorithm::Sha1, 6, 30);
         let uri = key_uri("Acme & Sons", "José Ü/?#", RFC, &t).unwrap();

@@ -198,6 +198,19 @@ mod tests {
     }
 
     #[test]
+    fn previous_keys_are_distinct_from_each_other_and_the_current() {
+        let key = |b: u8| MasterKey::new([b; 32]);
+        let keys = Keys::derive(&key(1), &[key(2), key(3)]).unwrap();
+        let ids: Vec<KeyId> = keys.for_id(KeyId::UNKNOWN).map(|set| set.id).collect();
+        assert_eq!(ids, [key(1).id(), key(2).id(), key(3).id()]);
+        assert_eq!(keys.for_id(key(3).id()).count(), 1);
+        assert_eq!(format!("{keys:?}"), "Keys([REDACTED])");
+        assert!(Keys::derive(&key(1), &[key(1)]).is_err());
+        assert!(Keys::derive(&key(1), &[key(2), key(2)]).is_err());
+        assert!(Keys::derive(&key(1), &[key(2), key(3), key(2)]).is_err());
+    }
+
+    #[test]
     fn master_key_parsing() {
         let text = BASE64.encode(&[3u8; 32]);
         let key = MasterKey::from_base64(&text).unwrap();

@@ -104,6 +104,13 @@ mod tests {
             .filter(|c| **c == Color::Dark)
             .count();
         assert_eq!(dark, dark_modules * SCALE * SCALE);
+        // each module is drawn where it stands: its square's centre pixel
+        let width = info.width as usize;
+        for (i, color) in code(URI).unwrap().to_colors().iter().enumerate() {
+            let (x, y) = (i % modules + QUIET, i / modules + QUIET);
+            let centre = buf[(y * SCALE + SCALE / 2) * width + x * SCALE + SCALE / 2];
+            assert_eq!(centre == 0, *color == Color::Dark, "module {i}");
+        }
         // the quiet zone is blank
         assert!(buf[..info.width as usize * QUIET * SCALE]
             .iter()
