@@ -247,6 +247,16 @@ mod tests {
     }
 
     #[test]
+    fn input_is_looked_at_up_to_its_bound_and_not_past_it() {
+        // spaces a person or a password manager left around the code
+        let padded = |n: usize| format!("{:<n$}", "7ABC-DEFG-HJKM");
+        assert_eq!(padded(LONGEST_INPUT).len(), LONGEST_INPUT);
+        assert_eq!(parse(&padded(LONGEST_INPUT)).unwrap().0, 7);
+        assert!(parse(&padded(LONGEST_INPUT + 1)).is_none());
+        assert!(parse(&padded(10 * LONGEST_INPUT)).is_none());
+    }
+
+    #[test]
     fn hashes_bind_the_account_and_the_cost() {
         let random = [3u8; 32];
         let shown = make(4, &random);
