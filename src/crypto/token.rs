@@ -119,4 +119,32 @@ mod tests {
         let legacy = stored.iter().map(|m| (KeyId::UNKNOWN, m.as_slice()));
         assert_eq!(find(&keys, legacy, TokenKind::Device, "alice", &t), Some(1));
     }
+
+    /// Under a rotated master key, each stored hash is compared with the
+    /// hash under the key that made it, whatever the order they come in.
+    #[test]
+    fn each_hash_is_checked_under_its_own_key() {
+        use crate::crypto::keys::MasterKey;
+        let (current, previous) = (MasterKey::new([6; 32]), MasterKey::new([7; 32]));
+        let keys = Keys::derive(&current, std::slice::from_ref(&previous)).unwrap();
+        let old = Keys::derive(&previous, &[]).unwrap();
+        let (t, other) = (token(&[1; 32]), token(&[2; 32]));
+        let mac = |keys: &Keys, t| token_mac(keys.current().code(), TokenKind::Device, "alice", t);
+        let stored = [
+            (current.id(), mac(&keys, &other)),
+            (previous.id(), mac(&old, &t)),
+            (current.id(), mac(&keys, &t)),
+        ];
+        let find_in = |stored: &[(KeyId, [u8; 32])], t| {
+            let entries = stored.iter().map(|(id, m)| (*id, m.as_slice()));
+            find(&keys, entries, TokenKind::Device, "alice", t)
+        };
+        assert_eq!(find_in(&stored, &t), Some(1));
+        assert_eq!(find_in(&stored[..1], &t), None);
+        assert_eq!(find_in(&stored[2..], &t), Some(0));
+        assert_eq!(find_in(&stored, &other), Some(0));
+        // a hash marked with the other key's id does not match
+        let swapped = [(current.id(), mac(&old, &t))];
+        assert_eq!(find_in(&swapped, &t), None);
+    }
 }
