@@ -228,6 +228,14 @@ async fn nothing_slow_runs_when_the_core_answers_first() {
     let h = Harness::new();
     let counts = Counts::default();
     let tf = service(&h, &counts);
+    // a step-up with no second factor to step up with: refused before
+    // the password is tried
+    let bob = h.account("bob");
+    counts.reset();
+    let r = tf.step_up(&bob, &password(), "123456").await;
+    assert!(matches!(r, Err(Error::NotEnabled)), "{r:?}");
+    assert_eq!(counts.seen(), (1, 0, 0, 0));
+
     let (alice, app, codes) = alice(&h, &tf).await;
 
     // the password alone where a step-up is needed: refused unevaluated

@@ -87,3 +87,27 @@ async fn password_only_is_a_choice_per_change() {
         .is_accepted());
     let _ = app;
 }
+
+/// New recovery codes allowed with the password alone are made and shown
+/// (the codes are worked out before the decision, as with a step-up),
+/// and replace the old ones.
+#[tokio::test]
+async fn recovery_codes_allowed_with_the_password_alone_are_made() {
+    let h = Harness::new();
+    let tf =
+        h.instance_with(policy().dangerous_password_only(FactorChange::RegenerateRecoveryCodes));
+    let alice = h.account("alice");
+    let app = h.set_up_app(&tf, &alice).await;
+    let twofactor::Verdict::Accepted(new) = tf
+        .regenerate_recovery_codes(&alice, &password())
+        .await
+        .unwrap()
+    else {
+        panic!("refused")
+    };
+    assert_eq!(new.codes.codes().len(), 10);
+    let code = secrecy::ExposeSecret::expose_secret(&new.codes.codes()[3]).to_owned();
+    assert!(logs_in(&tf, &alice, &code).await);
+    assert!(!logs_in(&tf, &alice, &code).await);
+    let _ = app;
+}
