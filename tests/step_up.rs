@@ -224,6 +224,22 @@ async fn the_first_setup_needs_the_password_only() {
             .map(|_| ()),
         rejected(4, Rejection::WrongPassword)
     );
+    // a code given beside the password has nothing to be checked against:
+    // the password is enough, and the code is not counted as wrong
+    let with_code = tf
+        .begin_setup(
+            &alice,
+            NewMethod::App,
+            Reauth::with_code(&password(), "000000"),
+        )
+        .await
+        .unwrap();
+    assert!(with_code.is_accepted(), "{with_code:?}");
+    assert!(tf
+        .cancel_setup(&alice, &password())
+        .await
+        .unwrap()
+        .is_accepted());
     let app = h.begin(&tf, &alice).await;
     // cancelling a first setup takes the password too
     assert!(tf
