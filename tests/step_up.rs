@@ -17,7 +17,7 @@ use common::*;
 use secrecy::{ExposeSecret, SecretString};
 use twofactor::{
     Account, Change, Changed, Error, EventKind, Grant, Keep, LoginStep, Message, Method, NewMethod,
-    PhoneNumber, Reauth, Rejection, Result, Setup, Status, TwoFactor, Verdict,
+    PhoneNumber, Reauth, Rejection, Result, Setup, Status, TwoFactor, UserStore, Verdict,
 };
 
 const NUMBER: &str = "+60123451688";
@@ -581,4 +581,46 @@ impl Harness {
             .unwrap()
             .document
     }
+}
+
+/// A grant at its very expiry second is dead, and no longer kept: a change
+/// made with another grant, a new grant, or a sign-out drops it from the
+/// record.
+#[tokio::test]
+async fn a_grant_at_its_expiry_second_is_dropped() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let app = h.set_up_app(&tf, &alice).await;
+    let grants = || async {
+        let doc = h.store.load("alice").await.unwrap().unwrap().document;
+        document_json(&doc)["grants"].as_array().unwrap().len()
+    };
+    // (each grant is taken 30 s after the last step, for a fresh code)
+    let first = h.grant(&tf, &alice, &app).await;
+    let second = h.grant(&tf, &alice, &app).await;
+    assert_eq!(grants().await, 2);
+    // ten minutes after the first: it expires this second
+    h.advance(600 - 30);
+    assert!(matches!(
+        tf.regenerate_recovery_codes(&alice, &first).await,
+        Err(Error::StepUpRequired)
+    ));
+    assert!(tf
+        .regenerate_recovery_codes(&alice, &second)
+        .await
+        .unwrap()
+        .is_accepted());
+    assert_eq!(grants().await, 1, "a dead grant kept by a change");
+    // the second expires as the third is taken
+    let third = h.grant(&tf, &alice, &app).await;
+    assert_eq!(grants().await, 1, "a dead grant kept by a step-up");
+    // a sign-out with an unknown token drops the third at its expiry
+    h.advance(600);
+    assert!(!tf
+        .revoke_step_up(&alice, &SecretString::from("not a grant"))
+        .await
+        .unwrap());
+    assert_eq!(grants().await, 0, "a dead grant kept by a sign-out");
+    assert!(!tf.revoke_step_up(&alice, &third.token).await.unwrap());
 }
