@@ -178,6 +178,10 @@ mod tests {
         assert_eq!((c.hour.count, c.day.count), (1, 1));
         c.give_back(t(50)); // before both windows
         assert_eq!((c.hour.count, c.day.count), (1, 1));
+        // the hour's window ends at its start + 1 h: that second is the
+        // day's only
+        c.give_back(t(100 + 3600));
+        assert_eq!((c.hour.count, c.day.count), (1, 0));
         assert_eq!(c.expires(), t(100 + 86_400));
         let doc = c.encode().unwrap();
         assert!(doc.len() < 32, "bounded: {} bytes", doc.len());
