@@ -235,6 +235,13 @@ async fn nothing_slow_runs_when_the_core_answers_first() {
     let r = tf.step_up(&bob, &password(), "123456").await;
     assert!(matches!(r, Err(Error::NotEnabled)), "{r:?}");
     assert_eq!(counts.seen(), (1, 0, 0, 0));
+    // and so are new recovery codes: nothing to make them for
+    counts.reset();
+    let r = tf
+        .regenerate_recovery_codes(&bob, Reauth::with_code(&password(), "123456"))
+        .await;
+    assert!(matches!(r, Err(Error::NotEnabled)), "{r:?}");
+    assert_eq!(counts.seen(), (1, 0, 0, 0));
 
     let (alice, app, codes) = alice(&h, &tf).await;
 
