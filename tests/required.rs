@@ -380,15 +380,7 @@ async fn the_last_app_stays_while_an_app_is_required() {
         &grant,
     )
     .await;
-    assert!(tf
-        .remove_authenticator(
-            &alice,
-            &id_of(&tf, &alice, "Authenticator app").await,
-            &grant
-        )
-        .await
-        .unwrap()
-        .is_accepted());
+    assert!(removes(&tf, &alice, "Authenticator app", &grant).await);
     assert!(matches!(
         tf.remove_authenticator(&alice, &id_of(&tf, &alice, "Tablet").await, &grant)
             .await,

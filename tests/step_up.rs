@@ -17,7 +17,7 @@ use common::*;
 use secrecy::{ExposeSecret, SecretString};
 use twofactor::{
     Account, Change, Changed, Error, EventKind, Grant, Keep, LoginStep, Message, Method, NewMethod,
-    PhoneNumber, Reauth, Rejection, Result, Setup, Status, TwoFactor, UserStore, Verdict,
+    PhoneNumber, Reauth, Rejection, Result, Setup, Status, TwoFactor, Verdict,
 };
 
 const NUMBER: &str = "+60123451688";
@@ -593,8 +593,10 @@ async fn a_grant_at_its_expiry_second_is_dropped() {
     let alice = h.account("alice");
     let app = h.set_up_app(&tf, &alice).await;
     let grants = || async {
-        let doc = h.store.load("alice").await.unwrap().unwrap().document;
-        document_json(&doc)["grants"].as_array().unwrap().len()
+        document_json(&h.store_doc("alice").await)["grants"]
+            .as_array()
+            .unwrap()
+            .len()
     };
     // (each grant is taken 30 s after the last step, for a fresh code)
     let first = h.grant(&tf, &alice, &app).await;
