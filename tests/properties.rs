@@ -373,16 +373,14 @@ fn compare(expected: &Expect, got: Expect) -> Expect {
     }
 }
 
+/// Recovery codes as the user reads them off the page.
+fn read(codes: &twofactor::RecoveryCodes) -> Vec<String> {
+    codes.codes().iter().map(|c| c.expose_secret().to_owned()).collect()
+}
+
 /// A confirmed app setup's recovery codes, as the user reads them.
 fn codes_of(on: Verdict<twofactor::Enabled>) -> Vec<String> {
-    on.accepted()
-        .unwrap()
-        .recovery_codes
-        .unwrap()
-        .codes()
-        .iter()
-        .map(|c| c.expose_secret().to_owned())
-        .collect()
+    read(&on.accepted().unwrap().recovery_codes.unwrap())
 }
 
 proptest! {
@@ -863,7 +861,7 @@ proptest! {
                             prop_assert!(on.is_accepted(), "{:?}", on);
                             // a switch keeps the codes; turning on makes new ones
                             if let Some(codes) = on.accepted().and_then(|e| e.recovery_codes) {
-                                user.codes = codes.codes().iter().map(|c| c.expose_secret().to_owned()).collect();
+                                user.codes = read(&codes);
                             }
                             if let Some(old) = user.apps.insert(Who::Phone, phone) {
                                 user.apps.insert(Who::OldPhone, old);
