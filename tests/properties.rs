@@ -375,7 +375,11 @@ fn compare(expected: &Expect, got: Expect) -> Expect {
 
 /// Recovery codes as the user reads them off the page.
 fn read(codes: &twofactor::RecoveryCodes) -> Vec<String> {
-    codes.codes().iter().map(|c| c.expose_secret().to_owned()).collect()
+    codes
+        .codes()
+        .iter()
+        .map(|c| c.expose_secret().to_owned())
+        .collect()
 }
 
 /// A confirmed app setup's recovery codes, as the user reads them.

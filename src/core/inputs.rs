@@ -105,3 +105,24 @@ pub(crate) fn recovery_check(record: &Record, ctx: &Ctx<'_>, typed: &str) -> Opt
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::super::testing::{codes, Fixture};
+
+    #[test]
+    fn new_codes_debug_as_redacted() {
+        let inputs = codes(&Fixture::new());
+        let shown = inputs.new_codes.as_ref().map(|n| n.shown.clone());
+        let text = format!("{inputs:?}");
+        assert!(
+            text.contains("NewCodes") && text.contains("[REDACTED]"),
+            "{text}"
+        );
+        for code in shown.unwrap_or_default() {
+            assert!(!text.contains(code.expose_secret()), "{text}");
+        }
+    }
+}
