@@ -402,6 +402,35 @@ mod tests {
         assert!(!matches(&r, &ctx, Purpose::Login, Method::Email, TO, &code));
     }
 
+    /// What the record says of a code decides before its MAC does: a
+    /// record whose code is for another purpose or method, or has no
+    /// tries left, answers no code, even the one sent.
+    #[test]
+    fn a_stored_code_answers_only_for_its_purpose_and_method_while_it_has_tries() {
+        let f = Fixture::new();
+        let ctx = f.ctx(T0);
+        let mut sent = Record::default();
+        issue(&mut sent, &ctx, Purpose::Login, Method::Email, TO).unwrap();
+        let code = sent_code();
+        assert!(matches(
+            &sent,
+            &ctx,
+            Purpose::Login,
+            Method::Email,
+            TO,
+            &code
+        ));
+        let altered = |change: fn(&mut crate::record::OutstandingCode)| {
+            let mut r = sent.clone();
+            r.code.as_mut().map(change);
+            matches(&r, &ctx, Purpose::Login, Method::Email, TO, &code)
+        };
+        assert!(!altered(|c| c.method = Method::Sms));
+        assert!(!altered(|c| c.purpose = Purpose::Setup));
+        assert!(!altered(|c| c.tries_left = 0));
+        assert!(altered(|c| c.tries_left = 1));
+    }
+
     #[test]
     fn five_misses_void_the_code() {
         let f = Fixture::new();
