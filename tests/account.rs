@@ -219,6 +219,38 @@ async fn remember_this_device_for_thirty_days() {
     assert!(tf.devices(&alice).await.unwrap().is_empty());
 }
 
+/// The security page counts a remembered device until the second it
+/// expires, as the login does.
+#[tokio::test]
+async fn the_status_counts_a_device_until_its_expiry_second() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
+    h.advance(30);
+    let v = tf
+        .verify_login(&alice, &app.code(h.now()), Some("laptop"))
+        .await
+        .unwrap();
+    let token = v.accepted().unwrap().device.unwrap().token;
+    h.advance(30 * 86_400 - 1);
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::On { devices: 1, .. }
+    ));
+    h.advance(1);
+    assert!(matches!(
+        tf.status(&alice).await.unwrap(),
+        Status::On { devices: 0, .. }
+    ));
+    assert!(matches!(
+        tf.begin_login(&alice, Some(token.expose_secret()))
+            .await
+            .unwrap(),
+        LoginStep::Challenge { .. }
+    ));
+}
+
 #[tokio::test]
 async fn revoke_one_device_or_all() {
     let h = Harness::new();
