@@ -114,6 +114,14 @@ async fn a_team_page_gets_every_state_in_one_call() {
     );
     // each agrees with the one-account status
     assert!(tf.status(&alice).await.unwrap().is_on());
+    // a setup stops being pending at the second it lapses (15 minutes)
+    h.advance(15 * 60 - 1);
+    let got = tf.summaries(&[bob.id()]).await.unwrap();
+    assert_eq!(got.first().map(|s| s.state), Some(State::Pending));
+    h.advance(1);
+    let got = tf.summaries(&[bob.id()]).await.unwrap();
+    assert_eq!(got.first().map(|s| s.state), Some(State::Off));
+    assert_eq!(tf.status(&bob).await.unwrap(), Status::Off);
     assert!(tf.summaries(&[]).await.unwrap().is_empty());
     assert!(matches!(
         tf.summaries(&[alice.id(), ""]).await,
