@@ -839,6 +839,13 @@ async fn admin_lists_and_resets_a_user_who_lost_the_phone() {
     assert_eq!(rest.next.as_deref(), Some("dee"));
     let last = tf.admin_list(rest.next.as_deref(), 2).await.unwrap();
     assert_eq!(last.next, None);
+    // a page not filled is the last one
+    let three = tf.admin_list(None, 3).await.unwrap();
+    assert_eq!(three.next.as_deref(), Some("cal"));
+    let tail = tf.admin_list(three.next.as_deref(), 3).await.unwrap();
+    assert_eq!((tail.accounts.len(), tail.next), (1, None));
+    let none = tf.admin_list(None, 0).await.unwrap();
+    assert!(none.accounts.is_empty() && none.next.is_none());
     let all: Vec<_> = [first.accounts, rest.accounts, last.accounts].concat();
     let states: Vec<_> = all.iter().map(|a| (a.user.as_str(), a.state)).collect();
     assert_eq!(

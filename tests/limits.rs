@@ -21,7 +21,7 @@ use common::race::*;
 use common::*;
 use twofactor::{
     Error, EventKind, LimitStore, LoginStep, Method, NewMethod, PhoneNumber, PortError,
-    SaveOutcome, Source, Stored, Timestamp, UserStore, Verdict,
+    SaveOutcome, SignInCheck, Source, Stored, Timestamp, UserStore, Verdict,
 };
 
 const VICTIM: &str = "+60123451688";
@@ -173,6 +173,48 @@ async fn one_guess_on_each_of_many_accounts_is_throttled_after_the_limit() {
             .await
             .unwrap(),
         wrong(3)
+    );
+}
+
+/// A password check under the source's failure limit: wrong passwords
+/// count, right ones are given back, and a throttled source's check is not
+/// run at all.
+#[tokio::test]
+async fn sign_in_checks_count_wrong_passwords_only() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let office = tf.with_source(ip("192.0.2.1"));
+    let alice = h.account("alice");
+    let check = |right: bool| office.check_sign_in(&alice, async move { right });
+    for _ in 0..49 {
+        assert_eq!(check(false).await.unwrap(), SignInCheck::Wrong);
+    }
+    for _ in 0..20 {
+        assert_eq!(check(true).await.unwrap(), SignInCheck::Right);
+    }
+    assert_eq!(check(false).await.unwrap(), SignInCheck::Wrong);
+    let ran = Arc::new(AtomicU64::new(0));
+    let counted = ran.clone();
+    let throttled = office
+        .check_sign_in(&alice, async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            true
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(throttled, SignInCheck::Throttled { .. }),
+        "{throttled:?}"
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "the check ran");
+    // without a source nothing is counted
+    assert_eq!(
+        tf.check_sign_in(&alice, async { false }).await.unwrap(),
+        SignInCheck::Wrong
+    );
+    assert_eq!(
+        tf.check_sign_in(&alice, async { true }).await.unwrap(),
+        SignInCheck::Right
     );
 }
 

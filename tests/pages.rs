@@ -128,3 +128,25 @@ async fn a_team_page_gets_every_state_in_one_call() {
         Err(Error::InvalidAccount(_))
     ));
 }
+
+/// A page offers only the methods this instance can deliver, and reads
+/// the rules it was built with.
+#[tokio::test]
+async fn a_page_offers_what_the_instance_can_deliver() {
+    let h = Harness::new();
+    let bare = h
+        .builder()
+        .store(h.store.clone())
+        .passwords(h.passwords.clone())
+        .build()
+        .unwrap();
+    assert!(bare.offers(Method::App));
+    for m in [Method::Email, Method::Sms, Method::Key] {
+        assert!(!bare.offers(m), "{m:?} offered with no sender");
+    }
+    let tf = h.instance();
+    assert!(tf.offers(Method::Email) && tf.offers(Method::Sms));
+    assert!(!tf.offers(Method::Key), "no security keys configured");
+    assert_eq!(tf.policy(), &policy());
+    assert_ne!(tf.policy(), &twofactor::Policy::default());
+}
