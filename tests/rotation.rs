@@ -130,6 +130,37 @@ async fn rotate_from_one_key_to_another_and_drop_the_old_one() {
     ));
 }
 
+/// A rotation pages through every account, past a full page (500), and
+/// reports its progress after each page.
+#[tokio::test]
+async fn a_rotation_goes_on_past_a_full_page() {
+    let h = Harness::new();
+    for i in 0..500 {
+        let id = format!("unreadable-{i:03}");
+        let _ = h.store.save(&id, b"garbage", 0).await.unwrap();
+    }
+    let under_a = instance(&h, A, &[]);
+    let zoe = h.account("zoe"); // listed last
+    let app = h.set_up_app(&under_a, &zoe).await;
+    let both = instance(&h, B, &[A]);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen_by = seen.clone();
+    let report = both
+        .rotate_keys(move |p: &Rotation| seen_by.lock().unwrap().push((p.total, p.done)))
+        .await
+        .unwrap();
+    let counts = (
+        report.total,
+        report.done,
+        report.resealed,
+        report.unreadable,
+    );
+    assert_eq!(counts, (501, 501, 1, 500));
+    assert_eq!(*seen.lock().unwrap(), [(501, 0), (501, 500), (501, 501)]);
+    h.advance(30);
+    assert!(logs_in(&instance(&h, B, &[]), &zoe, &app.code(h.now())).await);
+}
+
 #[tokio::test]
 async fn a_record_of_a_key_nobody_has_is_a_typed_error_never_an_acceptance() {
     let h = Harness::new();
