@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use common::race::*;
 use common::*;
 use twofactor::{
-    Error, EventKind, LimitStore, LoginStep, Method, NewMethod, PhoneNumber, PortError,
+    Error, EventKind, LimitStore, LoginStep, Method, NewMethod, PhoneNumber, PortError, Reauth,
     SaveOutcome, SignInCheck, Source, Stored, Timestamp, UserStore, Verdict,
 };
 
@@ -216,6 +216,33 @@ async fn sign_in_checks_count_wrong_passwords_only() {
         tf.check_sign_in(&alice, async { true }).await.unwrap(),
         SignInCheck::Right
     );
+}
+
+/// A live step-up grant is not typed, so a change it authorises is not
+/// held back by its source's failure limit, which guards only what a
+/// person types.
+#[tokio::test]
+async fn a_grant_is_not_held_back_by_a_throttled_source() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let office = tf.with_source(ip("192.0.2.1"));
+    let alice = h.account("alice");
+    let app = h.set_up_app(&tf, &alice).await;
+    let grant = h.grant(&office, &alice, &app).await;
+    for _ in 0..50 {
+        let _ = office.check_sign_in(&alice, async { false }).await.unwrap();
+    }
+    let (pw, code) = (password(), app.code(h.now()));
+    let typed = office
+        .regenerate_recovery_codes(&alice, Reauth::with_code(&pw, &code))
+        .await
+        .unwrap();
+    assert!(matches!(typed, Verdict::Throttled { .. }), "{typed:?}");
+    let granted = office
+        .regenerate_recovery_codes(&alice, &grant)
+        .await
+        .unwrap();
+    assert!(granted.is_accepted(), "{granted:?}");
 }
 
 /// Successes are given back: an office behind one address logs in all day
