@@ -536,8 +536,10 @@ async fn debug_output_shows_no_secret() {
     )
     .unwrap();
     let key = twofactor::MasterKey::new([7; 32]);
+    let builder = h.builder().key(twofactor::MasterKey::new([7; 32]));
     for shown in [
         format!("{tf:?}"),
+        format!("{builder:?}"),
         format!("{setup:?}"),
         format!("{app:?}"),
         record,
@@ -554,6 +556,9 @@ async fn debug_output_shows_no_secret() {
     }
     assert!(format!("{app:?}").contains("[REDACTED]"));
     assert!(format!("{tf:?}").contains("[REDACTED]"));
+    let builder = format!("{builder:?}");
+    assert!(builder.starts_with("TwoFactorBuilder") && builder.contains("[REDACTED]"));
+    assert!(builder.contains("Acme Portal"), "{builder}");
 }
 
 #[tokio::test]
