@@ -436,6 +436,38 @@ async fn a_held_back_login_code_keeps_the_challenge() {
 
 /// Eight instances on one store: one source's concurrent guesses across
 /// eighty accounts are evaluated exactly up to its limit.
+/// Within one instance, requests on one hot counter take turns instead of
+/// racing each other's compare-and-swaps in the store: 64 wrong passwords
+/// at once from one source lose no race and are counted exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_instances_requests_on_a_counter_take_turns() {
+    let h = Harness::new();
+    let store = h.store.clone();
+    let farm = Farm::over(h, vec![store], policy());
+    let tf = farm.servers[0].with_source(ip("203.0.113.9"));
+    let alice = farm.h.account("alice");
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (tf, alice, barrier) = (tf.clone(), alice.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                tf.check_sign_in(&alice, async { false }).await.unwrap()
+            })
+        })
+        .collect();
+    let mut wrong = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            SignInCheck::Wrong => wrong += 1,
+            SignInCheck::Throttled { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(wrong, 50);
+    assert_eq!(farm.conflicts(), 0, "one instance's requests raced");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_instances_count_a_source_exactly() {
     let farm = Farm::memory(policy());
