@@ -885,3 +885,17 @@ async fn during_a_number_change_login_codes_still_go_to_the_old_number() {
     assert_eq!(h.outbox.messages().last().unwrap().to, NUMBER);
     assert!(logs_in(&tf, &alice, &h.last_code()).await);
 }
+
+/// The audit events of a texted code name the method it went by.
+#[tokio::test]
+async fn code_events_name_their_method() {
+    let h = Harness::new();
+    let tf = h.instance();
+    let alice = h.account("alice");
+    h.set_up_sms(&tf, &alice, NUMBER).await;
+    let events = h.events.0.lock().unwrap().clone();
+    for kind in [EventKind::SetupBegun, EventKind::CodeSent] {
+        let event = events.iter().find(|e| e.kind == kind).unwrap();
+        assert_eq!(event.method, Some(Method::Sms), "{kind:?}");
+    }
+}

@@ -291,6 +291,7 @@ struct Counted {
     loads: Arc<AtomicU64>,
     saves: Arc<AtomicU64>,
     keys: Arc<std::sync::Mutex<Vec<String>>>,
+    purges: Arc<AtomicU64>,
 }
 
 #[async_trait]
@@ -318,6 +319,7 @@ impl LimitStore for Counted {
             .await
     }
     async fn purge_limits(&self, now: Timestamp) -> Result<u64, PortError> {
+        self.purges.fetch_add(1, Ordering::SeqCst);
         self.inner.purge_limits(now).await
     }
 }
@@ -338,6 +340,7 @@ async fn counters_are_bounded_apart_and_expire() {
         loads: Arc::default(),
         saves: Arc::default(),
         keys: Arc::default(),
+        purges: Arc::default(),
     };
     let tf = h
         .builder()
@@ -386,10 +389,17 @@ async fn counters_are_bounded_apart_and_expire() {
     assert_eq!(page.accounts.len(), 51);
     assert!(page.accounts.iter().all(|l| l.user.starts_with("user-")));
     assert_eq!(h.store.list(None, 100).await.unwrap().len(), 51);
+    // the instance purged expired counters by itself once in that hour
+    assert_eq!(limits.purges.load(Ordering::SeqCst), 1);
     // gone after a day and an hour
     h.advance(86_400 + 3600);
     assert!(tf.purge_limits().await.unwrap() >= 1);
     assert_eq!(tf.purge_limits().await.unwrap(), 0);
+    assert_eq!(limits.purges.load(Ordering::SeqCst), 3);
+    // and again once the hour since its last purge has passed
+    let _ = attacker.verify_login(a, wrong_code, None).await.unwrap();
+    let _ = attacker.verify_login(a, wrong_code, None).await.unwrap();
+    assert_eq!(limits.purges.load(Ordering::SeqCst), 4);
 }
 
 /// A code held back by a send limit at login does not lose the challenge:
