@@ -239,3 +239,54 @@ impl TwoFactor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Argon2Passwords, MasterKey, MemoryStore};
+
+    fn service() -> TwoFactor {
+        TwoFactor::builder()
+            .issuer("Acme")
+            .key(MasterKey::new([1; 32]))
+            .store(MemoryStore::new())
+            .passwords(Argon2Passwords::new().unwrap())
+            .build()
+            .unwrap()
+    }
+
+    fn cached(tf: &TwoFactor) -> usize {
+        tf.inner.throttled.lock().map_or(0, |c| c.len())
+    }
+
+    /// The throttled sources remembered in memory stay bounded: a full
+    /// cache drops what has expired (before or at `now`) and keeps what is
+    /// live; one still full of live sources is emptied.
+    #[test]
+    fn the_throttled_cache_is_bounded_and_keeps_live_sources() {
+        let tf = service();
+        let now = Timestamp::from_unix_seconds(1_700_000_000);
+        let before = Timestamp::from_unix_seconds(1_699_999_999);
+        let live = now.saturating_add(Duration::from_secs(60));
+        for i in 0..THROTTLED_CACHE {
+            let until = match i % 4 {
+                0 => before,
+                1 => now,
+                _ => live,
+            };
+            tf.remember_throttled(format!("source-{i}"), until, now);
+        }
+        assert_eq!(cached(&tf), THROTTLED_CACHE);
+        tf.remember_throttled("another".to_owned(), live, now);
+        assert_eq!(cached(&tf), THROTTLED_CACHE / 2 + 1);
+        assert_eq!(tf.throttled_in_memory("source-2", now), Some(live));
+        assert_eq!(tf.throttled_in_memory("another", now), Some(live));
+
+        let tf = service();
+        for i in 0..THROTTLED_CACHE {
+            tf.remember_throttled(format!("source-{i}"), live, now);
+        }
+        tf.remember_throttled("another".to_owned(), live, now);
+        assert_eq!(cached(&tf), 1);
+    }
+}
