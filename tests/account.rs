@@ -163,20 +163,30 @@ async fn regenerating_needs_a_step_up_and_voids_the_old_set() {
     assert!(slots[1]["hash"].as_array().is_some_and(|h| h.len() == 32));
 }
 
+/// Logs `account` in with `app` 30 s on, asking to remember this device
+/// as `label`: the device handed out.
+async fn remember(
+    h: &Harness,
+    tf: &TwoFactor,
+    account: &Account,
+    app: &App,
+    label: &str,
+) -> twofactor::RememberedDevice {
+    h.advance(30);
+    let v = tf
+        .verify_login(account, &app.code(h.now()), Some(label))
+        .await
+        .unwrap();
+    v.accepted().unwrap().device.expect("a token to keep")
+}
+
 #[tokio::test]
 async fn remember_this_device_for_thirty_days() {
     let h = Harness::new();
     let tf = h.instance();
     let alice = h.account("alice");
     let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
-    h.advance(30);
-    let v = tf
-        .verify_login(&alice, &app.code(h.now()), Some("Firefox on Linux"))
-        .await
-        .unwrap()
-        .accepted()
-        .unwrap();
-    let device = v.device.expect("a token to keep");
+    let device = remember(&h, &tf, &alice, &app, "Firefox on Linux").await;
     let token = device.token.expose_secret().to_owned();
     assert_eq!(token.len(), 43);
     assert_eq!(device.expires.unix_seconds(), h.now() + 30 * 86_400);
@@ -227,12 +237,7 @@ async fn the_status_counts_a_device_until_its_expiry_second() {
     let tf = h.instance();
     let alice = h.account("alice");
     let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
-    h.advance(30);
-    let v = tf
-        .verify_login(&alice, &app.code(h.now()), Some("laptop"))
-        .await
-        .unwrap();
-    let token = v.accepted().unwrap().device.unwrap().token;
+    let token = remember(&h, &tf, &alice, &app, "laptop").await.token;
     h.advance(30 * 86_400 - 1);
     assert!(matches!(
         tf.status(&alice).await.unwrap(),
@@ -259,12 +264,7 @@ async fn revoke_one_device_or_all() {
     let (app, _) = set_up_with_codes(&h, &tf, &alice).await;
     let mut tokens = Vec::new();
     for label in ["laptop", "phone"] {
-        h.advance(30);
-        let v = tf
-            .verify_login(&alice, &app.code(h.now()), Some(label))
-            .await
-            .unwrap();
-        tokens.push(v.accepted().unwrap().device.unwrap());
+        tokens.push(remember(&h, &tf, &alice, &app, label).await);
     }
     assert!(matches!(
         tf.status(&alice).await.unwrap(),
