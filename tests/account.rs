@@ -309,19 +309,8 @@ async fn devices_are_forgotten_when_the_factors_change() {
             .await
             .unwrap()
             .is_accepted());
-        h.advance(30);
-        let v = tf
-            .verify_login(&alice, &app.code(h.now()), Some("laptop"))
-            .await
-            .unwrap();
-        let token = v
-            .accepted()
-            .unwrap()
-            .device
-            .unwrap()
-            .token
-            .expose_secret()
-            .to_owned();
+        let device = remember(&h, &tf, &alice, &app, "laptop").await;
+        let token = device.token.expose_secret().to_owned();
         h.advance(30);
         match change {
             "disable" => {
@@ -745,11 +734,7 @@ async fn disable_deleting_the_settings_leaves_nothing() {
         .await
         .unwrap()
         .is_accepted());
-    h.advance(30);
-    let _ = tf
-        .verify_login(&alice, &app.code(h.now()), Some("laptop"))
-        .await
-        .unwrap();
+    let _ = remember(&h, &tf, &alice, &app, "laptop").await;
     h.advance(30);
     let _ = tf.send_code(&alice, Method::Sms).await.unwrap();
     assert!(tf

@@ -422,7 +422,9 @@ mod tests {
         ));
         let altered = |change: fn(&mut crate::record::OutstandingCode)| {
             let mut r = sent.clone();
-            r.code.as_mut().map(change);
+            if let Some(c) = r.code.as_mut() {
+                change(c);
+            }
             matches(&r, &ctx, Purpose::Login, Method::Email, TO, &code)
         };
         assert!(!altered(|c| c.method = Method::Sms));
