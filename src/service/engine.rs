@@ -149,7 +149,10 @@ impl TwoFactor {
     }
 
     /// Makes a new set of recovery codes at `cost`, once for the call: ten
-    /// argon2id computations in one job through the offload.
+    /// argon2id computations in one job through the offload. A decision
+    /// asks for codes only while it has none (`recovery::issue` takes those
+    /// made), and `cost` is the policy's, the same on every attempt: so
+    /// codes made on an attempt that lost its race serve the next.
     async fn make_codes(
         &self,
         account: &Account,
@@ -157,12 +160,7 @@ impl TwoFactor {
         entropy: Option<&Entropy>,
         worked: &mut Worked,
     ) -> Result<()> {
-        if worked
-            .inputs
-            .new_codes
-            .as_ref()
-            .is_none_or(|n| n.cost != cost)
-        {
+        if worked.inputs.new_codes.is_none() {
             let random = Zeroizing::new(entropy.ok_or(Error::Random)?.recovery);
             let user = account.id().to_owned();
             let made = self
