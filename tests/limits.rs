@@ -444,8 +444,6 @@ async fn a_held_back_login_code_keeps_the_challenge() {
     ));
 }
 
-/// Eight instances on one store: one source's concurrent guesses across
-/// eighty accounts are evaluated exactly up to its limit.
 /// Within one instance, requests on one hot counter take turns instead of
 /// racing each other's compare-and-swaps in the store: 64 wrong passwords
 /// at once from one source lose no race and are counted exactly.
@@ -478,6 +476,8 @@ async fn one_instances_requests_on_a_counter_take_turns() {
     assert_eq!(farm.conflicts(), 0, "one instance's requests raced");
 }
 
+/// Eight instances on one store: one source's concurrent guesses across
+/// eighty accounts are evaluated exactly up to its limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_instances_count_a_source_exactly() {
     let farm = Farm::memory(policy());
