@@ -26,12 +26,7 @@ use twofactor::{
 async fn nobody_is_an_administrator_unless_the_host_says_so() {
     let h = Harness::new();
     // the builder's default policy: no administrators at all
-    let tf = h
-        .builder()
-        .store(h.store.clone())
-        .passwords(h.passwords.clone())
-        .build()
-        .unwrap();
+    let tf = h.bare();
     let (root, _, proof) = h.admin(&tf, "root").await;
     let alice = h.account("alice");
     h.set_up_app(&tf, &alice).await;

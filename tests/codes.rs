@@ -758,12 +758,7 @@ async fn the_code_is_saved_before_it_is_sent() {
 #[tokio::test]
 async fn no_sender_no_setup_and_the_password_is_not_tried() {
     let h = Harness::new();
-    let tf = h
-        .builder()
-        .store(h.store.clone())
-        .passwords(h.passwords.clone())
-        .build()
-        .unwrap();
+    let tf = h.bare();
     let alice = h.account("alice");
     // no sender, and no security keys configured either
     for new in [

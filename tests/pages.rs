@@ -134,12 +134,7 @@ async fn a_team_page_gets_every_state_in_one_call() {
 #[tokio::test]
 async fn a_page_offers_what_the_instance_can_deliver() {
     let h = Harness::new();
-    let bare = h
-        .builder()
-        .store(h.store.clone())
-        .passwords(h.passwords.clone())
-        .build()
-        .unwrap();
+    let bare = h.bare();
     assert!(bare.offers(Method::App));
     for m in [Method::Email, Method::Sms, Method::Key] {
         assert!(!bare.offers(m), "{m:?} offered with no sender");

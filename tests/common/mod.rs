@@ -168,6 +168,17 @@ impl Harness {
             .unwrap()
     }
 
+    /// An instance with only the store and the passwords: the builder's
+    /// defaults otherwise (its policy, no administrators, no sender, no
+    /// security keys).
+    pub fn bare(&self) -> TwoFactor {
+        self.builder()
+            .store(self.store.clone())
+            .passwords(self.passwords.clone())
+            .build()
+            .unwrap()
+    }
+
     /// A builder with this harness's issuer, key, clock and events; the
     /// caller adds the store, the passwords and what else it tests.
     pub fn builder(&self) -> TwoFactorBuilder {
